@@ -1,0 +1,24 @@
+//! # trash-core
+//!
+//! The rules of a recoverable-deletion subsystem ("trash"), independent of
+//! storage, HTTP and runtime. Projects, dataset versions, workflows and
+//! trainings moved to trash are kept for a retention window (30 days by
+//! default), can be listed and restored, and are then removed for good by a
+//! cleanup job.
+//!
+//! * [`domain`]: validated values (slugs, ids, scopes, retention) and records.
+//! * [`rules`]: pure decisions (what a trash / restore / purge does).
+//! * [`ports`]: what the core needs ([`ports::TrashStore`],
+//!   [`ports::JobCanceller`], [`ports::Clock`], [`ports::IdGenerator`]) and the
+//!   contract each implementation must keep.
+//! * [`usecases`]: [`TrashService`], every use case, one error enum each.
+//!
+//! Nothing here performs I/O or depends on an async runtime.
+#![warn(missing_docs)]
+
+pub mod domain;
+pub mod ports;
+pub mod rules;
+pub mod usecases;
+
+pub use usecases::{Ports, TrashConfig, TrashService};

@@ -1,0 +1,617 @@
+//! The rules of the trash as pure functions: given what was read and `now`,
+//! decide what happens. No I/O here; the use cases read, call these, and hand
+//! the resulting plan to the store, which applies it atomically under a guard.
+
+use chrono::Duration;
+
+use crate::domain::*;
+use crate::ports::{
+    Guard, ProjectAggregate, ProjectHead, PurgePlan, RestorePlan, TrashPlan, WorkflowAggregate,
+};
+
+/// Everything a trash decision needs besides what was read.
+#[derive(Debug, Clone)]
+pub struct TrashContext {
+    /// Who trashes.
+    pub actor: Actor,
+    /// The instant of the decision.
+    pub now: Timestamp,
+    /// The retention in force now (fixed into the operation).
+    pub retention: Retention,
+    /// The id of the new operation.
+    pub operation_id: OperationId,
+    /// For projects: delete exclusive images at cleanup.
+    pub cleanup_delete_images: bool,
+    /// How long the trashing caller holds the claim on its cancellations.
+    pub cancel_claim: Duration,
+}
+
+/// The outcome of deciding a move to trash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrashDecision {
+    /// The item is already in trash: nothing changes. Carries the item's operation.
+    AlreadyInTrash(TrashOperation),
+    /// Apply this plan.
+    Apply(TrashPlan),
+}
+
+/// Why an item cannot be moved to trash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrashRefusal {
+    /// No such item in the aggregate.
+    NotFound,
+    /// A training is queued or running.
+    TrainingInProgress(TrainingId),
+}
+
+fn find_operation<'a>(ops: &'a [TrashOperation], id: &OperationId) -> Option<&'a TrashOperation> {
+    ops.iter().find(|op| &op.id == id)
+}
+
+fn already(ops: &[TrashOperation], state: &ItemState) -> Option<TrashDecision> {
+    let op = state.operation()?;
+    // A trashed item always has its operation in the aggregate; if a store
+    // breaks that, treat the item as missing rather than inventing a schedule.
+    find_operation(ops, op).map(|op| TrashDecision::AlreadyInTrash(op.clone()))
+}
+
+fn new_operation(
+    ctx: &TrashContext,
+    workspace: &WorkspaceSlug,
+    root: ItemRef,
+    contains: Contains,
+    delete_images: bool,
+) -> TrashOperation {
+    TrashOperation {
+        id: ctx.operation_id.clone(),
+        workspace: workspace.clone(),
+        root,
+        actor: ctx.actor.clone(),
+        deleted_at: ctx.now,
+        scheduled_cleanup_at: ctx.retention.cleanup_at(ctx.now),
+        cleanup_delete_images: delete_images,
+        contains,
+    }
+}
+
+fn event(
+    op: &TrashOperation,
+    kind: AuditKind,
+    actor: &Actor,
+    item: ItemRef,
+    at: Timestamp,
+) -> AuditEvent {
+    AuditEvent {
+        workspace: op.workspace.clone(),
+        at,
+        kind,
+        actor: actor.clone(),
+        item,
+        operation: Some(op.id.clone()),
+    }
+}
+
+fn trash_plan(
+    guard: Guard,
+    ctx: &TrashContext,
+    op: TrashOperation,
+    members: Vec<ItemRef>,
+    cancel: Vec<TrainingId>,
+) -> TrashPlan {
+    let mut events = vec![event(
+        &op,
+        AuditKind::Trashed,
+        &ctx.actor,
+        op.root.clone(),
+        ctx.now,
+    )];
+    events.extend(cancel.iter().map(|t| {
+        event(
+            &op,
+            AuditKind::CancellationRequested,
+            &ctx.actor,
+            ItemRef::Training(t.clone()),
+            ctx.now,
+        )
+    }));
+    TrashPlan {
+        guard,
+        cancel_claimed_until: ctx.now.plus(ctx.cancel_claim),
+        operation: op,
+        members,
+        cancel,
+        events,
+    }
+}
+
+fn project_guard(agg: &ProjectAggregate) -> Guard {
+    Guard {
+        aggregate: AggregateId::Project(agg.project.id.clone()),
+        revision: agg.revision,
+    }
+}
+
+/// Decide trashing a project: it takes its active versions and their active
+/// trainings with it (cascaded) and cancels the in-flight ones.
+pub fn trash_project(agg: &ProjectAggregate, ctx: &TrashContext) -> TrashDecision {
+    if let Some(done) = already(&agg.operations, &agg.project.state) {
+        return done;
+    }
+    let versions: Vec<&Version> = agg
+        .versions
+        .iter()
+        .filter(|v| v.state.is_active())
+        .collect();
+    let trainings: Vec<&Training> = agg
+        .trainings
+        .iter()
+        .filter(|t| t.state.is_active())
+        .collect();
+    let members = versions
+        .iter()
+        .map(|v| ItemRef::Version(v.project.clone(), v.number))
+        .chain(trainings.iter().map(|t| ItemRef::Training(t.id.clone())))
+        .collect();
+    let cancel = trainings
+        .iter()
+        .filter(|t| t.status.is_in_flight())
+        .map(|t| t.id.clone())
+        .collect();
+    let contains = Contains {
+        versions: versions.len() as u32,
+        trainings: trainings.len() as u32,
+    };
+    let op = new_operation(
+        ctx,
+        &agg.project.workspace,
+        ItemRef::Project(agg.project.id.clone()),
+        contains,
+        ctx.cleanup_delete_images,
+    );
+    TrashDecision::Apply(trash_plan(project_guard(agg), ctx, op, members, cancel))
+}
+
+/// Decide trashing a version: it takes its active trainings with it and
+/// cancels the in-flight ones.
+pub fn trash_version(
+    agg: &ProjectAggregate,
+    number: VersionNumber,
+    ctx: &TrashContext,
+) -> Result<TrashDecision, TrashRefusal> {
+    let version = agg
+        .versions
+        .iter()
+        .find(|v| v.number == number)
+        .ok_or(TrashRefusal::NotFound)?;
+    if let Some(done) = already(&agg.operations, &version.state) {
+        return Ok(done);
+    }
+    if !agg.project.state.is_active() {
+        // Unreachable while the store keeps "no active child under a trashed
+        // parent"; refuse rather than trash under a trashed project.
+        return Err(TrashRefusal::NotFound);
+    }
+    let trainings: Vec<&Training> = agg
+        .trainings
+        .iter()
+        .filter(|t| t.version == number && t.state.is_active())
+        .collect();
+    let members = trainings
+        .iter()
+        .map(|t| ItemRef::Training(t.id.clone()))
+        .collect();
+    let cancel = trainings
+        .iter()
+        .filter(|t| t.status.is_in_flight())
+        .map(|t| t.id.clone())
+        .collect();
+    let contains = Contains {
+        versions: 0,
+        trainings: trainings.len() as u32,
+    };
+    let op = new_operation(
+        ctx,
+        &agg.project.workspace,
+        ItemRef::Version(agg.project.id.clone(), number),
+        contains,
+        false,
+    );
+    Ok(TrashDecision::Apply(trash_plan(
+        project_guard(agg),
+        ctx,
+        op,
+        members,
+        cancel,
+    )))
+}
+
+/// Decide trashing a training: refused while it is in flight.
+pub fn trash_training(
+    agg: &ProjectAggregate,
+    id: &TrainingId,
+    ctx: &TrashContext,
+) -> Result<TrashDecision, TrashRefusal> {
+    let training = agg
+        .trainings
+        .iter()
+        .find(|t| &t.id == id)
+        .ok_or(TrashRefusal::NotFound)?;
+    if let Some(done) = already(&agg.operations, &training.state) {
+        return Ok(done);
+    }
+    if training.status.is_in_flight() {
+        return Err(TrashRefusal::TrainingInProgress(id.clone()));
+    }
+    let op = new_operation(
+        ctx,
+        &agg.project.workspace,
+        ItemRef::Training(id.clone()),
+        Contains::default(),
+        false,
+    );
+    Ok(TrashDecision::Apply(trash_plan(
+        project_guard(agg),
+        ctx,
+        op,
+        vec![],
+        vec![],
+    )))
+}
+
+/// Decide trashing a workflow.
+pub fn trash_workflow(agg: &WorkflowAggregate, ctx: &TrashContext) -> TrashDecision {
+    if agg.workflow.state.operation().is_some() {
+        if let Some(op) = &agg.operation {
+            return TrashDecision::AlreadyInTrash(op.clone());
+        }
+    }
+    let op = new_operation(
+        ctx,
+        &agg.workflow.workspace,
+        ItemRef::Workflow(agg.workflow.id.clone()),
+        Contains::default(),
+        false,
+    );
+    let guard = Guard {
+        aggregate: AggregateId::Workflow(agg.workflow.id.clone()),
+        revision: agg.revision,
+    };
+    TrashDecision::Apply(trash_plan(guard, ctx, op, vec![], vec![]))
+}
+
+/// The outcome of deciding a restore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreDecision {
+    /// The item is active: nothing to do.
+    AlreadyActive,
+    /// Apply this plan.
+    Apply(RestorePlan),
+}
+
+/// Why an item cannot be restored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreRefusal {
+    /// No such item.
+    NotFound,
+    /// The restore window has closed (`now >= scheduledCleanupAt`).
+    RetentionExpired,
+    /// The item was trashed along with `root`; restore that instead.
+    CascadedWith {
+        /// The root of the item's operation.
+        root: ItemRef,
+    },
+    /// A parent of the item is in trash.
+    ParentInTrash {
+        /// The trashed parent (the project, or the training's version).
+        parent: ItemRef,
+    },
+}
+
+struct Located<'a> {
+    state: &'a ItemState,
+    parents: Vec<(ItemRef, &'a ItemState)>,
+}
+
+fn locate<'a>(agg: &'a ProjectAggregate, target: &ItemRef) -> Option<Located<'a>> {
+    let project_ref = ItemRef::Project(agg.project.id.clone());
+    match target {
+        ItemRef::Project(id) if id == &agg.project.id => Some(Located {
+            state: &agg.project.state,
+            parents: vec![],
+        }),
+        ItemRef::Version(p, n) if p == &agg.project.id => {
+            let v = agg.versions.iter().find(|v| v.number == *n)?;
+            Some(Located {
+                state: &v.state,
+                parents: vec![(project_ref, &agg.project.state)],
+            })
+        }
+        ItemRef::Training(id) => {
+            let t = agg.trainings.iter().find(|t| &t.id == id)?;
+            let v = agg.versions.iter().find(|v| v.number == t.version)?;
+            Some(Located {
+                state: &t.state,
+                parents: vec![
+                    (project_ref, &agg.project.state),
+                    (ItemRef::Version(agg.project.id.clone(), v.number), &v.state),
+                ],
+            })
+        }
+        _ => None,
+    }
+}
+
+fn restore_checks(
+    state: &ItemState,
+    ops: &[&TrashOperation],
+    parents: &[(ItemRef, &ItemState)],
+    now: Timestamp,
+) -> Result<Option<TrashOperation>, RestoreRefusal> {
+    let ItemState::Trashed {
+        operation,
+        cascaded,
+    } = state
+    else {
+        return Ok(None);
+    };
+    let op = ops
+        .iter()
+        .find(|op| &op.id == operation)
+        .ok_or(RestoreRefusal::NotFound)?;
+    if !op.is_restorable_at(now) {
+        return Err(RestoreRefusal::RetentionExpired);
+    }
+    if *cascaded {
+        return Err(RestoreRefusal::CascadedWith {
+            root: op.root.clone(),
+        });
+    }
+    if let Some((parent, _)) = parents.iter().find(|(_, s)| !s.is_active()) {
+        return Err(RestoreRefusal::ParentInTrash {
+            parent: parent.clone(),
+        });
+    }
+    Ok(Some((*op).clone()))
+}
+
+fn restore_plan(
+    guard: Guard,
+    op: TrashOperation,
+    actor: &Actor,
+    now: Timestamp,
+    new_slug: Option<Slug>,
+) -> RestorePlan {
+    let events = vec![event(&op, AuditKind::Restored, actor, op.root.clone(), now)];
+    RestorePlan {
+        guard,
+        operation: op.id,
+        root: op.root,
+        new_slug,
+        events,
+    }
+}
+
+/// Decide restoring an item of a project aggregate (the project, a version
+/// or a training). `new_slug` is used only for a project root.
+pub fn restore_in_project(
+    agg: &ProjectAggregate,
+    target: &ItemRef,
+    actor: &Actor,
+    now: Timestamp,
+    new_slug: Option<Slug>,
+) -> Result<RestoreDecision, RestoreRefusal> {
+    let located = locate(agg, target).ok_or(RestoreRefusal::NotFound)?;
+    let ops: Vec<&TrashOperation> = agg.operations.iter().collect();
+    match restore_checks(located.state, &ops, &located.parents, now)? {
+        None => Ok(RestoreDecision::AlreadyActive),
+        Some(op) => {
+            let slug = matches!(target, ItemRef::Project(_))
+                .then_some(new_slug)
+                .flatten();
+            Ok(RestoreDecision::Apply(restore_plan(
+                project_guard(agg),
+                op,
+                actor,
+                now,
+                slug,
+            )))
+        }
+    }
+}
+
+/// Decide restoring a workflow.
+pub fn restore_workflow(
+    agg: &WorkflowAggregate,
+    actor: &Actor,
+    now: Timestamp,
+    new_slug: Option<Slug>,
+) -> Result<RestoreDecision, RestoreRefusal> {
+    let ops: Vec<&TrashOperation> = agg.operation.iter().collect();
+    match restore_checks(&agg.workflow.state, &ops, &[], now)? {
+        None => Ok(RestoreDecision::AlreadyActive),
+        Some(op) => {
+            let guard = Guard {
+                aggregate: AggregateId::Workflow(agg.workflow.id.clone()),
+                revision: agg.revision,
+            };
+            Ok(RestoreDecision::Apply(restore_plan(
+                guard, op, actor, now, new_slug,
+            )))
+        }
+    }
+}
+
+/// The first slug `base-2`, `base-3`, … not in `taken`.
+pub fn free_slug(base: &Slug, taken: &[Slug]) -> Slug {
+    (2u32..)
+        .map(|n| base.with_suffix(n))
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or_else(|| base.clone())
+}
+
+/// Why a purge is the way it is: cleanup at its schedule, or a web admin's
+/// "delete forever" before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurgeReason {
+    /// The cleanup job, at or after `scheduledCleanupAt`.
+    Cleanup,
+    /// A web admin's explicit permanent deletion.
+    DeleteForever,
+}
+
+/// Why an operation is not purged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurgeRefusal {
+    /// The operation no longer exists (restored, or purged with its parent).
+    Gone,
+    /// Cleanup may not remove it yet.
+    NotDue,
+}
+
+/// Which trashed items a purge of `root` removes as dependants, given the
+/// live operations of the project. Used to record an audit event for every
+/// operation that disappears with the root.
+fn dependant_operations<'a>(
+    root: &ItemRef,
+    ops: &'a [TrashOperation],
+    trainings_of_version: &[TrainingId],
+) -> Vec<&'a TrashOperation> {
+    ops.iter()
+        .filter(|op| &op.root != root)
+        .filter(|op| match (root, &op.root) {
+            (ItemRef::Project(_), _) => true,
+            (ItemRef::Version(..), ItemRef::Training(t)) => trainings_of_version.contains(t),
+            _ => false,
+        })
+        .collect()
+}
+
+fn purge_plan(
+    guard: Guard,
+    op: &TrashOperation,
+    dependants: Vec<&TrashOperation>,
+    reason: PurgeReason,
+    actor: &Actor,
+    now: Timestamp,
+) -> PurgePlan {
+    let kind = match reason {
+        PurgeReason::Cleanup => AuditKind::Purged,
+        PurgeReason::DeleteForever => AuditKind::DeletedForever,
+    };
+    let events = std::iter::once(op)
+        .chain(dependants)
+        .map(|o| event(o, kind, actor, o.root.clone(), now))
+        .collect();
+    PurgePlan {
+        guard,
+        operation: op.id.clone(),
+        root: op.root.clone(),
+        delete_exclusive_images: op.cleanup_delete_images && matches!(op.root, ItemRef::Project(_)),
+        events,
+    }
+}
+
+fn check_purgeable<'a>(
+    ops: &'a [TrashOperation],
+    id: &OperationId,
+    reason: PurgeReason,
+    now: Timestamp,
+) -> Result<&'a TrashOperation, PurgeRefusal> {
+    let op = find_operation(ops, id).ok_or(PurgeRefusal::Gone)?;
+    if reason == PurgeReason::Cleanup && !op.is_due_at(now) {
+        return Err(PurgeRefusal::NotDue);
+    }
+    Ok(op)
+}
+
+/// Decide purging an operation rooted in a project or one of its trainings
+/// (the project head is enough for those).
+pub fn purge_from_head(
+    head: &ProjectHead,
+    id: &OperationId,
+    reason: PurgeReason,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<PurgePlan, PurgeRefusal> {
+    let op = check_purgeable(&head.operations, id, reason, now)?;
+    let dependants = dependant_operations(&op.root, &head.operations, &[]);
+    let guard = Guard {
+        aggregate: AggregateId::Project(head.project.id.clone()),
+        revision: head.revision,
+    };
+    Ok(purge_plan(guard, op, dependants, reason, actor, now))
+}
+
+/// Decide purging an operation of a project aggregate (needed for a version
+/// root, whose trainings' own operations go with it).
+pub fn purge_from_project(
+    agg: &ProjectAggregate,
+    id: &OperationId,
+    reason: PurgeReason,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<PurgePlan, PurgeRefusal> {
+    let op = check_purgeable(&agg.operations, id, reason, now)?;
+    let trainings: Vec<TrainingId> = match &op.root {
+        ItemRef::Version(_, n) => agg
+            .trainings
+            .iter()
+            .filter(|t| t.version == *n)
+            .map(|t| t.id.clone())
+            .collect(),
+        _ => vec![],
+    };
+    let dependants = dependant_operations(&op.root, &agg.operations, &trainings);
+    Ok(purge_plan(
+        project_guard(agg),
+        op,
+        dependants,
+        reason,
+        actor,
+        now,
+    ))
+}
+
+/// Decide purging a workflow's operation.
+pub fn purge_workflow(
+    agg: &WorkflowAggregate,
+    id: &OperationId,
+    reason: PurgeReason,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<PurgePlan, PurgeRefusal> {
+    let ops: Vec<TrashOperation> = agg.operation.iter().cloned().collect();
+    let op = check_purgeable(&ops, id, reason, now)?;
+    let guard = Guard {
+        aggregate: AggregateId::Workflow(agg.workflow.id.clone()),
+        revision: agg.revision,
+    };
+    Ok(purge_plan(guard, op, vec![], reason, actor, now))
+}
+
+/// How long to wait before retrying a failed cancellation: 30 s doubled per
+/// failed attempt, at most one hour.
+pub fn cancellation_backoff(attempts: u32) -> Duration {
+    let secs = 30i64.saturating_mul(1i64 << attempts.min(7));
+    Duration::seconds(secs.min(3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(cancellation_backoff(0), Duration::seconds(30));
+        assert_eq!(cancellation_backoff(1), Duration::seconds(60));
+        assert_eq!(cancellation_backoff(40), Duration::seconds(3600));
+    }
+
+    #[test]
+    fn free_slug_skips_taken() {
+        let base = Slug::parse("det").unwrap();
+        let taken = vec![base.clone(), base.with_suffix(2), base.with_suffix(3)];
+        assert_eq!(free_slug(&base, &taken).as_str(), "det-4");
+        assert_eq!(free_slug(&base, &[]).as_str(), "det-2");
+    }
+}

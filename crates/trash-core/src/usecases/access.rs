@@ -1,0 +1,196 @@
+//! Authentication and administration: workspaces, API keys, web users, and
+//! the audit trail.
+
+use crate::domain::*;
+use crate::ports::StoreError;
+
+use super::{check_access, AccessDenied, TrashService};
+
+/// Why a presented API key was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No key was presented.
+    #[error("an API key is required")]
+    Missing,
+    /// The key is not known.
+    #[error("invalid API key")]
+    Invalid,
+    /// The key was revoked.
+    #[error("this API key has been revoked")]
+    Revoked,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why an administrative action failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    /// The workspace does not exist.
+    #[error("no such workspace")]
+    NoSuchWorkspace,
+    /// The workspace slug or e-mail is already used.
+    #[error("already exists")]
+    AlreadyExists,
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::AlreadyExists => AdminError::AlreadyExists,
+            other => AdminError::Store(other),
+        }
+    }
+}
+
+/// A freshly created API key: the plaintext is shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// The stored record (hash only).
+    pub record: ApiKeyRecord,
+    /// The key itself, to show to the operator once.
+    pub plaintext: String,
+}
+
+/// Why reading the audit trail failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    /// The principal may not do this.
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Length of generated API keys.
+pub const API_KEY_LEN: usize = 32;
+
+impl TrashService {
+    /// Authenticates a presented API key: looked up by its SHA-256 and
+    /// compared in constant time; revoked keys are refused.
+    pub async fn authenticate(&self, presented: &str) -> Result<ApiKeyPrincipal, AuthError> {
+        if presented.is_empty() {
+            return Err(AuthError::Missing);
+        }
+        if !plausible_key(presented) {
+            return Err(AuthError::Invalid);
+        }
+        let hash = KeyHash::of(presented);
+        let record = self
+            .store
+            .api_key_by_hash(&hash)
+            .await?
+            .ok_or(AuthError::Invalid)?;
+        if !record.hash.matches(&hash) {
+            return Err(AuthError::Invalid);
+        }
+        if record.revoked_at.is_some() {
+            return Err(AuthError::Revoked);
+        }
+        Ok(ApiKeyPrincipal {
+            workspace: record.workspace,
+            key_id: record.id,
+            key_name: record.name,
+            scopes: record.scopes,
+        })
+    }
+
+    /// Creates a workspace.
+    pub async fn create_workspace(
+        &self,
+        slug: WorkspaceSlug,
+        name: Name,
+    ) -> Result<Workspace, AdminError> {
+        let workspace = Workspace {
+            slug,
+            name,
+            created_at: self.now(),
+        };
+        self.store.create_workspace(&workspace).await?;
+        Ok(workspace)
+    }
+
+    /// Creates an API key for a workspace. The plaintext is returned once;
+    /// only its hash is stored.
+    pub async fn create_api_key(
+        &self,
+        workspace: &WorkspaceSlug,
+        name: Name,
+        scopes: ScopeSet,
+    ) -> Result<NewApiKey, AdminError> {
+        self.store
+            .workspace(workspace)
+            .await?
+            .ok_or(AdminError::NoSuchWorkspace)?;
+        let plaintext = self.ids.alphanumeric(API_KEY_LEN);
+        if !plausible_key(&plaintext) {
+            return Err(AdminError::Store(StoreError::Internal(
+                "id generator produced an invalid key".into(),
+            )));
+        }
+        let record = ApiKeyRecord {
+            id: KeyId::parse(&self.random_id()).map_err(super::bad_generator)?,
+            workspace: workspace.clone(),
+            name,
+            scopes,
+            hash: KeyHash::of(&plaintext),
+            created_at: self.now(),
+            revoked_at: None,
+        };
+        self.store.insert_api_key(&record).await?;
+        Ok(NewApiKey { record, plaintext })
+    }
+
+    /// Revokes a key; returns whether it existed.
+    pub async fn revoke_api_key(&self, id: &KeyId) -> Result<bool, AdminError> {
+        Ok(self.store.revoke_api_key(id, self.now()).await?)
+    }
+
+    /// Creates a web user. The password hash is computed by the caller
+    /// (argon2 in the adapters); the core never sees the password.
+    pub async fn create_user(
+        &self,
+        workspace: &WorkspaceSlug,
+        email: Email,
+        role: Role,
+        password_hash: String,
+    ) -> Result<UserRecord, AdminError> {
+        self.store
+            .workspace(workspace)
+            .await?
+            .ok_or(AdminError::NoSuchWorkspace)?;
+        let user = UserRecord {
+            id: UserId::parse(&self.random_id()).map_err(super::bad_generator)?,
+            workspace: workspace.clone(),
+            email,
+            role,
+            password_hash,
+            created_at: self.now(),
+        };
+        self.store.insert_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Reads the workspace's audit trail (needs `project:read`).
+    pub async fn audit_trail(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, AuditError> {
+        check_access(
+            principal,
+            workspace,
+            Scope::new(Resource::Project, Permission::Read),
+        )?;
+        Ok(self
+            .store
+            .audit_events(workspace, after, limit.clamp(1, 1000))
+            .await?)
+    }
+}

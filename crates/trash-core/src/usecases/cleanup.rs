@@ -1,0 +1,240 @@
+//! The cleanup job: purge due operations in bounded batches, and deliver
+//! pending job cancellations.
+
+use crate::domain::*;
+use crate::ports::{PurgeCounts, PurgePlan, StoreError};
+use crate::rules::{self, PurgeReason, PurgeRefusal};
+
+use super::TrashService;
+
+/// What one batch of cleanup did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CleanupReport {
+    /// Operations claimed in this batch.
+    pub claimed: u32,
+    /// Operations purged.
+    pub purged: u32,
+    /// Claimed operations that were gone or restored meanwhile.
+    pub skipped: u32,
+    /// Items removed.
+    pub removed: PurgeCounts,
+}
+
+/// What one round of cancellation delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CancellationReport {
+    /// Cancellations attempted.
+    pub attempted: u32,
+    /// Cancellations the job canceller confirmed.
+    pub succeeded: u32,
+    /// Cancellations that failed and stay pending.
+    pub failed: u32,
+}
+
+/// The cleanup job failed to talk to the store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CleanupError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why purging one operation did not happen.
+pub(crate) enum PurgeOutcome {
+    Purged(PurgeCounts),
+    Skipped,
+}
+
+impl TrashService {
+    /// Purges up to `batch` due operations (each in its own transaction).
+    /// Call repeatedly until it reports `claimed == 0` to drain a backlog;
+    /// memory use is bounded by `batch`. Safe to run from several workers at
+    /// once: each operation is purged exactly once.
+    pub async fn purge_due(&self, batch: u32) -> Result<CleanupReport, CleanupError> {
+        let now = self.now();
+        let ops = self
+            .store
+            .claim_due_operations(now, now.plus(self.config.claim), batch.max(1))
+            .await?;
+        let mut report = CleanupReport {
+            claimed: ops.len() as u32,
+            ..CleanupReport::default()
+        };
+        for op in ops {
+            match self
+                .purge_operation(
+                    &op.workspace,
+                    &op.root,
+                    &op.id,
+                    PurgeReason::Cleanup,
+                    &Actor::system(),
+                )
+                .await?
+            {
+                PurgeOutcome::Purged(counts) => {
+                    report.purged += 1;
+                    report.removed.add(counts);
+                }
+                PurgeOutcome::Skipped => report.skipped += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Purges one operation, re-reading on conflict. Returns `Skipped` if the
+    /// operation no longer exists or (for cleanup) is not due.
+    pub(crate) async fn purge_operation(
+        &self,
+        workspace: &WorkspaceSlug,
+        root: &ItemRef,
+        operation: &OperationId,
+        reason: PurgeReason,
+        actor: &Actor,
+    ) -> Result<PurgeOutcome, StoreError> {
+        for _ in 0..self.config.max_attempts {
+            let now = self.now();
+            let Some(plan) = self
+                .plan_purge(workspace, root, operation, reason, actor, now)
+                .await?
+            else {
+                return Ok(PurgeOutcome::Skipped);
+            };
+            match self.store.purge(&plan).await {
+                Ok(counts) => return Ok(PurgeOutcome::Purged(counts)),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    async fn plan_purge(
+        &self,
+        workspace: &WorkspaceSlug,
+        root: &ItemRef,
+        operation: &OperationId,
+        reason: PurgeReason,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Option<PurgePlan>, StoreError> {
+        let planned: Option<Result<PurgePlan, PurgeRefusal>> = match root {
+            ItemRef::Workflow(id) => self
+                .store
+                .load_workflow(workspace, id)
+                .await?
+                .map(|agg| rules::purge_workflow(&agg, operation, reason, actor, now)),
+            ItemRef::Version(project, _) => self
+                .store
+                .load_project(workspace, project)
+                .await?
+                .map(|agg| rules::purge_from_project(&agg, operation, reason, actor, now)),
+            ItemRef::Project(project) => self
+                .store
+                .project_head(workspace, project)
+                .await?
+                .map(|head| rules::purge_from_head(&head, operation, reason, actor, now)),
+            ItemRef::Training(training) => {
+                match self.store.training_project(workspace, training).await? {
+                    None => None,
+                    Some(project) => self
+                        .store
+                        .project_head(workspace, &project)
+                        .await?
+                        .map(|head| rules::purge_from_head(&head, operation, reason, actor, now)),
+                }
+            }
+        };
+        Ok(planned.and_then(Result::ok))
+    }
+
+    /// Sends cancellations for trainings whose pending cancellation the
+    /// caller holds; returns how many are still pending afterwards.
+    pub(crate) async fn send_cancellations(
+        &self,
+        workspace: &WorkspaceSlug,
+        operation: &OperationId,
+        trainings: &[TrainingId],
+    ) -> u32 {
+        let mut pending = 0;
+        for training in trainings {
+            let ok = self
+                .deliver_cancellation(workspace, training, 0, Some(operation.clone()))
+                .await;
+            if !ok {
+                pending += 1;
+            }
+        }
+        pending
+    }
+
+    /// Delivers one cancellation and records the result. A store failure
+    /// while recording leaves the cancellation pending (it is retried once
+    /// its claim passes). Returns whether the canceller confirmed it.
+    async fn deliver_cancellation(
+        &self,
+        workspace: &WorkspaceSlug,
+        training: &TrainingId,
+        attempts: u32,
+        operation: Option<OperationId>,
+    ) -> bool {
+        let result = self.canceller.cancel(workspace, training).await;
+        let now = self.now();
+        let event = |kind| AuditEvent {
+            workspace: workspace.clone(),
+            at: now,
+            kind,
+            actor: Actor::system(),
+            item: ItemRef::Training(training.clone()),
+            operation: operation.clone(),
+        };
+        match result {
+            Ok(()) => {
+                let _ = self
+                    .store
+                    .complete_cancellation(training, &event(AuditKind::CancellationSucceeded))
+                    .await;
+                true
+            }
+            Err(_) => {
+                let retry_at = now.plus(rules::cancellation_backoff(attempts));
+                let _ = self
+                    .store
+                    .fail_cancellation(training, retry_at, &event(AuditKind::CancellationFailed))
+                    .await;
+                false
+            }
+        }
+    }
+
+    /// Claims up to `batch` pending cancellations whose retry time has come
+    /// and delivers them. Safe to run from several workers at once: each
+    /// claimed cancellation is sent by one worker.
+    pub async fn retry_cancellations(
+        &self,
+        batch: u32,
+    ) -> Result<CancellationReport, CleanupError> {
+        let now = self.now();
+        let claimed = self
+            .store
+            .claim_cancellations(now, now.plus(self.config.claim), batch.max(1))
+            .await?;
+        let mut report = CancellationReport::default();
+        for pending in claimed {
+            report.attempted += 1;
+            if self
+                .deliver_cancellation(
+                    &pending.workspace,
+                    &pending.training,
+                    pending.attempts,
+                    Some(pending.operation.clone()),
+                )
+                .await
+            {
+                report.succeeded += 1;
+            } else {
+                report.failed += 1;
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,124 @@
+//! List the trash.
+
+use crate::domain::*;
+use crate::ports::{StoreError, TrashEntry, TrashQuery};
+
+use super::{check_access, AccessDenied, TrashService};
+
+/// How many entries a page holds: 1 to 1000 (default 1000).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit(u32);
+
+impl PageLimit {
+    /// The largest page.
+    pub const MAX: PageLimit = PageLimit(1000);
+
+    /// Accepts 1 to 1000.
+    pub fn new(n: u32) -> Result<PageLimit, InvalidValue> {
+        if (1..=1000).contains(&n) {
+            Ok(PageLimit(n))
+        } else {
+            Err(InvalidValue::OutOfRange {
+                what: "limit",
+                detail: "must be between 1 and 1000",
+            })
+        }
+    }
+
+    /// Parses a decimal `limit` query value.
+    pub fn parse(value: &str) -> Result<PageLimit, InvalidValue> {
+        let n = value.parse::<u32>().map_err(|_| InvalidValue::OutOfRange {
+            what: "limit",
+            detail: "must be between 1 and 1000",
+        })?;
+        PageLimit::new(n)
+    }
+
+    /// The number.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for PageLimit {
+    fn default() -> Self {
+        PageLimit::MAX
+    }
+}
+
+/// A page request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListTrashRequest {
+    /// Only roots of this kind.
+    pub kind: Option<ItemKind>,
+    /// Page size.
+    pub limit: PageLimit,
+    /// Continue after this position.
+    pub cursor: Option<TrashCursor>,
+}
+
+/// One page of the trash, newest `deletedAt` first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrashPage {
+    /// The entries.
+    pub entries: Vec<TrashEntry>,
+    /// Where the next page starts, if more entries remain.
+    pub next_cursor: Option<TrashCursor>,
+}
+
+/// Why listing failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ListTrashError {
+    /// The principal may not do this.
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl TrashService {
+    /// Lists the workspace's trash: one entry per operation root (cascaded
+    /// members are not listed on their own; their root reports `contains`).
+    pub async fn list_trash(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        request: &ListTrashRequest,
+    ) -> Result<TrashPage, ListTrashError> {
+        let kind = request.kind.unwrap_or(ItemKind::Project);
+        check_access(
+            principal,
+            workspace,
+            required_scope(Action::ListTrash, kind),
+        )?;
+        Ok(self.trash_page(workspace, request).await?)
+    }
+
+    pub(crate) async fn trash_page(
+        &self,
+        workspace: &WorkspaceSlug,
+        request: &ListTrashRequest,
+    ) -> Result<TrashPage, StoreError> {
+        let limit = request.limit.get();
+        let mut entries = self
+            .store
+            .list_trash(&TrashQuery {
+                workspace: workspace.clone(),
+                kind: request.kind,
+                limit: limit + 1,
+                after: request.cursor.clone(),
+            })
+            .await?;
+        let next_cursor = if entries.len() > limit as usize {
+            entries.truncate(limit as usize);
+            entries.last().map(|e| TrashCursor::after(&e.operation))
+        } else {
+            None
+        };
+        Ok(TrashPage {
+            entries,
+            next_cursor,
+        })
+    }
+}

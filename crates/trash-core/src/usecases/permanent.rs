@@ -1,0 +1,174 @@
+//! Permanent deletion: only for a web owner or admin ([`WorkspaceAdmin`]).
+//! No API-key principal can reach these use cases: their signatures take a
+//! `WorkspaceAdmin`, which cannot be built from an API key.
+
+use crate::domain::*;
+use crate::ports::{PurgeCounts, StoreError};
+use crate::rules::PurgeReason;
+
+use super::cleanup::PurgeOutcome;
+use super::{ListTrashRequest, PageLimit, TrashService};
+
+/// Why a permanent deletion failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeleteForeverError {
+    /// The admin belongs to another workspace.
+    #[error("you are not an administrator of this workspace")]
+    WrongWorkspace,
+    /// The item is not in this workspace's trash.
+    #[error("not found in trash")]
+    NotInTrash,
+    /// The item was trashed with `root`; only the root can be deleted.
+    #[error("this item was moved to trash with {root}; delete that instead")]
+    CascadedWith {
+        /// The root of its operation.
+        root: ItemRef,
+    },
+    /// The store failed (or concurrent changes kept conflicting).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an "empty trash" removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EmptyTrashReport {
+    /// Operations removed.
+    pub operations: u32,
+    /// Items removed.
+    pub removed: PurgeCounts,
+}
+
+impl TrashService {
+    /// "Delete forever" of one trash item (an operation root), before its
+    /// schedule. Recorded as `DeletedForever` with the admin as actor.
+    pub async fn delete_forever(
+        &self,
+        admin: &WorkspaceAdmin,
+        workspace: &WorkspaceSlug,
+        target: &ItemRef,
+    ) -> Result<PurgeCounts, DeleteForeverError> {
+        if &admin.user().workspace != workspace {
+            return Err(DeleteForeverError::WrongWorkspace);
+        }
+        let op = self.operation_of(workspace, target).await?;
+        if op.root != *target {
+            return Err(DeleteForeverError::CascadedWith { root: op.root });
+        }
+        match self
+            .purge_operation(
+                workspace,
+                &op.root,
+                &op.id,
+                PurgeReason::DeleteForever,
+                &admin.actor(),
+            )
+            .await?
+        {
+            PurgeOutcome::Purged(counts) => Ok(counts),
+            PurgeOutcome::Skipped => Err(DeleteForeverError::NotInTrash),
+        }
+    }
+
+    /// "Empty trash": deletes every operation in the workspace's trash for
+    /// good, a page at a time. `progress` is called after each page with the
+    /// running totals.
+    pub async fn empty_trash(
+        &self,
+        admin: &WorkspaceAdmin,
+        workspace: &WorkspaceSlug,
+        progress: &mut (dyn FnMut(&EmptyTrashReport) + Send),
+    ) -> Result<EmptyTrashReport, DeleteForeverError> {
+        if &admin.user().workspace != workspace {
+            return Err(DeleteForeverError::WrongWorkspace);
+        }
+        let mut report = EmptyTrashReport::default();
+        let request = ListTrashRequest {
+            kind: None,
+            limit: PageLimit::new(100).expect("100 is a valid page size"),
+            cursor: None,
+        };
+        loop {
+            let page = self.trash_page(workspace, &request).await?;
+            if page.entries.is_empty() {
+                return Ok(report);
+            }
+            let mut progressed = false;
+            for entry in page.entries {
+                let op = entry.operation;
+                if let PurgeOutcome::Purged(counts) = self
+                    .purge_operation(
+                        workspace,
+                        &op.root,
+                        &op.id,
+                        PurgeReason::DeleteForever,
+                        &admin.actor(),
+                    )
+                    .await?
+                {
+                    report.operations += 1;
+                    report.removed.add(counts);
+                }
+                progressed = true;
+            }
+            progress(&report);
+            if !progressed {
+                return Ok(report);
+            }
+        }
+    }
+
+    async fn operation_of(
+        &self,
+        workspace: &WorkspaceSlug,
+        target: &ItemRef,
+    ) -> Result<TrashOperation, DeleteForeverError> {
+        let (state, ops) = match target {
+            ItemRef::Workflow(id) => {
+                let agg = self
+                    .store
+                    .load_workflow(workspace, id)
+                    .await?
+                    .ok_or(DeleteForeverError::NotInTrash)?;
+                (
+                    agg.workflow.state,
+                    agg.operation.into_iter().collect::<Vec<_>>(),
+                )
+            }
+            _ => {
+                let project = match target {
+                    ItemRef::Project(p) | ItemRef::Version(p, _) => p.clone(),
+                    ItemRef::Training(t) => self
+                        .store
+                        .training_project(workspace, t)
+                        .await?
+                        .ok_or(DeleteForeverError::NotInTrash)?,
+                    ItemRef::Workflow(_) => return Err(DeleteForeverError::NotInTrash),
+                };
+                let agg = self
+                    .store
+                    .load_project(workspace, &project)
+                    .await?
+                    .ok_or(DeleteForeverError::NotInTrash)?;
+                let state = match target {
+                    ItemRef::Project(_) => Some(agg.project.state.clone()),
+                    ItemRef::Version(_, n) => agg
+                        .versions
+                        .iter()
+                        .find(|v| v.number == *n)
+                        .map(|v| v.state.clone()),
+                    ItemRef::Training(t) => agg
+                        .trainings
+                        .iter()
+                        .find(|x| &x.id == t)
+                        .map(|x| x.state.clone()),
+                    ItemRef::Workflow(_) => None,
+                };
+                (state.ok_or(DeleteForeverError::NotInTrash)?, agg.operations)
+            }
+        };
+        let op_id = state.operation().ok_or(DeleteForeverError::NotInTrash)?;
+        ops.into_iter()
+            .find(|op| &op.id == op_id)
+            .ok_or(DeleteForeverError::NotInTrash)
+    }
+}

@@ -1,0 +1,489 @@
+//! The resources the trash acts on: creating and reading workspaces,
+//! projects, versions, workflows, trainings and images.
+
+use crate::domain::*;
+use crate::ports::{Guard, ImageView, ProjectAggregate, StoreError};
+
+use super::{check_access, AccessDenied, TrashService};
+
+/// Why a resource operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResourceError {
+    /// The principal may not do this.
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    /// No such active item at that path (or not in this workspace).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// An active item already uses the slug.
+    #[error("an active item already uses this slug")]
+    SlugTaken {
+        /// The id of the active item.
+        conflicting: String,
+    },
+    /// The training is not queued or running, so its status cannot change.
+    #[error("training {0} is not in progress; its status can no longer change")]
+    NotInFlight(TrainingId),
+    /// Concurrent changes kept invalidating the decision.
+    #[error("the item is changing concurrently; try again")]
+    Busy,
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ResourceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::SlugTaken { conflicting } => ResourceError::SlugTaken { conflicting },
+            other => ResourceError::Store(other),
+        }
+    }
+}
+
+/// A workspace and its active projects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceView {
+    /// The workspace.
+    pub workspace: Workspace,
+    /// Its active projects.
+    pub projects: Vec<Project>,
+}
+
+/// An active project and its active versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectView {
+    /// The project.
+    pub project: Project,
+    /// Its active versions, by number.
+    pub versions: Vec<Version>,
+}
+
+/// An active version, with its project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionView {
+    /// The project.
+    pub project: Project,
+    /// The version.
+    pub version: Version,
+    /// Its active trainings.
+    pub trainings: Vec<Training>,
+}
+
+fn read_scope() -> Scope {
+    required_scope(Action::Read, ItemKind::Project)
+}
+
+fn guard_of(agg: &ProjectAggregate) -> Guard {
+    Guard {
+        aggregate: AggregateId::Project(agg.project.id.clone()),
+        revision: agg.revision,
+    }
+}
+
+impl TrashService {
+    async fn active_project(
+        &self,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<ProjectAggregate, ResourceError> {
+        let id = self
+            .store
+            .project_id_by_slug(workspace, slug)
+            .await?
+            .ok_or(ResourceError::NotFound("project"))?;
+        let agg = self
+            .store
+            .load_project(workspace, &id)
+            .await?
+            .ok_or(ResourceError::NotFound("project"))?;
+        if !agg.project.state.is_active() {
+            return Err(ResourceError::NotFound("project"));
+        }
+        Ok(agg)
+    }
+
+    /// Repeats `step` while it reports a concurrent change.
+    async fn guarded<T, F, Fut>(&self, mut step: F) -> Result<T, ResourceError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ResourceError>>,
+    {
+        for _ in 0..self.config.max_attempts {
+            match step().await {
+                Err(ResourceError::Store(StoreError::Conflict)) => continue,
+                other => return other,
+            }
+        }
+        Err(ResourceError::Busy)
+    }
+
+    /// The workspace and its active projects (`project:read`).
+    pub async fn get_workspace(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+    ) -> Result<WorkspaceView, ResourceError> {
+        check_access(principal, workspace, read_scope())?;
+        let ws = self
+            .store
+            .workspace(workspace)
+            .await?
+            .ok_or(ResourceError::NotFound("workspace"))?;
+        let projects = self.store.active_projects(workspace).await?;
+        Ok(WorkspaceView {
+            workspace: ws,
+            projects,
+        })
+    }
+
+    /// Creates a project (`project:create`); the slug defaults to one derived
+    /// from the name.
+    pub async fn create_project(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        name: Name,
+        slug: Option<Slug>,
+    ) -> Result<Project, ResourceError> {
+        check_access(
+            principal,
+            workspace,
+            required_scope(Action::Create, ItemKind::Project),
+        )?;
+        let slug = match slug {
+            Some(s) => s,
+            None => Slug::from_name(name.as_str())
+                .map_err(|_| ResourceError::NotFound("usable slug"))?,
+        };
+        let project = Project {
+            id: ProjectId::parse(&self.random_id()).map_err(super::bad_generator)?,
+            workspace: workspace.clone(),
+            slug,
+            name,
+            created_at: self.now(),
+            state: ItemState::Active,
+        };
+        self.store.create_project(&project).await?;
+        Ok(project)
+    }
+
+    /// An active project and its active versions (`project:read`).
+    pub async fn get_project(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<ProjectView, ResourceError> {
+        check_access(principal, workspace, read_scope())?;
+        let agg = self.active_project(workspace, slug).await?;
+        let mut versions: Vec<Version> = agg
+            .versions
+            .into_iter()
+            .filter(|v| v.state.is_active())
+            .collect();
+        versions.sort_by_key(|v| v.number);
+        Ok(ProjectView {
+            project: agg.project,
+            versions,
+        })
+    }
+
+    /// Creates the next version of an active project (`version:create`).
+    pub async fn create_version(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        name: Option<Name>,
+    ) -> Result<Version, ResourceError> {
+        check_access(
+            principal,
+            workspace,
+            required_scope(Action::Create, ItemKind::Version),
+        )?;
+        self.guarded(|| async {
+            let agg = self.active_project(workspace, project).await?;
+            let number = agg.next_version;
+            let version = Version {
+                project: agg.project.id.clone(),
+                number,
+                name: match &name {
+                    Some(n) => n.clone(),
+                    None => Name::parse(&format!("v{number}"))
+                        .map_err(|_| ResourceError::NotFound("name"))?,
+                },
+                created_at: self.now(),
+                state: ItemState::Active,
+            };
+            self.store.create_version(&guard_of(&agg), &version).await?;
+            Ok(version)
+        })
+        .await
+    }
+
+    /// An active version of an active project, with its active trainings (`project:read`).
+    pub async fn get_version(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        number: VersionNumber,
+    ) -> Result<VersionView, ResourceError> {
+        check_access(principal, workspace, read_scope())?;
+        let agg = self.active_project(workspace, project).await?;
+        let version = agg
+            .versions
+            .iter()
+            .find(|v| v.number == number && v.state.is_active())
+            .cloned()
+            .ok_or(ResourceError::NotFound("version"))?;
+        let trainings = agg
+            .trainings
+            .into_iter()
+            .filter(|t| t.version == number && t.state.is_active())
+            .collect();
+        Ok(VersionView {
+            project: agg.project,
+            version,
+            trainings,
+        })
+    }
+
+    /// Creates a workflow (`workflow:create`).
+    pub async fn create_workflow(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        name: Name,
+        slug: Option<Slug>,
+    ) -> Result<Workflow, ResourceError> {
+        check_access(
+            principal,
+            workspace,
+            required_scope(Action::Create, ItemKind::Workflow),
+        )?;
+        let slug = match slug {
+            Some(s) => s,
+            None => Slug::from_name(name.as_str())
+                .map_err(|_| ResourceError::NotFound("usable slug"))?,
+        };
+        let workflow = Workflow {
+            id: WorkflowId::parse(&self.random_id()).map_err(super::bad_generator)?,
+            workspace: workspace.clone(),
+            slug,
+            name,
+            created_at: self.now(),
+            state: ItemState::Active,
+        };
+        self.store.create_workflow(&workflow).await?;
+        Ok(workflow)
+    }
+
+    /// An active workflow (`project:read`).
+    pub async fn get_workflow(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<Workflow, ResourceError> {
+        check_access(principal, workspace, read_scope())?;
+        let id = self
+            .store
+            .workflow_id_by_slug(workspace, slug)
+            .await?
+            .ok_or(ResourceError::NotFound("workflow"))?;
+        let agg = self
+            .store
+            .load_workflow(workspace, &id)
+            .await?
+            .ok_or(ResourceError::NotFound("workflow"))?;
+        if !agg.workflow.state.is_active() {
+            return Err(ResourceError::NotFound("workflow"));
+        }
+        Ok(agg.workflow)
+    }
+
+    /// Starts a training of an active version (`training:create`); it starts `running`.
+    pub async fn create_training(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        number: VersionNumber,
+    ) -> Result<Training, ResourceError> {
+        check_access(
+            principal,
+            workspace,
+            required_scope(Action::Create, ItemKind::Training),
+        )?;
+        let id = TrainingId::parse(&self.random_id()).map_err(super::bad_generator)?;
+        self.guarded(|| async {
+            let agg = self.active_project(workspace, project).await?;
+            if !agg
+                .versions
+                .iter()
+                .any(|v| v.number == number && v.state.is_active())
+            {
+                return Err(ResourceError::NotFound("version"));
+            }
+            let training = Training {
+                id: id.clone(),
+                project: agg.project.id.clone(),
+                version: number,
+                status: TrainingStatus::Running,
+                started_at: self.now(),
+                ended_at: None,
+                state: ItemState::Active,
+            };
+            self.store
+                .create_training(&guard_of(&agg), &training)
+                .await?;
+            Ok(training)
+        })
+        .await
+    }
+
+    /// The active trainings of an active version (`project:read`).
+    pub async fn list_trainings(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        number: VersionNumber,
+    ) -> Result<Vec<Training>, ResourceError> {
+        Ok(self
+            .get_version(principal, workspace, project, number)
+            .await?
+            .trainings)
+    }
+
+    /// One active training of an active version (`project:read`).
+    pub async fn get_training(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        number: VersionNumber,
+        id: &TrainingId,
+    ) -> Result<Training, ResourceError> {
+        self.list_trainings(principal, workspace, project, number)
+            .await?
+            .into_iter()
+            .find(|t| &t.id == id)
+            .ok_or(ResourceError::NotFound("training"))
+    }
+
+    /// Finishes an in-flight training with `status` (`training:update`).
+    pub async fn set_training_status(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        number: VersionNumber,
+        id: &TrainingId,
+        status: FinishedStatus,
+    ) -> Result<Training, ResourceError> {
+        check_access(
+            principal,
+            workspace,
+            required_scope(Action::MoveToTrash, ItemKind::Training),
+        )?;
+        self.guarded(|| async {
+            let agg = self.active_project(workspace, project).await?;
+            let version_active = agg
+                .versions
+                .iter()
+                .any(|v| v.number == number && v.state.is_active());
+            let mut training = agg
+                .trainings
+                .iter()
+                .find(|t| &t.id == id && t.version == number && t.state.is_active())
+                .filter(|_| version_active)
+                .cloned()
+                .ok_or(ResourceError::NotFound("training"))?;
+            if !training.status.is_in_flight() {
+                return Err(ResourceError::NotInFlight(id.clone()));
+            }
+            let now = self.now();
+            self.store
+                .set_training_status(&guard_of(&agg), id, status.get(), Some(now))
+                .await?;
+            training.status = status.get();
+            training.ended_at = Some(now);
+            Ok(training)
+        })
+        .await
+    }
+
+    /// Adds a new image to the workspace, linked to an active project (`project:update`).
+    pub async fn add_image(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        name: Name,
+    ) -> Result<Image, ResourceError> {
+        check_access(
+            principal,
+            workspace,
+            required_scope(Action::MoveToTrash, ItemKind::Project),
+        )?;
+        let image = Image {
+            id: ImageId::parse(&self.random_id()).map_err(super::bad_generator)?,
+            workspace: workspace.clone(),
+            name,
+            created_at: self.now(),
+        };
+        self.guarded(|| async {
+            let agg = self.active_project(workspace, project).await?;
+            self.store.add_image(&guard_of(&agg), &image).await?;
+            Ok(image.clone())
+        })
+        .await
+    }
+
+    /// Links an existing image of the workspace to an active project (`project:update`).
+    pub async fn link_image(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        image: &ImageId,
+    ) -> Result<ImageView, ResourceError> {
+        check_access(
+            principal,
+            workspace,
+            required_scope(Action::MoveToTrash, ItemKind::Project),
+        )?;
+        self.guarded(|| async {
+            let agg = self.active_project(workspace, project).await?;
+            if self.store.image(workspace, image).await?.is_none() {
+                return Err(ResourceError::NotFound("image"));
+            }
+            match self.store.link_image(&guard_of(&agg), image).await {
+                Err(StoreError::Missing) => Err(ResourceError::NotFound("image")),
+                other => Ok(other?),
+            }
+        })
+        .await?;
+        self.store
+            .image(workspace, image)
+            .await?
+            .ok_or(ResourceError::NotFound("image"))
+    }
+
+    /// An image and the projects linking it (`project:read`).
+    pub async fn get_image(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        image: &ImageId,
+    ) -> Result<ImageView, ResourceError> {
+        check_access(principal, workspace, read_scope())?;
+        self.store
+            .image(workspace, image)
+            .await?
+            .ok_or(ResourceError::NotFound("image"))
+    }
+}

@@ -1,0 +1,175 @@
+//! Restore from trash.
+
+use crate::domain::*;
+use crate::ports::{RestorePlan, SlugSpace, StoreError};
+use crate::rules::{self, RestoreDecision, RestoreRefusal};
+
+use super::{check_access, AccessDenied, TrashService};
+
+/// The result of a restore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreOutcome {
+    /// The item addressed.
+    pub item: ItemRef,
+    /// For projects and workflows: the slug it is active under now (a new
+    /// one after `onConflict: rename`).
+    pub slug: Option<Slug>,
+    /// Whether the item was active already (nothing changed).
+    pub already_active: bool,
+    /// Whether it was restored under a new slug.
+    pub renamed: bool,
+}
+
+/// Why a restore failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestoreError {
+    /// The principal may not do this.
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    /// No such item in this workspace's trash (or anywhere in it).
+    #[error("not found in trash")]
+    NotFound,
+    /// A parent is in trash; restore it first.
+    #[error("parent {parent} is in trash; restore it first")]
+    ParentInTrash {
+        /// The trashed parent.
+        parent: ItemRef,
+    },
+    /// The item was trashed with `root` and comes back only with it.
+    #[error("this item was moved to trash with {root}; restore that instead")]
+    CascadedWith {
+        /// The root to restore.
+        root: ItemRef,
+    },
+    /// An active item holds the slug and `onConflict` is `fail`.
+    #[error("an active item already uses this slug")]
+    NameTaken {
+        /// The id of the active item.
+        conflicting: String,
+    },
+    /// The restore window closed at `scheduledCleanupAt`.
+    #[error("retention expired")]
+    RetentionExpired,
+    /// Concurrent changes kept invalidating the decision.
+    #[error("the item is changing concurrently; try again")]
+    Busy,
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for RestoreError {
+    fn from(e: StoreError) -> Self {
+        RestoreError::Store(e)
+    }
+}
+
+impl From<RestoreRefusal> for RestoreError {
+    fn from(r: RestoreRefusal) -> Self {
+        match r {
+            RestoreRefusal::NotFound => RestoreError::NotFound,
+            RestoreRefusal::RetentionExpired => RestoreError::RetentionExpired,
+            RestoreRefusal::CascadedWith { root } => RestoreError::CascadedWith { root },
+            RestoreRefusal::ParentInTrash { parent } => RestoreError::ParentInTrash { parent },
+        }
+    }
+}
+
+impl TrashService {
+    /// Restores exactly the operation that trashed `target`: its root and
+    /// the items cascaded with it, nothing else.
+    pub async fn restore(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        target: &ItemRef,
+        on_conflict: OnConflict,
+    ) -> Result<RestoreOutcome, RestoreError> {
+        check_access(
+            principal,
+            workspace,
+            required_scope(Action::Restore, target.kind()),
+        )?;
+        let actor = principal.actor();
+        let mut rename_to: Option<Slug> = None;
+        for _ in 0..self.config.max_attempts {
+            let now = self.now();
+            let (decision, current_slug) = self
+                .decide_restore(workspace, target, &actor, now, rename_to.clone())
+                .await?;
+            let plan: RestorePlan = match decision {
+                RestoreDecision::AlreadyActive => {
+                    return Ok(RestoreOutcome {
+                        item: target.clone(),
+                        slug: current_slug,
+                        already_active: true,
+                        renamed: false,
+                    })
+                }
+                RestoreDecision::Apply(plan) => plan,
+            };
+            match self.store.restore(&plan).await {
+                Ok(()) => {
+                    let renamed = plan.new_slug.is_some();
+                    return Ok(RestoreOutcome {
+                        item: target.clone(),
+                        slug: plan.new_slug.or(current_slug),
+                        already_active: false,
+                        renamed,
+                    });
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(StoreError::SlugTaken { conflicting }) => match on_conflict {
+                    OnConflict::Fail => return Err(RestoreError::NameTaken { conflicting }),
+                    OnConflict::Rename => {
+                        let (space, base) = match (target, current_slug) {
+                            (ItemRef::Project(_), Some(s)) => (SlugSpace::Projects, s),
+                            (ItemRef::Workflow(_), Some(s)) => (SlugSpace::Workflows, s),
+                            _ => return Err(RestoreError::NameTaken { conflicting }),
+                        };
+                        let taken = self.store.taken_slugs(workspace, space, &base).await?;
+                        rename_to = Some(rules::free_slug(&base, &taken));
+                    }
+                },
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RestoreError::Busy)
+    }
+
+    async fn decide_restore(
+        &self,
+        workspace: &WorkspaceSlug,
+        target: &ItemRef,
+        actor: &Actor,
+        now: Timestamp,
+        new_slug: Option<Slug>,
+    ) -> Result<(RestoreDecision, Option<Slug>), RestoreError> {
+        let project_id = match target {
+            ItemRef::Workflow(id) => {
+                let agg = self
+                    .store
+                    .load_workflow(workspace, id)
+                    .await?
+                    .ok_or(RestoreError::NotFound)?;
+                let slug = Some(agg.workflow.slug.clone());
+                let d = rules::restore_workflow(&agg, actor, now, new_slug)?;
+                return Ok((d, slug));
+            }
+            ItemRef::Project(id) | ItemRef::Version(id, _) => id.clone(),
+            ItemRef::Training(id) => self
+                .store
+                .training_project(workspace, id)
+                .await?
+                .ok_or(RestoreError::NotFound)?,
+        };
+        let agg = self
+            .store
+            .load_project(workspace, &project_id)
+            .await?
+            .ok_or(RestoreError::NotFound)?;
+        let slug = matches!(target, ItemRef::Project(_)).then(|| agg.project.slug.clone());
+        let d = rules::restore_in_project(&agg, target, actor, now, new_slug)?;
+        Ok((d, slug))
+    }
+}

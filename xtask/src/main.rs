@@ -1,0 +1,60 @@
+//! Project automation: `cargo xtask ci | tidy | bench`.
+
+use std::process::{Command, ExitCode};
+
+mod tidy;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("tidy") => tidy::check(&tidy::workspace_root()).map_err(|errors| errors.join("\n")),
+        _ => {
+            eprintln!("usage: cargo xtask <ci|tidy>");
+            eprintln!("  ci     fmt check, clippy -D warnings, every test");
+            eprintln!("  tidy   architecture checks (trash-core stays pure)");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    eprintln!("+ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(tidy::workspace_root())
+        .status()
+        .map_err(|e| format!("could not start {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn ci() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(&cargo, &["fmt", "--all", "--", "--check"])?;
+    run(
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    run(&cargo, &["test", "--workspace", "--all-features"])?;
+    run(&cargo, &["test", "--workspace", "--doc", "--all-features"])?;
+    Ok(())
+}
