@@ -1,0 +1,970 @@
+//! The in-memory store: every port method under one mutex, so each call is
+//! atomic. It is the reference the SQL stores are held against.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use trash_core::domain::*;
+use trash_core::ports::*;
+
+#[derive(Debug, Clone)]
+struct ProjectRow {
+    project: Project,
+    revision: i64,
+    next_version: VersionNumber,
+}
+
+#[derive(Debug, Clone)]
+struct WorkflowRow {
+    workflow: Workflow,
+    revision: i64,
+}
+
+#[derive(Debug, Clone)]
+struct OperationRow {
+    op: TrashOperation,
+    claimed_until: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+struct CancellationRow {
+    pending: PendingCancellation,
+    claimed_until: Timestamp,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    workspaces: BTreeMap<WorkspaceSlug, Workspace>,
+    keys: BTreeMap<KeyId, ApiKeyRecord>,
+    users: BTreeMap<UserId, UserRecord>,
+    projects: BTreeMap<ProjectId, ProjectRow>,
+    versions: BTreeMap<(ProjectId, VersionNumber), Version>,
+    trainings: BTreeMap<TrainingId, Training>,
+    workflows: BTreeMap<WorkflowId, WorkflowRow>,
+    operations: BTreeMap<OperationId, OperationRow>,
+    images: BTreeMap<ImageId, Image>,
+    links: BTreeSet<(ProjectId, ImageId)>,
+    cancellations: BTreeMap<TrainingId, CancellationRow>,
+    audit: Vec<AuditRecord>,
+}
+
+/// A thread-safe in-memory [`TrashStore`]. Nothing survives the process.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.state
+            .lock()
+            .map_err(|_| StoreError::Internal("memory store poisoned by a panic".into()))
+    }
+}
+
+impl State {
+    fn check_guard(&self, guard: &Guard) -> Result<(), StoreError> {
+        let current = match &guard.aggregate {
+            AggregateId::Project(id) => self.projects.get(id).map(|r| r.revision),
+            AggregateId::Workflow(id) => self.workflows.get(id).map(|r| r.revision),
+        };
+        if current == Some(guard.revision.0) {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict)
+        }
+    }
+
+    fn bump(&mut self, guard: &Guard) {
+        match &guard.aggregate {
+            AggregateId::Project(id) => {
+                if let Some(r) = self.projects.get_mut(id) {
+                    r.revision += 1;
+                }
+            }
+            AggregateId::Workflow(id) => {
+                if let Some(r) = self.workflows.get_mut(id) {
+                    r.revision += 1;
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, events: &[AuditEvent]) {
+        for event in events {
+            let seq = self.audit.len() as i64 + 1;
+            self.audit.push(AuditRecord {
+                seq,
+                event: event.clone(),
+            });
+        }
+    }
+
+    fn project_in(&self, ws: &WorkspaceSlug, id: &ProjectId) -> Option<&ProjectRow> {
+        self.projects
+            .get(id)
+            .filter(|r| &r.project.workspace == ws)
+    }
+
+    fn project_operations(&self, id: &ProjectId) -> Vec<TrashOperation> {
+        self.operations
+            .values()
+            .filter(|r| match &r.op.root {
+                ItemRef::Project(p) | ItemRef::Version(p, _) => p == id,
+                ItemRef::Training(t) => self.trainings.get(t).is_some_and(|t| &t.project == id),
+                ItemRef::Workflow(_) => false,
+            })
+            .map(|r| r.op.clone())
+            .collect()
+    }
+
+    fn active_slug_holder(
+        &self,
+        ws: &WorkspaceSlug,
+        space: SlugSpace,
+        slug: &Slug,
+        except: &str,
+    ) -> Option<String> {
+        match space {
+            SlugSpace::Projects => self
+                .projects
+                .values()
+                .map(|r| &r.project)
+                .find(|p| {
+                    &p.workspace == ws
+                        && &p.slug == slug
+                        && p.state.is_active()
+                        && p.id.as_str() != except
+                })
+                .map(|p| p.id.to_string()),
+            SlugSpace::Workflows => self
+                .workflows
+                .values()
+                .map(|r| &r.workflow)
+                .find(|w| {
+                    &w.workspace == ws
+                        && &w.slug == slug
+                        && w.state.is_active()
+                        && w.id.as_str() != except
+                })
+                .map(|w| w.id.to_string()),
+        }
+    }
+
+    fn set_state(&mut self, item: &ItemRef, state: ItemState) {
+        match item {
+            ItemRef::Project(id) => {
+                if let Some(r) = self.projects.get_mut(id) {
+                    r.project.state = state;
+                }
+            }
+            ItemRef::Version(p, n) => {
+                if let Some(v) = self.versions.get_mut(&(p.clone(), *n)) {
+                    v.state = state;
+                }
+            }
+            ItemRef::Workflow(id) => {
+                if let Some(r) = self.workflows.get_mut(id) {
+                    r.workflow.state = state;
+                }
+            }
+            ItemRef::Training(id) => {
+                if let Some(t) = self.trainings.get_mut(id) {
+                    t.state = state;
+                }
+            }
+        }
+    }
+
+    fn remove_operations_rooted_in(&mut self, removed: &dyn Fn(&ItemRef) -> bool) {
+        self.operations.retain(|_, r| !removed(&r.op.root));
+    }
+}
+
+fn slug_matches(candidate: &Slug, base: &Slug) -> bool {
+    candidate == base
+        || candidate
+            .as_str()
+            .strip_prefix(base.as_str())
+            .is_some_and(|rest| rest.starts_with('-'))
+}
+
+#[async_trait]
+impl TrashStore for MemoryStore {
+    async fn create_workspace(&self, workspace: &Workspace) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if s.workspaces.contains_key(&workspace.slug) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.workspaces
+            .insert(workspace.slug.clone(), workspace.clone());
+        Ok(())
+    }
+
+    async fn workspace(&self, slug: &WorkspaceSlug) -> Result<Option<Workspace>, StoreError> {
+        Ok(self.lock()?.workspaces.get(slug).cloned())
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if s.keys.contains_key(&key.id) || s.keys.values().any(|k| k.hash == key.hash) {
+            return Err(StoreError::AlreadyExists);
+        }
+        if !s.workspaces.contains_key(&key.workspace) {
+            return Err(StoreError::Missing);
+        }
+        s.keys.insert(key.id.clone(), key.clone());
+        Ok(())
+    }
+
+    async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
+        Ok(self
+            .lock()?
+            .keys
+            .values()
+            .find(|k| &k.hash == hash)
+            .cloned())
+    }
+
+    async fn revoke_api_key(&self, id: &KeyId, at: Timestamp) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        Ok(match s.keys.get_mut(id) {
+            Some(k) => {
+                k.revoked_at.get_or_insert(at);
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if s.users.contains_key(&user.id) || s.users.values().any(|u| u.email == user.email) {
+            return Err(StoreError::AlreadyExists);
+        }
+        if !s.workspaces.contains_key(&user.workspace) {
+            return Err(StoreError::Missing);
+        }
+        s.users.insert(user.id.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .lock()?
+            .users
+            .values()
+            .find(|u| &u.email == email)
+            .cloned())
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.lock()?.users.get(id).cloned())
+    }
+
+    async fn project_id_by_slug(
+        &self,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<Option<ProjectId>, StoreError> {
+        let s = self.lock()?;
+        let candidates = s
+            .projects
+            .values()
+            .map(|r| &r.project)
+            .filter(|p| &p.workspace == workspace && &p.slug == slug);
+        let mut best: Option<(&Project, Option<Timestamp>)> = None;
+        for p in candidates {
+            let deleted_at = p
+                .state
+                .operation()
+                .and_then(|op| s.operations.get(op))
+                .map(|r| r.op.deleted_at);
+            let better = match (&best, p.state.is_active()) {
+                (None, _) => true,
+                (Some((b, _)), true) => !b.state.is_active(),
+                (Some((b, bd)), false) => !b.state.is_active() && deleted_at > *bd,
+            };
+            if better {
+                best = Some((p, deleted_at));
+            }
+        }
+        Ok(best.map(|(p, _)| p.id.clone()))
+    }
+
+    async fn load_project(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ProjectId,
+    ) -> Result<Option<ProjectAggregate>, StoreError> {
+        let s = self.lock()?;
+        let Some(row) = s.project_in(workspace, id) else {
+            return Ok(None);
+        };
+        Ok(Some(ProjectAggregate {
+            project: row.project.clone(),
+            revision: Revision(row.revision),
+            next_version: row.next_version,
+            versions: s
+                .versions
+                .range((id.clone(), VersionNumber::FIRST)..)
+                .take_while(|((p, _), _)| p == id)
+                .map(|(_, v)| v.clone())
+                .collect(),
+            trainings: s
+                .trainings
+                .values()
+                .filter(|t| &t.project == id)
+                .cloned()
+                .collect(),
+            operations: s.project_operations(id),
+        }))
+    }
+
+    async fn project_head(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ProjectId,
+    ) -> Result<Option<ProjectHead>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.project_in(workspace, id).map(|row| ProjectHead {
+            project: row.project.clone(),
+            revision: Revision(row.revision),
+            operations: s.project_operations(id),
+        }))
+    }
+
+    async fn active_projects(&self, workspace: &WorkspaceSlug) -> Result<Vec<Project>, StoreError> {
+        let s = self.lock()?;
+        let mut out: Vec<Project> = s
+            .projects
+            .values()
+            .map(|r| &r.project)
+            .filter(|p| &p.workspace == workspace && p.state.is_active())
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.slug.cmp(&b.slug));
+        Ok(out)
+    }
+
+    async fn training_project(
+        &self,
+        workspace: &WorkspaceSlug,
+        training: &TrainingId,
+    ) -> Result<Option<ProjectId>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.trainings
+            .get(training)
+            .filter(|t| s.project_in(workspace, &t.project).is_some())
+            .map(|t| t.project.clone()))
+    }
+
+    async fn workflow_id_by_slug(
+        &self,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<Option<WorkflowId>, StoreError> {
+        let s = self.lock()?;
+        let mut best: Option<(&Workflow, Option<Timestamp>)> = None;
+        for w in s
+            .workflows
+            .values()
+            .map(|r| &r.workflow)
+            .filter(|w| &w.workspace == workspace && &w.slug == slug)
+        {
+            let deleted_at = w
+                .state
+                .operation()
+                .and_then(|op| s.operations.get(op))
+                .map(|r| r.op.deleted_at);
+            let better = match (&best, w.state.is_active()) {
+                (None, _) => true,
+                (Some((b, _)), true) => !b.state.is_active(),
+                (Some((b, bd)), false) => !b.state.is_active() && deleted_at > *bd,
+            };
+            if better {
+                best = Some((w, deleted_at));
+            }
+        }
+        Ok(best.map(|(w, _)| w.id.clone()))
+    }
+
+    async fn load_workflow(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &WorkflowId,
+    ) -> Result<Option<WorkflowAggregate>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.workflows
+            .get(id)
+            .filter(|r| &r.workflow.workspace == workspace)
+            .map(|r| WorkflowAggregate {
+                workflow: r.workflow.clone(),
+                revision: Revision(r.revision),
+                operation: r
+                    .workflow
+                    .state
+                    .operation()
+                    .and_then(|op| s.operations.get(op))
+                    .map(|o| o.op.clone()),
+            }))
+    }
+
+    async fn taken_slugs(
+        &self,
+        workspace: &WorkspaceSlug,
+        space: SlugSpace,
+        base: &Slug,
+    ) -> Result<Vec<Slug>, StoreError> {
+        let s = self.lock()?;
+        let mut out: Vec<Slug> = match space {
+            SlugSpace::Projects => s
+                .projects
+                .values()
+                .map(|r| &r.project)
+                .filter(|p| &p.workspace == workspace && p.state.is_active())
+                .map(|p| p.slug.clone())
+                .filter(|slug| slug_matches(slug, base))
+                .collect(),
+            SlugSpace::Workflows => s
+                .workflows
+                .values()
+                .map(|r| &r.workflow)
+                .filter(|w| &w.workspace == workspace && w.state.is_active())
+                .map(|w| w.slug.clone())
+                .filter(|slug| slug_matches(slug, base))
+                .collect(),
+        };
+        out.sort();
+        Ok(out)
+    }
+
+    async fn image(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ImageId,
+    ) -> Result<Option<ImageView>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.images
+            .get(id)
+            .filter(|i| &i.workspace == workspace)
+            .map(|image| ImageView {
+                image: image.clone(),
+                projects: s
+                    .links
+                    .iter()
+                    .filter(|(_, i)| i == id)
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+            }))
+    }
+
+    async fn list_trash(&self, query: &TrashQuery) -> Result<Vec<TrashEntry>, StoreError> {
+        let s = self.lock()?;
+        let mut ops: Vec<&TrashOperation> = s
+            .operations
+            .values()
+            .map(|r| &r.op)
+            .filter(|op| op.workspace == query.workspace)
+            .filter(|op| query.kind.is_none_or(|k| op.root.kind() == k))
+            .filter(|op| match &query.after {
+                None => true,
+                Some(c) => (op.deleted_at, &op.id) < (c.deleted_at, &c.operation),
+            })
+            .collect();
+        ops.sort_by(|a, b| (b.deleted_at, &b.id).cmp(&(a.deleted_at, &a.id)));
+        let mut out = Vec::new();
+        for op in ops.into_iter().take(query.limit as usize) {
+            let item = match &op.root {
+                ItemRef::Project(id) => {
+                    let p = &s.projects.get(id).ok_or_else(dangling)?.project;
+                    TrashedItem::Project {
+                        id: p.id.clone(),
+                        slug: p.slug.clone(),
+                        name: p.name.clone(),
+                    }
+                }
+                ItemRef::Version(pid, n) => {
+                    let p = &s.projects.get(pid).ok_or_else(dangling)?.project;
+                    let v = s.versions.get(&(pid.clone(), *n)).ok_or_else(dangling)?;
+                    TrashedItem::Version {
+                        project: p.id.clone(),
+                        project_slug: p.slug.clone(),
+                        project_name: p.name.clone(),
+                        number: *n,
+                        name: v.name.clone(),
+                    }
+                }
+                ItemRef::Workflow(id) => {
+                    let w = &s.workflows.get(id).ok_or_else(dangling)?.workflow;
+                    TrashedItem::Workflow {
+                        id: w.id.clone(),
+                        slug: w.slug.clone(),
+                        name: w.name.clone(),
+                    }
+                }
+                ItemRef::Training(id) => {
+                    let t = s.trainings.get(id).ok_or_else(dangling)?;
+                    let p = &s.projects.get(&t.project).ok_or_else(dangling)?.project;
+                    TrashedItem::Training {
+                        id: t.id.clone(),
+                        project: p.id.clone(),
+                        project_slug: p.slug.clone(),
+                        version: t.version,
+                    }
+                }
+            };
+            out.push(TrashEntry {
+                operation: op.clone(),
+                item,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn audit_events(
+        &self,
+        workspace: &WorkspaceSlug,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.audit
+            .iter()
+            .filter(|r| &r.event.workspace == workspace && after.is_none_or(|a| r.seq > a))
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn create_project(&self, project: &Project) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if !s.workspaces.contains_key(&project.workspace) {
+            return Err(StoreError::Missing);
+        }
+        if let Some(conflicting) =
+            s.active_slug_holder(&project.workspace, SlugSpace::Projects, &project.slug, "")
+        {
+            return Err(StoreError::SlugTaken { conflicting });
+        }
+        if s.projects.contains_key(&project.id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.projects.insert(
+            project.id.clone(),
+            ProjectRow {
+                project: project.clone(),
+                revision: 1,
+                next_version: VersionNumber::FIRST,
+            },
+        );
+        Ok(())
+    }
+
+    async fn create_workflow(&self, workflow: &Workflow) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if !s.workspaces.contains_key(&workflow.workspace) {
+            return Err(StoreError::Missing);
+        }
+        if let Some(conflicting) =
+            s.active_slug_holder(&workflow.workspace, SlugSpace::Workflows, &workflow.slug, "")
+        {
+            return Err(StoreError::SlugTaken { conflicting });
+        }
+        if s.workflows.contains_key(&workflow.id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.workflows.insert(
+            workflow.id.clone(),
+            WorkflowRow {
+                workflow: workflow.clone(),
+                revision: 1,
+            },
+        );
+        Ok(())
+    }
+
+    async fn create_version(&self, guard: &Guard, version: &Version) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.check_guard(guard)?;
+        let key = (version.project.clone(), version.number);
+        if s.versions.contains_key(&key) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.versions.insert(key, version.clone());
+        if let Some(row) = s.projects.get_mut(&version.project) {
+            row.next_version = version.number.next();
+        }
+        s.bump(guard);
+        Ok(())
+    }
+
+    async fn create_training(&self, guard: &Guard, training: &Training) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.check_guard(guard)?;
+        if s.trainings.contains_key(&training.id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.trainings.insert(training.id.clone(), training.clone());
+        s.bump(guard);
+        Ok(())
+    }
+
+    async fn set_training_status(
+        &self,
+        guard: &Guard,
+        training: &TrainingId,
+        status: TrainingStatus,
+        ended_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.check_guard(guard)?;
+        let t = s.trainings.get_mut(training).ok_or(StoreError::Missing)?;
+        t.status = status;
+        t.ended_at = ended_at;
+        s.bump(guard);
+        Ok(())
+    }
+
+    async fn add_image(&self, guard: &Guard, image: &Image) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.check_guard(guard)?;
+        let AggregateId::Project(project) = &guard.aggregate else {
+            return Err(StoreError::Internal("images link to projects".into()));
+        };
+        if s.images.contains_key(&image.id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.images.insert(image.id.clone(), image.clone());
+        s.links.insert((project.clone(), image.id.clone()));
+        s.bump(guard);
+        Ok(())
+    }
+
+    async fn link_image(&self, guard: &Guard, image: &ImageId) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.check_guard(guard)?;
+        let AggregateId::Project(project) = &guard.aggregate else {
+            return Err(StoreError::Internal("images link to projects".into()));
+        };
+        let ws = s
+            .projects
+            .get(project)
+            .map(|r| r.project.workspace.clone())
+            .ok_or(StoreError::Conflict)?;
+        if !s.images.get(image).is_some_and(|i| i.workspace == ws) {
+            return Err(StoreError::Missing);
+        }
+        s.links.insert((project.clone(), image.clone()));
+        s.bump(guard);
+        Ok(())
+    }
+
+    async fn trash(&self, plan: &TrashPlan) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.check_guard(&plan.guard)?;
+        let op = &plan.operation;
+        s.set_state(
+            &op.root,
+            ItemState::Trashed {
+                operation: op.id.clone(),
+                cascaded: false,
+            },
+        );
+        for member in &plan.members {
+            s.set_state(
+                member,
+                ItemState::Trashed {
+                    operation: op.id.clone(),
+                    cascaded: true,
+                },
+            );
+        }
+        for training in &plan.cancel {
+            if let Some(t) = s.trainings.get_mut(training) {
+                t.status = TrainingStatus::Cancelled;
+                t.ended_at = Some(op.deleted_at);
+            }
+            s.cancellations.insert(
+                training.clone(),
+                CancellationRow {
+                    pending: PendingCancellation {
+                        workspace: op.workspace.clone(),
+                        training: training.clone(),
+                        operation: op.id.clone(),
+                        attempts: 0,
+                    },
+                    claimed_until: plan.cancel_claimed_until,
+                },
+            );
+        }
+        s.operations.insert(
+            op.id.clone(),
+            OperationRow {
+                op: op.clone(),
+                claimed_until: None,
+            },
+        );
+        s.record(&plan.events);
+        s.bump(&plan.guard);
+        Ok(())
+    }
+
+    async fn restore(&self, plan: &RestorePlan) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.check_guard(&plan.guard)?;
+        let ws = s
+            .operations
+            .get(&plan.operation)
+            .map(|r| r.op.workspace.clone())
+            .ok_or(StoreError::Conflict)?;
+        // Slug uniqueness among active items, checked before anything changes.
+        let slug_check = match &plan.root {
+            ItemRef::Project(id) => s.projects.get(id).map(|r| {
+                (
+                    SlugSpace::Projects,
+                    plan.new_slug.clone().unwrap_or_else(|| r.project.slug.clone()),
+                    id.to_string(),
+                )
+            }),
+            ItemRef::Workflow(id) => s.workflows.get(id).map(|r| {
+                (
+                    SlugSpace::Workflows,
+                    plan.new_slug.clone().unwrap_or_else(|| r.workflow.slug.clone()),
+                    id.to_string(),
+                )
+            }),
+            _ => None,
+        };
+        if let Some((space, slug, own)) = &slug_check {
+            if let Some(conflicting) = s.active_slug_holder(&ws, *space, slug, own) {
+                return Err(StoreError::SlugTaken { conflicting });
+            }
+        }
+        let op_id = plan.operation.clone();
+        let has_op = |state: &ItemState| state.operation() == Some(&op_id);
+        for r in s.projects.values_mut() {
+            if has_op(&r.project.state) {
+                r.project.state = ItemState::Active;
+                if let Some(slug) = &plan.new_slug {
+                    r.project.slug = slug.clone();
+                }
+            }
+        }
+        for v in s.versions.values_mut() {
+            if has_op(&v.state) {
+                v.state = ItemState::Active;
+            }
+        }
+        for t in s.trainings.values_mut() {
+            if has_op(&t.state) {
+                t.state = ItemState::Active;
+            }
+        }
+        for r in s.workflows.values_mut() {
+            if has_op(&r.workflow.state) {
+                r.workflow.state = ItemState::Active;
+                if let Some(slug) = &plan.new_slug {
+                    r.workflow.slug = slug.clone();
+                }
+            }
+        }
+        s.operations.remove(&plan.operation);
+        s.record(&plan.events);
+        s.bump(&plan.guard);
+        Ok(())
+    }
+
+    async fn purge(&self, plan: &PurgePlan) -> Result<PurgeCounts, StoreError> {
+        let mut s = self.lock()?;
+        s.check_guard(&plan.guard)?;
+        if !s.operations.contains_key(&plan.operation) {
+            return Err(StoreError::Conflict);
+        }
+        let mut counts = PurgeCounts::default();
+        match &plan.root {
+            ItemRef::Project(pid) => {
+                let versions: Vec<_> = s
+                    .versions
+                    .keys()
+                    .filter(|(p, _)| p == pid)
+                    .cloned()
+                    .collect();
+                let trainings: Vec<TrainingId> = s
+                    .trainings
+                    .values()
+                    .filter(|t| &t.project == pid)
+                    .map(|t| t.id.clone())
+                    .collect();
+                let linked: Vec<ImageId> = s
+                    .links
+                    .iter()
+                    .filter(|(p, _)| p == pid)
+                    .map(|(_, i)| i.clone())
+                    .collect();
+                let pid2 = pid.clone();
+                let train_set: BTreeSet<TrainingId> = trainings.iter().cloned().collect();
+                s.remove_operations_rooted_in(&|root| match root {
+                    ItemRef::Project(p) | ItemRef::Version(p, _) => p == &pid2,
+                    ItemRef::Training(t) => train_set.contains(t),
+                    ItemRef::Workflow(_) => false,
+                });
+                for key in &versions {
+                    s.versions.remove(key);
+                }
+                for t in &trainings {
+                    s.trainings.remove(t);
+                }
+                s.links.retain(|(p, _)| p != pid);
+                if plan.delete_exclusive_images {
+                    for image in &linked {
+                        if !s.links.iter().any(|(_, i)| i == image) {
+                            s.images.remove(image);
+                            counts.images += 1;
+                        }
+                    }
+                }
+                s.projects.remove(pid);
+                counts.projects = 1;
+                counts.versions = versions.len() as u64;
+                counts.trainings = trainings.len() as u64;
+            }
+            ItemRef::Version(pid, n) => {
+                let trainings: BTreeSet<TrainingId> = s
+                    .trainings
+                    .values()
+                    .filter(|t| &t.project == pid && t.version == *n)
+                    .map(|t| t.id.clone())
+                    .collect();
+                let (pid2, n2) = (pid.clone(), *n);
+                s.remove_operations_rooted_in(&|root| match root {
+                    ItemRef::Version(p, m) => p == &pid2 && *m == n2,
+                    ItemRef::Training(t) => trainings.contains(t),
+                    _ => false,
+                });
+                for t in &trainings {
+                    s.trainings.remove(t);
+                }
+                s.versions.remove(&(pid.clone(), *n));
+                counts.versions = 1;
+                counts.trainings = trainings.len() as u64;
+            }
+            ItemRef::Workflow(id) => {
+                s.operations.remove(&plan.operation);
+                s.workflows.remove(id);
+                counts.workflows = 1;
+            }
+            ItemRef::Training(id) => {
+                s.operations.remove(&plan.operation);
+                s.trainings.remove(id);
+                counts.trainings = 1;
+            }
+        }
+        s.record(&plan.events);
+        if let AggregateId::Project(_) = plan.guard.aggregate {
+            s.bump(&plan.guard);
+        }
+        Ok(counts)
+    }
+
+    async fn claim_due_operations(
+        &self,
+        now: Timestamp,
+        claimed_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TrashOperation>, StoreError> {
+        let mut s = self.lock()?;
+        let mut due: Vec<&mut OperationRow> = s
+            .operations
+            .values_mut()
+            .filter(|r| r.op.scheduled_cleanup_at <= now && r.claimed_until.is_none_or(|c| c <= now))
+            .collect();
+        due.sort_by(|a, b| {
+            (a.op.scheduled_cleanup_at, &a.op.id).cmp(&(b.op.scheduled_cleanup_at, &b.op.id))
+        });
+        Ok(due
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| {
+                r.claimed_until = Some(claimed_until);
+                r.op.clone()
+            })
+            .collect())
+    }
+
+    async fn claim_cancellations(
+        &self,
+        now: Timestamp,
+        claimed_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PendingCancellation>, StoreError> {
+        let mut s = self.lock()?;
+        let mut due: Vec<&mut CancellationRow> = s
+            .cancellations
+            .values_mut()
+            .filter(|r| r.claimed_until <= now)
+            .collect();
+        due.sort_by_key(|r| r.claimed_until);
+        Ok(due
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| {
+                r.claimed_until = claimed_until;
+                r.pending.clone()
+            })
+            .collect())
+    }
+
+    async fn complete_cancellation(
+        &self,
+        training: &TrainingId,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.cancellations.remove(training);
+        s.record(std::slice::from_ref(event));
+        Ok(())
+    }
+
+    async fn fail_cancellation(
+        &self,
+        training: &TrainingId,
+        retry_at: Timestamp,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if let Some(r) = s.cancellations.get_mut(training) {
+            r.pending.attempts += 1;
+            r.claimed_until = retry_at;
+        }
+        s.record(std::slice::from_ref(event));
+        Ok(())
+    }
+
+    async fn pending_cancellations(
+        &self,
+        workspace: &WorkspaceSlug,
+    ) -> Result<Vec<PendingCancellation>, StoreError> {
+        Ok(self
+            .lock()?
+            .cancellations
+            .values()
+            .filter(|r| &r.pending.workspace == workspace)
+            .map(|r| r.pending.clone())
+            .collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.lock().map(|_| ())
+    }
+}
+
+fn dangling() -> StoreError {
+    StoreError::Internal("operation refers to a missing item".into())
+}
