@@ -1,0 +1,321 @@
+//! A test harness around one store: a workspace with an all-scopes key,
+//! a second workspace, a manual clock and a recording job canceller.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use trash_core::domain::*;
+use trash_core::ports::*;
+use trash_core::usecases::*;
+use trash_core::{Ports, TrashConfig, TrashService};
+use trash_memory::{ManualClock, RandomIds, RecordingCanceller};
+
+/// The harness.
+pub struct Harness {
+    /// The store under test.
+    pub store: Arc<dyn TrashStore>,
+    /// The clock every default service reads.
+    pub clock: Arc<ManualClock>,
+    /// The job canceller every default service calls.
+    pub canceller: Arc<RecordingCanceller>,
+    /// A service with the default 30-day retention.
+    pub service: TrashService,
+    /// The main workspace.
+    pub ws: WorkspaceSlug,
+    /// An all-scopes key of the main workspace.
+    pub key: Principal,
+    /// A second workspace.
+    pub other_ws: WorkspaceSlug,
+    /// An all-scopes key of the second workspace.
+    pub other_key: Principal,
+}
+
+/// The instant every harness clock starts at: 2026-01-01T00:00:00Z.
+pub fn t0() -> Timestamp {
+    Timestamp::from_unix_millis(1_767_225_600_000).expect("valid instant")
+}
+
+/// Thirty days.
+pub fn days(n: i64) -> Duration {
+    Duration::days(n)
+}
+
+/// Parses a slug (test input is always valid).
+pub fn slug(s: &str) -> Slug {
+    Slug::parse(s).expect("valid test slug")
+}
+
+/// Parses a name.
+pub fn name(s: &str) -> Name {
+    Name::parse(s).expect("valid test name")
+}
+
+/// A version number.
+pub fn num(n: u32) -> VersionNumber {
+    VersionNumber::new(n).expect("valid version number")
+}
+
+impl Harness {
+    /// Sets up two workspaces with all-scopes keys on `store`.
+    pub async fn new(store: Arc<dyn TrashStore>) -> Harness {
+        let clock = Arc::new(ManualClock::new(t0()));
+        let canceller = Arc::new(RecordingCanceller::default());
+        let service = TrashService::new(
+            Ports {
+                store: store.clone(),
+                canceller: canceller.clone(),
+                clock: clock.clone(),
+                ids: Arc::new(RandomIds),
+            },
+            TrashConfig::default(),
+        );
+        let ws = WorkspaceSlug::parse("acme").expect("valid");
+        let other_ws = WorkspaceSlug::parse("globex").expect("valid");
+        let key = Self::setup_workspace(&service, &ws).await;
+        let other_key = Self::setup_workspace(&service, &other_ws).await;
+        Harness {
+            store,
+            clock,
+            canceller,
+            service,
+            ws,
+            key,
+            other_ws,
+            other_key,
+        }
+    }
+
+    async fn setup_workspace(service: &TrashService, ws: &WorkspaceSlug) -> Principal {
+        service
+            .create_workspace(ws.clone(), name(ws.as_str()))
+            .await
+            .expect("create workspace");
+        let key = service
+            .create_api_key(ws, name("all"), ScopeSet::all())
+            .await
+            .expect("create key");
+        Principal::ApiKey(
+            service
+                .authenticate(&key.plaintext)
+                .await
+                .expect("fresh key authenticates"),
+        )
+    }
+
+    /// A service over the same store and canceller with its own clock and retention.
+    pub fn service_with(&self, clock: Arc<dyn Clock>, retention: Retention) -> TrashService {
+        TrashService::new(
+            Ports {
+                store: self.store.clone(),
+                canceller: self.canceller.clone(),
+                clock,
+                ids: Arc::new(RandomIds),
+            },
+            TrashConfig {
+                retention,
+                ..TrashConfig::default()
+            },
+        )
+    }
+
+    /// A key of the main workspace with exactly `scopes`.
+    pub async fn key_with(&self, scopes: &[Scope]) -> Principal {
+        let key = self
+            .service
+            .create_api_key(&self.ws, name("limited"), scopes.iter().copied().collect())
+            .await
+            .expect("create key");
+        Principal::ApiKey(
+            self.service
+                .authenticate(&key.plaintext)
+                .await
+                .expect("auth"),
+        )
+    }
+
+    /// Creates a project.
+    pub async fn project(&self, s: &str) -> Project {
+        self.service
+            .create_project(
+                &self.key,
+                &self.ws,
+                name(&format!("Project {s}")),
+                Some(slug(s)),
+            )
+            .await
+            .expect("create project")
+    }
+
+    /// Creates the next version of a project.
+    pub async fn version(&self, project: &str) -> Version {
+        self.service
+            .create_version(&self.key, &self.ws, &slug(project), None)
+            .await
+            .expect("create version")
+    }
+
+    /// Starts a (running) training.
+    pub async fn training(&self, project: &str, n: u32) -> Training {
+        self.service
+            .create_training(&self.key, &self.ws, &slug(project), num(n))
+            .await
+            .expect("create training")
+    }
+
+    /// Starts a training and finishes it (`succeeded`).
+    pub async fn finished_training(&self, project: &str, n: u32) -> Training {
+        let t = self.training(project, n).await;
+        self.service
+            .set_training_status(
+                &self.key,
+                &self.ws,
+                &slug(project),
+                num(n),
+                &t.id,
+                FinishedStatus::parse("succeeded").expect("valid"),
+            )
+            .await
+            .expect("finish training")
+    }
+
+    /// Creates a workflow.
+    pub async fn workflow(&self, s: &str) -> Workflow {
+        self.service
+            .create_workflow(
+                &self.key,
+                &self.ws,
+                name(&format!("Workflow {s}")),
+                Some(slug(s)),
+            )
+            .await
+            .expect("create workflow")
+    }
+
+    /// Adds a new image to a project.
+    pub async fn image(&self, project: &str, n: &str) -> Image {
+        self.service
+            .add_image(&self.key, &self.ws, &slug(project), name(n))
+            .await
+            .expect("add image")
+    }
+
+    /// Links an existing image to a project.
+    pub async fn link(&self, project: &str, image: &ImageId) {
+        self.service
+            .link_image(&self.key, &self.ws, &slug(project), image)
+            .await
+            .expect("link image");
+    }
+
+    /// Moves an item to trash with the default service.
+    pub async fn trash(&self, target: TrashTarget) -> TrashOutcome {
+        self.service
+            .move_to_trash(&self.key, &self.ws, &target)
+            .await
+            .expect("move to trash")
+    }
+
+    /// Trashes a project (deleting exclusive images at cleanup).
+    pub async fn trash_project(&self, s: &str) -> TrashOutcome {
+        self.trash(TrashTarget::Project {
+            slug: slug(s),
+            cleanup_delete_images: true,
+        })
+        .await
+    }
+
+    /// Trashes a version.
+    pub async fn trash_version(&self, project: &str, n: u32) -> TrashOutcome {
+        self.trash(TrashTarget::Version {
+            project: slug(project),
+            number: num(n),
+        })
+        .await
+    }
+
+    /// Trashes a training.
+    pub async fn trash_training(&self, project: &str, n: u32, id: &TrainingId) -> TrashOutcome {
+        self.trash(TrashTarget::Training {
+            project: slug(project),
+            number: num(n),
+            id: id.clone(),
+        })
+        .await
+    }
+
+    /// Restores with the default service.
+    pub async fn restore(&self, item: ItemRef) -> Result<RestoreOutcome, RestoreError> {
+        self.service
+            .restore(&self.key, &self.ws, &item, OnConflict::Fail)
+            .await
+    }
+
+    /// Loads a project aggregate of the main workspace.
+    pub async fn agg(&self, id: &ProjectId) -> Option<ProjectAggregate> {
+        self.store
+            .load_project(&self.ws, id)
+            .await
+            .expect("load project")
+    }
+
+    /// Loads a project aggregate that must exist.
+    pub async fn must_agg(&self, id: &ProjectId) -> ProjectAggregate {
+        self.agg(id).await.expect("project exists")
+    }
+
+    /// The whole trash listing of the main workspace.
+    pub async fn listing(&self) -> Vec<TrashEntry> {
+        self.service
+            .list_trash(&self.key, &self.ws, &ListTrashRequest::default())
+            .await
+            .expect("list trash")
+            .entries
+    }
+
+    /// The whole audit trail of the main workspace, read page by page.
+    pub async fn audit(&self) -> Vec<AuditEvent> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .audit_events(&self.ws, after, 500)
+                .await
+                .expect("audit");
+            let Some(last) = page.last() else {
+                return out;
+            };
+            after = Some(last.seq);
+            out.extend(page.into_iter().map(|r| r.event));
+        }
+    }
+
+    /// Runs cleanup until nothing more is claimed; returns the total purged.
+    pub async fn drain_cleanup(&self, service: &TrashService) -> u32 {
+        let mut purged = 0;
+        loop {
+            let report = service.purge_due(10).await.expect("cleanup");
+            purged += report.purged;
+            if report.claimed == 0 {
+                return purged;
+            }
+        }
+    }
+}
+
+/// The state of a version in an aggregate.
+pub fn version_state(agg: &ProjectAggregate, n: u32) -> &ItemState {
+    &agg.versions
+        .iter()
+        .find(|v| v.number.get() == n)
+        .expect("version exists")
+        .state
+}
+
+/// A training in an aggregate.
+pub fn training_in<'a>(agg: &'a ProjectAggregate, id: &TrainingId) -> &'a Training {
+    agg.trainings
+        .iter()
+        .find(|t| &t.id == id)
+        .expect("training exists")
+}

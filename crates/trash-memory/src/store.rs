@@ -107,9 +107,7 @@ impl State {
     }
 
     fn project_in(&self, ws: &WorkspaceSlug, id: &ProjectId) -> Option<&ProjectRow> {
-        self.projects
-            .get(id)
-            .filter(|r| &r.project.workspace == ws)
+        self.projects.get(id).filter(|r| &r.project.workspace == ws)
     }
 
     fn project_operations(&self, id: &ProjectId) -> Vec<TrashOperation> {
@@ -572,9 +570,12 @@ impl TrashStore for MemoryStore {
         if !s.workspaces.contains_key(&workflow.workspace) {
             return Err(StoreError::Missing);
         }
-        if let Some(conflicting) =
-            s.active_slug_holder(&workflow.workspace, SlugSpace::Workflows, &workflow.slug, "")
-        {
+        if let Some(conflicting) = s.active_slug_holder(
+            &workflow.workspace,
+            SlugSpace::Workflows,
+            &workflow.slug,
+            "",
+        ) {
             return Err(StoreError::SlugTaken { conflicting });
         }
         if s.workflows.contains_key(&workflow.id) {
@@ -729,14 +730,18 @@ impl TrashStore for MemoryStore {
             ItemRef::Project(id) => s.projects.get(id).map(|r| {
                 (
                     SlugSpace::Projects,
-                    plan.new_slug.clone().unwrap_or_else(|| r.project.slug.clone()),
+                    plan.new_slug
+                        .clone()
+                        .unwrap_or_else(|| r.project.slug.clone()),
                     id.to_string(),
                 )
             }),
             ItemRef::Workflow(id) => s.workflows.get(id).map(|r| {
                 (
                     SlugSpace::Workflows,
-                    plan.new_slug.clone().unwrap_or_else(|| r.workflow.slug.clone()),
+                    plan.new_slug
+                        .clone()
+                        .unwrap_or_else(|| r.workflow.slug.clone()),
                     id.to_string(),
                 )
             }),
@@ -883,7 +888,9 @@ impl TrashStore for MemoryStore {
         let mut due: Vec<&mut OperationRow> = s
             .operations
             .values_mut()
-            .filter(|r| r.op.scheduled_cleanup_at <= now && r.claimed_until.is_none_or(|c| c <= now))
+            .filter(|r| {
+                r.op.scheduled_cleanup_at <= now && r.claimed_until.is_none_or(|c| c <= now)
+            })
             .collect();
         due.sort_by(|a, b| {
             (a.op.scheduled_cleanup_at, &a.op.id).cmp(&(b.op.scheduled_cleanup_at, &b.op.id))
