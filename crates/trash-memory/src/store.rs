@@ -659,7 +659,7 @@ impl TrashStore for MemoryStore {
             .get(project)
             .map(|r| r.project.workspace.clone())
             .ok_or(StoreError::Conflict)?;
-        if !s.images.get(image).is_some_and(|i| i.workspace == ws) {
+        if s.images.get(image).is_none_or(|i| i.workspace != ws) {
             return Err(StoreError::Missing);
         }
         s.links.insert((project.clone(), image.clone()));
