@@ -41,6 +41,11 @@ fn run(program: &str, args: &[&str]) -> Result<(), String> {
 
 fn ci() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // The PostgreSQL tests need a running server; start the local one if it is down.
+    let ensure_pg = tidy::workspace_root().join("scripts/ensure-postgres.sh");
+    if ensure_pg.exists() {
+        run("bash", &[ensure_pg.to_str().ok_or("non-UTF-8 path")?])?;
+    }
     run(&cargo, &["fmt", "--all", "--", "--check"])?;
     run(
         &cargo,
