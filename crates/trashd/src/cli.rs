@@ -1,0 +1,346 @@
+//! The command line: every option, its environment variable and its default.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use trash_core::domain::Retention;
+
+use crate::config::{self, DatabaseUrl};
+
+/// trashd: a recoverable-deletion ("trash") server, wire-compatible with the
+/// Roboflow Manage Trash API.
+#[derive(Debug, Parser)]
+#[command(name = "trashd", version, propagate_version = true)]
+pub struct Cli {
+    /// Options every command shares.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command shares.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Where the data lives: sqlite://PATH (a file, created if missing),
+    /// postgres://USER@HOST/DB, or memory:// (nothing survives the process).
+    #[arg(
+        long,
+        env = "TRASHD_DATABASE_URL",
+        default_value = DatabaseUrl::DEFAULT,
+        value_parser = parse_database_url,
+        global = true,
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: DatabaseUrl,
+
+    /// Largest number of PostgreSQL connections this process opens.
+    #[arg(
+        long,
+        env = "TRASHD_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        global = true,
+        value_name = "N"
+    )]
+    pub db_max_connections: u32,
+
+    /// How long a request waits for a free PostgreSQL connection before the
+    /// server answers 503.
+    #[arg(
+        long,
+        env = "TRASHD_DB_ACQUIRE_TIMEOUT",
+        default_value = "5s",
+        value_parser = config::parse_timeout,
+        global = true,
+        value_name = "DURATION"
+    )]
+    pub db_acquire_timeout: Duration,
+
+    /// PostgreSQL only: do not apply pending schema migrations at startup
+    /// (run `trashd migrate` as a separate deployment step instead). SQLite
+    /// files are always brought up to date when opened.
+    #[arg(long, env = "TRASHD_SKIP_MIGRATIONS", global = true)]
+    pub skip_migrations: bool,
+
+    /// Log line format on stderr. The level is set with TRASHD_LOG (or
+    /// RUST_LOG), e.g. `info` or `trashd=debug,info`.
+    #[arg(
+        long,
+        env = "TRASHD_LOG_FORMAT",
+        default_value = "text",
+        global = true,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the REST API and the web Trash view, and run the cleanup loop.
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Remove trashed items whose retention has passed.
+    Cleanup(CleanupArgs),
+    /// Administer workspaces, API keys and web users.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Seed a demo workspace with sample data, print an API key, a web login
+    /// and commands to try, then serve.
+    Quickstart(QuickstartArgs),
+}
+
+/// Options of `serve` (and `quickstart`).
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (HOST:PORT; port 0 picks a free one).
+    #[arg(
+        long,
+        env = "TRASHD_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_parser = parse_listen,
+        value_name = "HOST:PORT"
+    )]
+    pub listen: String,
+
+    /// How long trashed items stay restorable (e.g. 30d, 12h, 90s). Fixed for
+    /// each item when it is trashed.
+    #[arg(
+        long,
+        env = "TRASHD_RETENTION",
+        default_value = "30d",
+        value_parser = config::parse_retention,
+        value_name = "DURATION"
+    )]
+    pub retention: Retention,
+
+    /// How the cleanup loop runs.
+    #[command(flatten)]
+    pub cleanup: CleanupLoopArgs,
+
+    /// Do not run the cleanup loop in this process (run `trashd cleanup`
+    /// elsewhere instead).
+    #[arg(long, env = "TRASHD_NO_CLEANUP")]
+    pub no_cleanup: bool,
+
+    /// After SIGINT/SIGTERM, how long requests in flight may take to finish
+    /// before the process exits anyway.
+    #[arg(
+        long,
+        env = "TRASHD_SHUTDOWN_TIMEOUT",
+        default_value = "30s",
+        value_parser = config::parse_timeout,
+        value_name = "DURATION"
+    )]
+    pub shutdown_timeout: Duration,
+}
+
+/// How the cleanup loop runs.
+#[derive(Debug, Clone, Args)]
+pub struct CleanupLoopArgs {
+    /// Time between two cleanup rounds (e.g. 60s, 1s).
+    #[arg(
+        long,
+        env = "TRASHD_CLEANUP_INTERVAL",
+        default_value = "60s",
+        value_parser = config::parse_interval,
+        value_name = "DURATION"
+    )]
+    pub cleanup_interval: Duration,
+
+    /// Trash operations purged per transaction batch (bounds memory use).
+    #[arg(
+        long,
+        env = "TRASHD_CLEANUP_BATCH",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        value_name = "N"
+    )]
+    pub cleanup_batch: u32,
+}
+
+/// Options of `cleanup`.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Drain the backlog of due items, then exit. Without it, `cleanup` runs
+    /// the cleanup loop until SIGINT/SIGTERM (a worker without the API).
+    #[arg(long)]
+    pub once: bool,
+
+    /// How the cleanup loop runs.
+    #[command(flatten)]
+    pub cleanup: CleanupLoopArgs,
+}
+
+/// `admin` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a workspace.
+    CreateWorkspace {
+        /// The workspace slug (its `url`), e.g. `acme`.
+        slug: String,
+        /// A display name (defaults to the slug).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Create an API key and print it, alone, on stdout. It is stored only as
+    /// a hash: it cannot be shown again.
+    #[command(group(clap::ArgGroup::new("which_scopes").required(true).args(["scopes", "all_scopes"])))]
+    CreateKey {
+        /// The workspace the key belongs to.
+        workspace: String,
+        /// A name for people (shown as the deleter in the trash).
+        #[arg(long, default_value = "api key")]
+        name: String,
+        /// Comma-separated scopes, e.g. project:read,project:update.
+        #[arg(long, value_name = "SCOPE,...")]
+        scopes: Option<String>,
+        /// Every scope.
+        #[arg(long)]
+        all_scopes: bool,
+    },
+    /// Revoke an API key by its id (printed when it was created).
+    RevokeKey {
+        /// The key id.
+        key_id: String,
+    },
+    /// Create a web user. The password comes from TRASHD_PASSWORD or is asked
+    /// for on the terminal without echo.
+    CreateUser {
+        /// The workspace the user belongs to.
+        workspace: String,
+        /// The user's e-mail (their sign-in name).
+        email: String,
+        /// The user's role: owners and admins may delete forever and empty the trash.
+        #[arg(long, value_name = "ROLE")]
+        role: RoleArg,
+    },
+}
+
+/// A web user's role on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// The workspace owner.
+    Owner,
+    /// An administrator.
+    Admin,
+    /// A member (may restore, may not delete forever).
+    Member,
+}
+
+/// Options of `quickstart`.
+#[derive(Debug, Args)]
+pub struct QuickstartArgs {
+    /// Slug of the demo workspace (reused if it exists).
+    #[arg(
+        long,
+        env = "TRASHD_QUICKSTART_WORKSPACE",
+        default_value = "demo",
+        value_name = "SLUG"
+    )]
+    pub workspace: String,
+
+    /// The options of `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+fn parse_database_url(value: &str) -> Result<DatabaseUrl, String> {
+    DatabaseUrl::parse(value).map_err(|e| e.to_string())
+}
+
+fn parse_listen(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let bad = || format!("{value:?} is not HOST:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080");
+    if value.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(value.to_owned());
+    }
+    let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || host.contains(['/', ' ', '[', ']']) || port.parse::<u16>().is_err() {
+        return Err(bad());
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("trashd").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults() {
+        let cli = parse(&["serve"]).unwrap();
+        assert_eq!(
+            cli.global.database_url,
+            DatabaseUrl::Sqlite("sqlite://trashd.db".into())
+        );
+        let Command::Serve(s) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(s.listen, "127.0.0.1:8080");
+        assert_eq!(s.retention, Retention::thirty_days());
+        assert_eq!(s.cleanup.cleanup_interval, Duration::from_secs(60));
+        assert_eq!(s.cleanup.cleanup_batch, 100);
+        assert!(!s.no_cleanup);
+    }
+
+    #[test]
+    fn options_parse_and_refuse() {
+        let cli = parse(&[
+            "serve",
+            "--retention",
+            "2s",
+            "--cleanup-interval",
+            "1s",
+            "--listen",
+            "localhost:0",
+            "--database-url",
+            "memory://",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.database_url, DatabaseUrl::Memory);
+        let Command::Serve(s) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(s.retention.duration(), chrono::Duration::seconds(2));
+        assert_eq!(s.cleanup.cleanup_interval, Duration::from_secs(1));
+
+        for bad in [
+            vec!["serve", "--retention", "soon"],
+            vec!["serve", "--cleanup-interval", "0s"],
+            vec!["serve", "--listen", "8080"],
+            vec!["serve", "--database-url", "mysql://x/y"],
+            vec!["admin", "create-key", "ws"],
+            vec!["admin", "create-key", "ws", "--scopes", "a", "--all-scopes"],
+            vec!["admin", "create-user", "ws", "a@b.c", "--role", "root"],
+        ] {
+            assert!(parse(&bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(parse(&["admin", "create-key", "ws", "--all-scopes"]).is_ok());
+        assert!(parse(&["cleanup", "--once", "--database-url", "memory://"]).is_ok());
+    }
+}

@@ -1,0 +1,260 @@
+//! # trashd
+//!
+//! The binary that operators run: it parses the command line ([`cli`]),
+//! builds the adapters once ([`compose`], the composition root) and runs one
+//! command: `serve`, `migrate`, `cleanup`, `admin …` or `quickstart`.
+//! Everything with rules lives in `trash-core`; everything with HTTP in
+//! `trash-http-axum`; storage in `trash-sqlite` / `trash-postgres` /
+//! `trash-memory`.
+#![warn(missing_docs)]
+
+pub mod admin;
+pub mod cleanup;
+pub mod cli;
+pub mod compose;
+pub mod config;
+pub mod error;
+pub mod password;
+pub mod quickstart;
+pub mod serve;
+pub mod shutdown;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use trash_core::domain::{Retention, WorkspaceSlug};
+
+use crate::cli::{Cli, Command, GlobalArgs, LogFormat};
+use crate::compose::StorageOptions;
+use crate::error::Failure;
+
+/// Parses the command line, runs the command, and returns the exit status:
+/// 0 on success, 1 when the command failed, 2 for bad usage.
+pub fn main_entry() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version on stdout and errors on stderr, with
+            // its own exit code (0 for --help, 2 for bad usage).
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    init_logging(cli.global.log_format, default_log_level(&cli.command));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return report(&Failure::failed(format!("cannot start the runtime: {e}"))),
+    };
+    let result = runtime.block_on(run(cli));
+    // Do not wait for blocking tasks (e.g. a password prompt) at exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e),
+    }
+}
+
+fn report(e: &Failure) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "error: {e}");
+    e.exit_code()
+}
+
+/// Long-running commands log at `info` by default; one-shot commands only
+/// show warnings, so their output stays readable.
+fn default_log_level(command: &Command) -> &'static str {
+    match command {
+        Command::Serve(_) | Command::Quickstart(_) => "info",
+        Command::Cleanup(c) if !c.once => "info",
+        _ => "warn",
+    }
+}
+
+/// Structured logs on stderr. The filter comes from `TRASHD_LOG`, else
+/// `RUST_LOG`, else `default` (SQL drivers only above `warn`).
+fn init_logging(format: LogFormat, default: &str) {
+    use tracing_subscriber::EnvFilter;
+
+    let filter = std::env::var("TRASHD_LOG")
+        .ok()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .and_then(|spec| EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| EnvFilter::new(format!("{default},sqlx=warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+fn storage(global: &GlobalArgs, migrate: bool) -> StorageOptions {
+    StorageOptions {
+        url: global.database_url.clone(),
+        max_connections: global.db_max_connections,
+        acquire_timeout: global.db_acquire_timeout,
+        migrate: migrate && !global.skip_migrations,
+    }
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let global = cli.global;
+    match cli.command {
+        Command::Serve(args) => {
+            let (trigger, shutdown) = shutdown::channel();
+            let store = compose::open_store(&storage(&global, true)).await?;
+            let service = compose::service(store, args.retention);
+            let listener = serve::bind(&args.listen).await?;
+            shutdown::listen_for_signals(trigger)
+                .map_err(|e| Failure::failed(format!("cannot listen for signals: {e}")))?;
+            tracing::info!(storage = %global.database_url, "trashd {} starting", env!("CARGO_PKG_VERSION"));
+            serve::run(service, listener, &args, shutdown).await
+        }
+        Command::Migrate => {
+            if !global.database_url.is_persistent() {
+                eprintln!("memory:// storage has no schema to migrate; nothing to do");
+                return Ok(());
+            }
+            compose::open_store(&StorageOptions {
+                migrate: true,
+                ..storage(&global, true)
+            })
+            .await?;
+            eprintln!(
+                "the database schema at {} is up to date",
+                global.database_url
+            );
+            Ok(())
+        }
+        Command::Cleanup(args) => {
+            let store = compose::open_store(&storage(&global, true)).await?;
+            let service = compose::service(store, Retention::default());
+            let (trigger, shutdown) = shutdown::channel();
+            shutdown::listen_for_signals(trigger)
+                .map_err(|e| Failure::failed(format!("cannot listen for signals: {e}")))?;
+            if args.once {
+                cleanup_once(&service, args.cleanup.cleanup_batch, &shutdown).await
+            } else {
+                cleanup::run_loop(
+                    service,
+                    cleanup::LoopSettings {
+                        interval: args.cleanup.cleanup_interval,
+                        batch: args.cleanup.cleanup_batch,
+                    },
+                    shutdown,
+                )
+                .await;
+                Ok(())
+            }
+        }
+        Command::Admin(command) => {
+            if !global.database_url.is_persistent() {
+                return Err(Failure::usage(
+                    "admin commands need a database that outlives the process: use --database-url sqlite://PATH or postgres://…",
+                ));
+            }
+            let store = compose::open_store(&storage(&global, true)).await?;
+            let service = compose::service(store, Retention::default());
+            admin::run(&service, command).await
+        }
+        Command::Quickstart(args) => {
+            let ws = WorkspaceSlug::parse(&args.workspace)
+                .map_err(|e| Failure::usage(format!("bad --workspace: {e}")))?;
+            let (trigger, shutdown) = shutdown::channel();
+            let store = compose::open_store(&storage(&global, true)).await?;
+            let service = compose::service(store, args.serve.retention);
+            let listener = serve::bind(&args.serve.listen).await?;
+            let addr = serve::local_addr(&listener)?;
+            let progress = Progress::new("seeding the demo workspace");
+            let demo = quickstart::seed(&service, &ws, |s| progress.show(s)).await?;
+            progress.finish("demo workspace ready");
+            shutdown::listen_for_signals(trigger)
+                .map_err(|e| Failure::failed(format!("cannot listen for signals: {e}")))?;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(quickstart::banner(&demo, addr, &global.database_url).as_bytes());
+            let _ = out.flush();
+            drop(out);
+            serve::run(service, listener, &args.serve, shutdown).await
+        }
+    }
+}
+
+async fn cleanup_once(
+    service: &trash_core::TrashService,
+    batch: u32,
+    shutdown: &shutdown::Shutdown,
+) -> Result<(), Failure> {
+    let progress = Progress::new("cleanup");
+    let started = std::time::Instant::now();
+    let result = cleanup::drain(service, batch, shutdown, |t| {
+        progress.show(&format!(
+            "purged {} operations ({} projects, {} versions, {} workflows, {} trainings, {} images)",
+            t.purged,
+            t.removed.projects,
+            t.removed.versions,
+            t.removed.workflows,
+            t.removed.trainings,
+            t.removed.images
+        ))
+    })
+    .await;
+    progress.finish("");
+    let (totals, end) = result
+        .map_err(|e| Failure::failed(format!("cleanup failed: {}", compose::one_line(&e))))?;
+    let secs = started.elapsed().as_secs_f64();
+    match end {
+        cleanup::DrainEnd::Drained => {
+            println!(
+                "cleanup: {} in {secs:.1}s; nothing due is left",
+                totals.summary()
+            );
+        }
+        cleanup::DrainEnd::Interrupted => {
+            println!(
+                "cleanup: {} in {secs:.1}s; interrupted, the rest is left for the next run",
+                totals.summary()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A one-line live counter on stderr, only when stderr is a terminal.
+struct Progress {
+    tty: bool,
+}
+
+impl Progress {
+    fn new(what: &str) -> Progress {
+        let tty = std::io::stderr().is_terminal();
+        if tty {
+            eprint!("{what}…");
+        }
+        Progress { tty }
+    }
+
+    fn show(&self, line: &str) {
+        if self.tty {
+            eprint!("\r\x1b[2K{line}");
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    fn finish(&self, line: &str) {
+        if self.tty {
+            if line.is_empty() {
+                eprint!("\r\x1b[2K");
+            } else {
+                eprintln!("\r\x1b[2K{line}");
+            }
+        }
+    }
+}
