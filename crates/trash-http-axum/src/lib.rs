@@ -1,0 +1,167 @@
+//! # trash-http-axum
+//!
+//! The REST API of the trash (spec sections 3 and 4) over axum, wire-
+//! compatible with the official Roboflow client. Handlers parse the request
+//! into `trash-core` types, call one [`TrashService`] use case and shape the
+//! answer; the JSON types live in [`wire`], the one error type in [`error`].
+//!
+//! [`router`] is the whole HTTP surface: the API, `/healthz`, `/readyz`,
+//! `/openapi.json` (generated from the handlers' annotations, so the
+//! document and the routes cannot drift apart), JSON answers for every
+//! failure, a 64 KiB body limit, a request id and one log line per request.
+//!
+//! There is no route, method or parameter that deletes anything for good:
+//! permanent deletion belongs to the web Trash view only.
+#![warn(missing_docs)]
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use trash_core::TrashService;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod routes;
+pub mod wire;
+
+pub use error::ApiError;
+
+/// Project slugs that would be shadowed by a route under `/{ws}/`; creating
+/// a project with one of them is refused with 400.
+pub const RESERVED_PROJECT_SLUGS: [&str; 4] = ["trash", "workflows", "images", "projects"];
+
+/// Workspace slugs that would be shadowed by a top-level route (`/healthz`,
+/// `/readyz`, and `/app` kept for the web Trash view). Whoever creates
+/// workspaces should refuse them.
+pub const RESERVED_WORKSPACE_SLUGS: [&str; 3] = ["healthz", "readyz", "app"];
+
+/// Limits applied to every request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest accepted request body (default 64 KiB); larger ones get 413.
+    pub body_bytes: usize,
+    /// How long `/readyz` waits for the storage (default 2 s).
+    pub readiness_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes: 64 * 1024,
+            readiness_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub service: TrashService,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+impl AppState {
+    /// The state for a service, with the default limits.
+    pub fn new(service: TrashService) -> AppState {
+        AppState {
+            service,
+            limits: Limits::default(),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "trashd",
+        description = "Recoverable deletion with a retention window: move projects, versions, \
+                       workflows and trainings to trash, list and restore them. Wire-compatible \
+                       with the Roboflow Manage Trash API. There is no permanent deletion here.",
+    ),
+    modifiers(&Security),
+    security(("api_key" = []), ("bearer" = [])),
+    tags(
+        (name = "auth", description = "Which workspace a key belongs to."),
+        (name = "trash", description = "Move to trash, list, restore."),
+        (name = "resources", description = "What the trash acts on."),
+        (name = "operations", description = "Health, readiness, this document."),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("api_key"))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route, with its documentation. Routes sharing a path are
+/// registered together.
+fn api() -> OpenApiRouter<AppState> {
+    use routes::*;
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(welcome_get, welcome_post))
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(get_workspace))
+        .routes(routes!(create_project))
+        .routes(routes!(create_workflow))
+        .routes(routes!(list_trash))
+        .routes(routes!(restore))
+        .routes(routes!(get_project, delete_project))
+        .routes(routes!(create_version))
+        .routes(routes!(add_image))
+        .routes(routes!(get_version, delete_version))
+        .routes(routes!(get_workflow, delete_workflow))
+        .routes(routes!(get_image))
+        .routes(routes!(list_trainings, create_training))
+        .routes(routes!(get_training, delete_training))
+        .routes(routes!(set_training_status))
+}
+
+/// The OpenAPI 3 document of [`router`] (what `GET /openapi.json` serves).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+/// The whole HTTP surface: REST API, `/healthz`, `/readyz`, `/openapi.json`,
+/// JSON fallbacks, the body limit, the request-id header, and one tracing
+/// line per request (method, matched path template, status, latency,
+/// request id).
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.limits.body_bytes;
+    let (api, _) = api().split_for_parts();
+    let inner = api
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .fallback(middleware::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(middleware::panicked))
+        .layer(axum::middleware::from_fn(middleware::observe))
+        .with_state(state);
+    Router::new().fallback_service(
+        ServiceBuilder::new()
+            .map_request(middleware::collapse_leading_slashes)
+            .service(inner),
+    )
+}

@@ -1,0 +1,899 @@
+//! The handlers. Each one is thin: authenticate, parse the path, query and
+//! body into core types, call one use case, and shape the answer.
+//!
+//! Order of checks, the same on every route: body syntax and size (the key
+//! may be in the body) → key (401) → path, query and body values (400) →
+//! the use case (workspace and scope 401, then 404/409/410).
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+use trash_core::domain::*;
+use trash_core::usecases::{
+    check_access, ListTrashRequest, PageLimit, ResourceError, TrashError, TrashTarget,
+};
+use utoipa::{IntoParams, IntoResponses};
+
+use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiRequest};
+use crate::wire::*;
+use crate::{AppState, RESERVED_PROJECT_SLUGS};
+
+// ---- path parameters -------------------------------------------------------------
+
+/// `/{ws}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WsPath {
+    /// Workspace slug.
+    pub ws: String,
+}
+
+/// `/{ws}/{project}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ProjectPath {
+    /// Workspace slug.
+    pub ws: String,
+    /// Project slug.
+    pub project: String,
+}
+
+/// `/{ws}/{project}/{version}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct VersionPath {
+    /// Workspace slug.
+    pub ws: String,
+    /// Project slug.
+    pub project: String,
+    /// Version number.
+    pub version: String,
+}
+
+/// `/{ws}/{project}/{version}/v2/trainings/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TrainingPath {
+    /// Workspace slug.
+    pub ws: String,
+    /// Project slug.
+    pub project: String,
+    /// Version number.
+    pub version: String,
+    /// Training id.
+    pub id: String,
+}
+
+/// `/{ws}/workflows/{workflow}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WorkflowPath {
+    /// Workspace slug.
+    pub ws: String,
+    /// Workflow slug (or, for `DELETE`, its id).
+    pub workflow: String,
+}
+
+/// `/{ws}/images/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ImagePath {
+    /// Workspace slug.
+    pub ws: String,
+    /// Image id.
+    pub id: String,
+}
+
+/// Query of `DELETE /{ws}/{project}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteProjectParams {
+    /// `true` (default) or `false`: whether cleanup also deletes the images
+    /// that no other project links.
+    #[param(rename = "cleanupDeleteImages")]
+    pub cleanup_delete_images: Option<bool>,
+}
+
+/// The errors every authenticated route can answer.
+#[derive(IntoResponses)]
+pub enum CommonErrors {
+    /// Malformed JSON, a bad path segment or query value, a missing field.
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ErrorBody),
+    /// Missing, unknown or revoked key; key of another workspace; key lacking the scope.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// No such active resource at that path (or not in this workspace's trash).
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// The body is larger than 64 KiB.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// The server failed; the cause is logged.
+    #[response(status = 500)]
+    Internal(ErrorBody),
+    /// Storage unreachable or the item kept changing; retry after `Retry-After` seconds.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+// ---- parsing helpers ------------------------------------------------------------------
+
+fn workspace(s: &str) -> Result<WorkspaceSlug, ApiError> {
+    WorkspaceSlug::parse(s).map_err(|e| ApiError::invalid("workspace in the path", &e))
+}
+
+fn project_slug(s: &str) -> Result<Slug, ApiError> {
+    Slug::parse(s).map_err(|e| ApiError::invalid("project in the path", &e))
+}
+
+fn version_number(s: &str) -> Result<VersionNumber, ApiError> {
+    VersionNumber::parse(s).map_err(|e| ApiError::invalid("version in the path", &e))
+}
+
+fn training_id(s: &str) -> Result<TrainingId, ApiError> {
+    TrainingId::parse(s).map_err(|e| ApiError::invalid("training id in the path", &e))
+}
+
+fn name(field: &str, s: &str) -> Result<Name, ApiError> {
+    Name::parse(s).map_err(|e| ApiError::invalid(field, &e))
+}
+
+/// A slug given in a body, or derived from the name.
+fn new_slug(url: Option<&str>, name: &Name) -> Result<Slug, ApiError> {
+    match url {
+        Some(u) => Slug::parse(u).map_err(|e| ApiError::invalid("url", &e)),
+        None => Slug::from_name(name.as_str()).map_err(|_| {
+            ApiError::bad_request("no slug can be derived from this name; pass \"url\"")
+        }),
+    }
+}
+
+/// An id sent as a JSON string or number (the official client echoes ids
+/// with the JSON type it read them with).
+fn json_id(field: &str, value: Option<Value>) -> Result<Option<String>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::Number(n)) if n.is_u64() => Ok(Some(n.to_string())),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "\"{field}\" must be a string (or, for a version number, a positive integer)"
+        ))),
+    }
+}
+
+// ---- authentication ------------------------------------------------------------------
+
+/// Who the key belongs to (any valid key).
+#[utoipa::path(get, path = "/", tag = "auth", operation_id = "whoami",
+    responses((status = 200, body = Welcome), CommonErrors))]
+pub async fn welcome_get(
+    State(state): State<AppState>,
+    req: ApiRequest,
+) -> Result<Json<Welcome>, ApiError> {
+    welcome(&state, &req).await
+}
+
+/// Who the key belongs to (any valid key); the official client discovers
+/// its workspace with this call.
+#[utoipa::path(post, path = "/", tag = "auth", operation_id = "discover_workspace",
+    responses((status = 200, body = Welcome), CommonErrors))]
+pub async fn welcome_post(
+    State(state): State<AppState>,
+    req: ApiRequest,
+) -> Result<Json<Welcome>, ApiError> {
+    welcome(&state, &req).await
+}
+
+async fn welcome(state: &AppState, req: &ApiRequest) -> Result<Json<Welcome>, ApiError> {
+    let principal = req.principal(state).await?;
+    Ok(Json(Welcome {
+        welcome: "Welcome to the trashd API.".into(),
+        instructions: "You are successfully authenticated.".into(),
+        workspace: principal.workspace().to_string(),
+    }))
+}
+
+// ---- move to trash ----------------------------------------------------------------------
+
+fn outcome_mismatch() -> ApiError {
+    ApiError::internal("the use case answered for another kind of item")
+}
+
+/// Moves a project, its active versions and their trainings to trash, and
+/// cancels the in-flight trainings under it (`project:update`).
+#[utoipa::path(delete, path = "/{ws}/{project}", tag = "trash", operation_id = "delete_project",
+    params(ProjectPath, DeleteProjectParams),
+    responses((status = 200, body = ProjectDeleted), CommonErrors))]
+pub async fn delete_project(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<ProjectPath>,
+    req: ApiRequest,
+) -> Result<Json<ProjectDeleted>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let slug = project_slug(&path.project)?;
+    let cleanup_delete_images = match req.query_one("cleanupDeleteImages")? {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "cleanupDeleteImages must be true or false",
+            ))
+        }
+    };
+    let target = TrashTarget::Project {
+        slug: slug.clone(),
+        cleanup_delete_images,
+    };
+    let out = state
+        .service
+        .move_to_trash(&principal, &ws, &target)
+        .await
+        .map_err(|e| ApiError::from(e).or_not_found(format!("project {slug} not found")))?;
+    ProjectDeleted::from_outcome(&out)
+        .map(Json)
+        .ok_or_else(outcome_mismatch)
+}
+
+/// Moves a version and its trainings to trash, cancelling the in-flight
+/// ones (`version:update`).
+#[utoipa::path(delete, path = "/{ws}/{project}/{version}", tag = "trash",
+    operation_id = "delete_version", params(VersionPath),
+    responses((status = 200, body = VersionDeleted), CommonErrors))]
+pub async fn delete_version(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<VersionPath>,
+    req: ApiRequest,
+) -> Result<Json<VersionDeleted>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let project = project_slug(&path.project)?;
+    let number = version_number(&path.version)?;
+    let target = TrashTarget::Version {
+        project: project.clone(),
+        number,
+    };
+    let out = state
+        .service
+        .move_to_trash(&principal, &ws, &target)
+        .await
+        .map_err(|e| {
+            ApiError::from(e)
+                .or_not_found(format!("version {number} of project {project} not found"))
+        })?;
+    VersionDeleted::from_outcome(&out)
+        .map(Json)
+        .ok_or_else(outcome_mismatch)
+}
+
+/// Moves a workflow to trash (`workflow:update`). The workflow is addressed
+/// by its slug, or by its id (what the official client's help promises).
+#[utoipa::path(delete, path = "/{ws}/workflows/{workflow}", tag = "trash",
+    operation_id = "delete_workflow", params(WorkflowPath),
+    responses((status = 200, body = WorkflowDeleted), CommonErrors))]
+pub async fn delete_workflow(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<WorkflowPath>,
+    req: ApiRequest,
+) -> Result<Json<WorkflowDeleted>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let not_found = || format!("workflow {} not found", path.workflow);
+    let by_id = WorkflowId::parse(&path.workflow).ok();
+    let slug = match (Slug::parse(&path.workflow), &by_id) {
+        (Ok(slug), _) => Some(slug),
+        (Err(_), Some(_)) => None,
+        (Err(e), None) => return Err(ApiError::invalid("workflow in the path", &e)),
+    };
+    if let Some(slug) = slug {
+        match state
+            .service
+            .move_to_trash(&principal, &ws, &TrashTarget::Workflow { slug })
+            .await
+        {
+            Ok(out) => {
+                return WorkflowDeleted::from_outcome(&out)
+                    .map(Json)
+                    .ok_or_else(outcome_mismatch)
+            }
+            // A 20-letter lower-case id also reads as a slug: try it as an id.
+            Err(TrashError::NotFound) if by_id.is_some() => {}
+            Err(e) => return Err(ApiError::from(e).or_not_found(not_found())),
+        }
+    }
+    let id = by_id.ok_or_else(|| ApiError::not_found(not_found()))?;
+    delete_workflow_by_id(&state, &principal, &ws, &id)
+        .await
+        .map(Json)
+        .map_err(|e| e.or_not_found(not_found()))
+}
+
+/// The core addresses workflows by slug only; an id is resolved to the
+/// slug of that workflow here, and never to another workflow's: a trashed
+/// workflow is answered from its own operation (`alreadyInTrash`), exactly
+/// as the core answers a repeated delete.
+async fn delete_workflow_by_id(
+    state: &AppState,
+    principal: &Principal,
+    ws: &WorkspaceSlug,
+    id: &WorkflowId,
+) -> Result<WorkflowDeleted, ApiError> {
+    check_access(
+        principal,
+        ws,
+        required_scope(Action::MoveToTrash, ItemKind::Workflow),
+    )?;
+    let agg = state
+        .service
+        .store()
+        .load_workflow(ws, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("workflow not found"))?;
+    if let Some(op) = &agg.operation {
+        return Ok(WorkflowDeleted {
+            deleted: true,
+            kind: "workflow".into(),
+            workspace: ws.to_string(),
+            workflow: agg.workflow.slug.to_string(),
+            workflow_id: agg.workflow.id.to_string(),
+            trash: true,
+            scheduled_cleanup_at: op.scheduled_cleanup_at.to_rfc3339(),
+            already_in_trash: Some(true),
+        });
+    }
+    let target = TrashTarget::Workflow {
+        slug: agg.workflow.slug.clone(),
+    };
+    let out = state.service.move_to_trash(principal, ws, &target).await?;
+    let answer = WorkflowDeleted::from_outcome(&out).ok_or_else(outcome_mismatch)?;
+    if answer.workflow_id != id.as_str() {
+        // Between the read and the move, this workflow left its slug and
+        // another took it. Report it loudly; the other one is in trash and
+        // restorable.
+        tracing::error!(requested = %id, trashed = %answer.workflow_id,
+            "workflow slug changed hands during a delete by id");
+        return Err(ApiError::unavailable(
+            "the workflow changed concurrently; check the trash and try again",
+        ));
+    }
+    Ok(answer)
+}
+
+/// Moves a finished training to trash (`training:update`); refused with
+/// 409 while it is queued or running.
+#[utoipa::path(delete, path = "/{ws}/{project}/{version}/v2/trainings/{id}", tag = "trash",
+    operation_id = "delete_training", params(TrainingPath),
+    responses((status = 200, body = TrainingDeleted),
+        (status = 409, description = "The training is in progress.", body = ErrorBody),
+        CommonErrors))]
+pub async fn delete_training(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<TrainingPath>,
+    req: ApiRequest,
+) -> Result<Json<TrainingDeleted>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let project = project_slug(&path.project)?;
+    let number = version_number(&path.version)?;
+    let id = training_id(&path.id)?;
+    let target = TrashTarget::Training {
+        project,
+        number,
+        id: id.clone(),
+    };
+    let out = state
+        .service
+        .move_to_trash(&principal, &ws, &target)
+        .await
+        .map_err(|e| ApiError::from(e).or_not_found(format!("training {id} not found")))?;
+    TrainingDeleted::from_outcome(&out)
+        .map(Json)
+        .ok_or_else(outcome_mismatch)
+}
+
+// ---- list and restore ---------------------------------------------------------------------
+
+/// Lists the workspace's trash, newest first (`project:read`).
+#[utoipa::path(get, path = "/{ws}/trash", tag = "trash", operation_id = "list_trash",
+    params(WsPath, ListTrashParams),
+    responses((status = 200, body = TrashList), CommonErrors))]
+pub async fn list_trash(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<WsPath>,
+    req: ApiRequest,
+) -> Result<Json<TrashList>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let kind = req
+        .query_one("type")?
+        .map(ItemKind::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("type", &e))?;
+    let limit = req
+        .query_one("limit")?
+        .map(PageLimit::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("limit", &e))?
+        .unwrap_or_default();
+    let cursor = req
+        .query_one("cursor")?
+        .map(TrashCursor::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("cursor", &e))?;
+    let page = state
+        .service
+        .list_trash(
+            &principal,
+            &ws,
+            &ListTrashRequest {
+                kind,
+                limit,
+                cursor,
+            },
+        )
+        .await?;
+    Ok(Json(TrashList::from(&page)))
+}
+
+/// Restores exactly the trash operation of an item: the item and what was
+/// trashed with it (`<type>:update`).
+#[utoipa::path(post, path = "/{ws}/trash/restore", tag = "trash", operation_id = "restore",
+    params(WsPath), request_body = RestoreRequest,
+    responses((status = 200, body = Restored),
+        (status = 409, description = "Parent in trash, item trashed with another root, or slug taken.", body = ErrorBody),
+        (status = 410, description = "retention expired", body = ErrorBody),
+        CommonErrors))]
+pub async fn restore(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<WsPath>,
+    req: ApiRequest,
+) -> Result<Json<Restored>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let body: RestoreRequest = req.json()?;
+    let kind = body.kind.as_deref().ok_or_else(|| {
+        ApiError::bad_request(
+            "the body needs \"type\": one of project, version, workflow, training",
+        )
+    })?;
+    let kind = ItemKind::parse(kind).map_err(|e| ApiError::invalid("type", &e))?;
+    let id = json_id("id", body.id)?
+        .ok_or_else(|| ApiError::bad_request("the body needs \"id\", the id of the item"))?;
+    if id.is_empty() {
+        return Err(ApiError::bad_request("\"id\" must not be empty"));
+    }
+    let on_conflict = body
+        .on_conflict
+        .as_deref()
+        .map(OnConflict::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("onConflict", &e))?
+        .unwrap_or_default();
+    let bad_id = |e: InvalidValue| ApiError::invalid("id", &e);
+    let target = match kind {
+        ItemKind::Project => ItemRef::Project(ProjectId::parse(&id).map_err(bad_id)?),
+        ItemKind::Workflow => ItemRef::Workflow(WorkflowId::parse(&id).map_err(bad_id)?),
+        ItemKind::Training => ItemRef::Training(TrainingId::parse(&id).map_err(bad_id)?),
+        ItemKind::Version => {
+            let parent = json_id("parentId", body.parent_id)?.ok_or_else(|| {
+                ApiError::bad_request(
+                    "restoring a version needs \"parentId\", the id of its project",
+                )
+            })?;
+            let parent =
+                ProjectId::parse(&parent).map_err(|e| ApiError::invalid("parentId", &e))?;
+            ItemRef::Version(parent, VersionNumber::parse(&id).map_err(bad_id)?)
+        }
+    };
+    let outcome = state
+        .service
+        .restore(&principal, &ws, &target, on_conflict)
+        .await
+        .map_err(|e| ApiError::from(e).or_not_found(format!("{target} not found in trash")))?;
+    let parent_id = match &outcome.item {
+        ItemRef::Version(project, _) => Some(project.to_string()),
+        // The outcome does not carry a training's project; read it.
+        ItemRef::Training(t) => state
+            .service
+            .store()
+            .training_project(&ws, t)
+            .await?
+            .map(|p| p.to_string()),
+        ItemRef::Project(_) | ItemRef::Workflow(_) => None,
+    };
+    Ok(Json(Restored {
+        restored: true,
+        kind: kind.as_str().to_owned(),
+        id: outcome.item.wire_id(),
+        url: outcome.slug.as_ref().map(|s| s.to_string()),
+        parent_id,
+        already_active: outcome.already_active.then_some(true),
+    }))
+}
+
+// ---- resources ---------------------------------------------------------------------------------
+
+/// The workspace and its active projects (`project:read`).
+#[utoipa::path(get, path = "/{ws}", tag = "resources", operation_id = "get_workspace",
+    params(WsPath), responses((status = 200, body = WorkspaceBody), CommonErrors))]
+pub async fn get_workspace(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<WsPath>,
+    req: ApiRequest,
+) -> Result<Json<WorkspaceBody>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let view = state.service.get_workspace(&principal, &ws).await?;
+    Ok(Json(WorkspaceBody::new(&view.workspace, &view.projects)))
+}
+
+/// Creates a project (`project:create`). The slugs `trash`, `workflows`,
+/// `images` and `projects` are reserved for routes.
+#[utoipa::path(post, path = "/{ws}/projects", tag = "resources", operation_id = "create_project",
+    params(WsPath), request_body = CreateNamed,
+    responses((status = 200, body = ProjectBody),
+        (status = 409, description = "An active project has the slug.", body = ErrorBody),
+        CommonErrors))]
+pub async fn create_project(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<WsPath>,
+    req: ApiRequest,
+) -> Result<Json<ProjectBody>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let body: CreateNamed = req.json()?;
+    let name = name("name", &body.name)?;
+    let slug = new_slug(body.url.as_deref(), &name)?;
+    if RESERVED_PROJECT_SLUGS.contains(&slug.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "the project slug {slug} is reserved for API routes; choose another \"url\""
+        )));
+    }
+    let project = state
+        .service
+        .create_project(&principal, &ws, name, Some(slug))
+        .await?;
+    Ok(Json(ProjectBody::from(&project)))
+}
+
+/// An active project and its active versions (`project:read`).
+#[utoipa::path(get, path = "/{ws}/{project}", tag = "resources", operation_id = "get_project",
+    params(ProjectPath), responses((status = 200, body = ProjectDetail), CommonErrors))]
+pub async fn get_project(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<ProjectPath>,
+    req: ApiRequest,
+) -> Result<Json<ProjectDetail>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let slug = project_slug(&path.project)?;
+    let view = state
+        .service
+        .get_project(&principal, &ws, &slug)
+        .await
+        .map_err(|e| ApiError::from(e).or_not_found(format!("project {slug} not found")))?;
+    Ok(Json(ProjectDetail {
+        project: ProjectBody::from(&view.project),
+        versions: view.versions.iter().map(VersionBody::from).collect(),
+    }))
+}
+
+/// Creates the next version of an active project (`version:create`).
+#[utoipa::path(post, path = "/{ws}/{project}/versions", tag = "resources",
+    operation_id = "create_version", params(ProjectPath), request_body = CreateVersion,
+    responses((status = 200, body = VersionBody), CommonErrors))]
+pub async fn create_version(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<ProjectPath>,
+    req: ApiRequest,
+) -> Result<Json<VersionBody>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let slug = project_slug(&path.project)?;
+    let body: CreateVersion = req.json()?;
+    let version_name = body.name.as_deref().map(|n| name("name", n)).transpose()?;
+    let version = state
+        .service
+        .create_version(&principal, &ws, &slug, version_name)
+        .await
+        .map_err(|e| ApiError::from(e).or_not_found(format!("project {slug} not found")))?;
+    Ok(Json(VersionBody::from(&version)))
+}
+
+/// An active version of an active project, with its active trainings (`project:read`).
+#[utoipa::path(get, path = "/{ws}/{project}/{version}", tag = "resources",
+    operation_id = "get_version", params(VersionPath),
+    responses((status = 200, body = VersionDetail), CommonErrors))]
+pub async fn get_version(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<VersionPath>,
+    req: ApiRequest,
+) -> Result<Json<VersionDetail>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let slug = project_slug(&path.project)?;
+    let number = version_number(&path.version)?;
+    let view = state
+        .service
+        .get_version(&principal, &ws, &slug, number)
+        .await
+        .map_err(|e| not_found_version(e, &slug, number))?;
+    Ok(Json(VersionDetail {
+        project: ProjectBody::from(&view.project),
+        version: VersionBody::from(&view.version),
+        trainings: view.trainings.iter().map(TrainingBody::from).collect(),
+    }))
+}
+
+fn not_found_version(e: ResourceError, slug: &Slug, number: VersionNumber) -> ApiError {
+    let what = match e {
+        ResourceError::NotFound("project") => format!("project {slug} not found"),
+        _ => format!("version {number} of project {slug} not found"),
+    };
+    ApiError::from(e).or_not_found(what)
+}
+
+/// Creates a workflow (`workflow:create`).
+#[utoipa::path(post, path = "/{ws}/workflows", tag = "resources", operation_id = "create_workflow",
+    params(WsPath), request_body = CreateNamed,
+    responses((status = 200, body = WorkflowBody),
+        (status = 409, description = "An active workflow has the slug.", body = ErrorBody),
+        CommonErrors))]
+pub async fn create_workflow(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<WsPath>,
+    req: ApiRequest,
+) -> Result<Json<WorkflowBody>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let body: CreateNamed = req.json()?;
+    let name = name("name", &body.name)?;
+    let slug = new_slug(body.url.as_deref(), &name)?;
+    let workflow = state
+        .service
+        .create_workflow(&principal, &ws, name, Some(slug))
+        .await?;
+    Ok(Json(WorkflowBody::from(&workflow)))
+}
+
+/// An active workflow (`project:read`).
+#[utoipa::path(get, path = "/{ws}/workflows/{workflow}", tag = "resources",
+    operation_id = "get_workflow", params(WorkflowPath),
+    responses((status = 200, body = WorkflowBody), CommonErrors))]
+pub async fn get_workflow(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<WorkflowPath>,
+    req: ApiRequest,
+) -> Result<Json<WorkflowBody>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let slug =
+        Slug::parse(&path.workflow).map_err(|e| ApiError::invalid("workflow in the path", &e))?;
+    let workflow = state
+        .service
+        .get_workflow(&principal, &ws, &slug)
+        .await
+        .map_err(|e| ApiError::from(e).or_not_found(format!("workflow {slug} not found")))?;
+    Ok(Json(WorkflowBody::from(&workflow)))
+}
+
+/// Starts a training of an active version; it starts `running` (`training:create`).
+#[utoipa::path(post, path = "/{ws}/{project}/{version}/v2/trainings", tag = "resources",
+    operation_id = "create_training", params(VersionPath),
+    responses((status = 200, body = TrainingBody), CommonErrors))]
+pub async fn create_training(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<VersionPath>,
+    req: ApiRequest,
+) -> Result<Json<TrainingBody>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let slug = project_slug(&path.project)?;
+    let number = version_number(&path.version)?;
+    let training = state
+        .service
+        .create_training(&principal, &ws, &slug, number)
+        .await
+        .map_err(|e| not_found_version(e, &slug, number))?;
+    Ok(Json(TrainingBody::from(&training)))
+}
+
+/// The active trainings of an active version (`project:read`).
+#[utoipa::path(get, path = "/{ws}/{project}/{version}/v2/trainings", tag = "resources",
+    operation_id = "list_trainings", params(VersionPath),
+    responses((status = 200, body = TrainingList), CommonErrors))]
+pub async fn list_trainings(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<VersionPath>,
+    req: ApiRequest,
+) -> Result<Json<TrainingList>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let slug = project_slug(&path.project)?;
+    let number = version_number(&path.version)?;
+    let trainings = state
+        .service
+        .list_trainings(&principal, &ws, &slug, number)
+        .await
+        .map_err(|e| not_found_version(e, &slug, number))?;
+    Ok(Json(TrainingList {
+        trainings: trainings.iter().map(TrainingBody::from).collect(),
+    }))
+}
+
+/// One active training (`project:read`).
+#[utoipa::path(get, path = "/{ws}/{project}/{version}/v2/trainings/{id}", tag = "resources",
+    operation_id = "get_training", params(TrainingPath),
+    responses((status = 200, body = TrainingBody), CommonErrors))]
+pub async fn get_training(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<TrainingPath>,
+    req: ApiRequest,
+) -> Result<Json<TrainingBody>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let slug = project_slug(&path.project)?;
+    let number = version_number(&path.version)?;
+    let id = training_id(&path.id)?;
+    let training = state
+        .service
+        .get_training(&principal, &ws, &slug, number, &id)
+        .await
+        .map_err(|e| ApiError::from(e).or_not_found(format!("training {id} not found")))?;
+    Ok(Json(TrainingBody::from(&training)))
+}
+
+/// Finishes an in-flight training (`training:update`).
+#[utoipa::path(post, path = "/{ws}/{project}/{version}/v2/trainings/{id}/status",
+    tag = "resources", operation_id = "set_training_status", params(TrainingPath),
+    request_body = SetStatus,
+    responses((status = 200, body = TrainingBody),
+        (status = 409, description = "The training is not in progress.", body = ErrorBody),
+        CommonErrors))]
+pub async fn set_training_status(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<TrainingPath>,
+    req: ApiRequest,
+) -> Result<Json<TrainingBody>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let slug = project_slug(&path.project)?;
+    let number = version_number(&path.version)?;
+    let id = training_id(&path.id)?;
+    let body: SetStatus = req.json()?;
+    let status =
+        FinishedStatus::parse(&body.status).map_err(|e| ApiError::invalid("status", &e))?;
+    let training = state
+        .service
+        .set_training_status(&principal, &ws, &slug, number, &id, status)
+        .await
+        .map_err(|e| ApiError::from(e).or_not_found(format!("training {id} not found")))?;
+    Ok(Json(TrainingBody::from(&training)))
+}
+
+/// Adds a new image to an active project, or links an existing image of the
+/// workspace to it (`project:update`).
+#[utoipa::path(post, path = "/{ws}/{project}/images", tag = "resources",
+    operation_id = "add_image", params(ProjectPath), request_body = ImageRequest,
+    responses((status = 200, body = ImageBody), CommonErrors))]
+pub async fn add_image(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<ProjectPath>,
+    req: ApiRequest,
+) -> Result<Json<ImageBody>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let slug = project_slug(&path.project)?;
+    let body: ImageRequest = req.json()?;
+    let project_missing = format!("project {slug} not found");
+    match (body.name, body.image_id) {
+        (Some(new_name), None) => {
+            let new_name = name("name", &new_name)?;
+            let image = state
+                .service
+                .add_image(&principal, &ws, &slug, new_name)
+                .await
+                .map_err(|e| ApiError::from(e).or_not_found(project_missing))?;
+            // The use case answers the image alone; read which projects link it.
+            let projects = match state.service.store().image(&ws, &image.id).await? {
+                Some(view) => view.projects.iter().map(|p| p.to_string()).collect(),
+                None => Vec::new(),
+            };
+            Ok(Json(ImageBody::new(&image, projects)))
+        }
+        (None, Some(image_id)) => {
+            let image_id =
+                ImageId::parse(&image_id).map_err(|e| ApiError::invalid("imageId", &e))?;
+            let view = state
+                .service
+                .link_image(&principal, &ws, &slug, &image_id)
+                .await
+                .map_err(|e| match e {
+                    ResourceError::NotFound("image") => {
+                        ApiError::not_found(format!("image {image_id} not found"))
+                    }
+                    other => ApiError::from(other).or_not_found(project_missing),
+                })?;
+            Ok(Json(ImageBody::from(&view)))
+        }
+        _ => Err(ApiError::bad_request(
+            "the body needs exactly one of \"name\" (a new image) or \"imageId\" (an existing one)",
+        )),
+    }
+}
+
+/// An image and the projects (active or trashed) linking it; 404 once purged (`project:read`).
+#[utoipa::path(get, path = "/{ws}/images/{id}", tag = "resources", operation_id = "get_image",
+    params(ImagePath), responses((status = 200, body = ImageBody), CommonErrors))]
+pub async fn get_image(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<ImagePath>,
+    req: ApiRequest,
+) -> Result<Json<ImageBody>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let id = ImageId::parse(&path.id).map_err(|e| ApiError::invalid("image id in the path", &e))?;
+    let view = state
+        .service
+        .get_image(&principal, &ws, &id)
+        .await
+        .map_err(|e| ApiError::from(e).or_not_found(format!("image {id} not found")))?;
+    Ok(Json(ImageBody::from(&view)))
+}
+
+// ---- operations -----------------------------------------------------------------------------
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "healthz",
+    security(()), responses((status = 200, body = StatusBody)))]
+pub async fn healthz() -> Json<StatusBody> {
+    Json(StatusBody {
+        status: "ok".into(),
+    })
+}
+
+/// The storage answers (200) or not (503).
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz",
+    security(()), responses((status = 200, body = StatusBody),
+        (status = 503, description = "Storage unreachable.", body = ErrorBody)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<StatusBody>, ApiError> {
+    let ping = state.service.store().ping();
+    match tokio::time::timeout(state.limits.readiness_timeout, ping).await {
+        Ok(Ok(())) => Ok(Json(StatusBody {
+            status: "ready".into(),
+        })),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Err(ApiError::unavailable("storage is unreachable"))
+        }
+        Err(_) => {
+            tracing::warn!("readiness check timed out");
+            Err(ApiError::unavailable("storage did not answer in time"))
+        }
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", operation_id = "openapi",
+    security(()), responses((status = 200, description = "The OpenAPI 3 document.")))]
+pub async fn openapi_json() -> Result<Response, ApiError> {
+    static DOC: OnceLock<Result<String, String>> = OnceLock::new();
+    let doc =
+        DOC.get_or_init(|| serde_json::to_string(&crate::openapi()).map_err(|e| e.to_string()));
+    match doc {
+        Ok(json) => {
+            Ok(([(header::CONTENT_TYPE, "application/json")], json.clone()).into_response())
+        }
+        Err(e) => Err(ApiError::internal(format!(
+            "the OpenAPI document failed to render: {e}"
+        ))),
+    }
+}

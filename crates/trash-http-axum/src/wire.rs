@@ -1,0 +1,783 @@
+//! Wire types: the exact JSON of spec sections 3 and 4. They live here and
+//! nowhere else; the core has no serde. Ids are strings, version numbers are
+//! strings (`"3"`), times are RFC 3339 UTC with milliseconds.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use trash_core::domain::{
+    Contains, Image, Project, Timestamp, Training, TrashOperation, Version, Workflow, Workspace,
+};
+use trash_core::ports::{ImageView, TrashEntry, TrashedItem};
+use trash_core::usecases::{TrashOutcome, TrashPage};
+use utoipa::{IntoParams, ToSchema};
+
+fn time(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+// ---- errors and operations -------------------------------------------------
+
+/// Every error: one readable sentence, plus optional details.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// What went wrong, in one sentence.
+    #[schema(example = "this API key lacks the version:update scope")]
+    pub error: String,
+    /// On a name conflict: the id of the active item holding the slug.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicting_id: Option<String>,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// On a 401 for a missing scope: the scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_scope: Option<String>,
+}
+
+/// `GET /healthz` and `GET /readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusBody {
+    /// `ok` (process up) or `ready` (storage reachable).
+    pub status: String,
+}
+
+/// `POST /` and `GET /`: who the key belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Welcome {
+    /// A greeting.
+    pub welcome: String,
+    /// Confirms the key works.
+    pub instructions: String,
+    /// The slug of the key's workspace.
+    pub workspace: String,
+}
+
+// ---- move to trash ----------------------------------------------------------
+
+/// `DELETE /{ws}/{project}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectDeleted {
+    /// Always `true`.
+    pub deleted: bool,
+    /// `project`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The workspace slug.
+    pub workspace: String,
+    /// The project slug.
+    pub project: String,
+    /// The project id.
+    pub project_id: String,
+    /// Always `true`: moved to trash, not deleted for good.
+    pub trash: bool,
+    /// When cleanup may remove it (fixed at the first delete).
+    pub scheduled_cleanup_at: String,
+    /// In-flight trainings this call cancelled.
+    pub cancelled_trainings: u32,
+    /// Present (`true`) when the project was already in trash; nothing changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_in_trash: Option<bool>,
+}
+
+/// `DELETE /{ws}/{project}/{version}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionDeleted {
+    /// Always `true`.
+    pub deleted: bool,
+    /// `version`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The workspace slug.
+    pub workspace: String,
+    /// The project slug.
+    pub project: String,
+    /// The project id.
+    pub project_id: String,
+    /// The version number, as a string.
+    pub version: String,
+    /// Always `true`.
+    pub trash: bool,
+    /// When cleanup may remove it.
+    pub scheduled_cleanup_at: String,
+    /// In-flight trainings this call cancelled.
+    pub cancelled_trainings: u32,
+    /// Present (`true`) when the version was already in trash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_in_trash: Option<bool>,
+}
+
+/// `DELETE /{ws}/workflows/{workflow}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowDeleted {
+    /// Always `true`.
+    pub deleted: bool,
+    /// `workflow`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The workspace slug.
+    pub workspace: String,
+    /// The workflow slug.
+    pub workflow: String,
+    /// The workflow id.
+    pub workflow_id: String,
+    /// Always `true`.
+    pub trash: bool,
+    /// When cleanup may remove it.
+    pub scheduled_cleanup_at: String,
+    /// Present (`true`) when the workflow was already in trash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_in_trash: Option<bool>,
+}
+
+/// `DELETE /{ws}/{project}/{version}/v2/trainings/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingDeleted {
+    /// Always `true`.
+    pub deleted: bool,
+    /// `training`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The workspace slug.
+    pub workspace: String,
+    /// The training id.
+    pub training_id: String,
+    /// Always `true`.
+    pub trash: bool,
+    /// When cleanup may remove it.
+    pub scheduled_cleanup_at: String,
+    /// Present (`true`) when the training was already in trash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_in_trash: Option<bool>,
+}
+
+fn already(out: &TrashOutcome) -> Option<bool> {
+    out.already_in_trash.then_some(true)
+}
+
+impl ProjectDeleted {
+    /// The answer for a project outcome; `None` if the outcome is of another kind.
+    pub fn from_outcome(out: &TrashOutcome) -> Option<ProjectDeleted> {
+        let TrashedItem::Project { id, slug, .. } = &out.item else {
+            return None;
+        };
+        Some(ProjectDeleted {
+            deleted: true,
+            kind: "project".into(),
+            workspace: out.workspace.to_string(),
+            project: slug.to_string(),
+            project_id: id.to_string(),
+            trash: true,
+            scheduled_cleanup_at: time(out.scheduled_cleanup_at),
+            cancelled_trainings: out.cancelled_trainings,
+            already_in_trash: already(out),
+        })
+    }
+}
+
+impl VersionDeleted {
+    /// The answer for a version outcome.
+    pub fn from_outcome(out: &TrashOutcome) -> Option<VersionDeleted> {
+        let TrashedItem::Version {
+            project,
+            project_slug,
+            number,
+            ..
+        } = &out.item
+        else {
+            return None;
+        };
+        Some(VersionDeleted {
+            deleted: true,
+            kind: "version".into(),
+            workspace: out.workspace.to_string(),
+            project: project_slug.to_string(),
+            project_id: project.to_string(),
+            version: number.to_string(),
+            trash: true,
+            scheduled_cleanup_at: time(out.scheduled_cleanup_at),
+            cancelled_trainings: out.cancelled_trainings,
+            already_in_trash: already(out),
+        })
+    }
+}
+
+impl WorkflowDeleted {
+    /// The answer for a workflow outcome.
+    pub fn from_outcome(out: &TrashOutcome) -> Option<WorkflowDeleted> {
+        let TrashedItem::Workflow { id, slug, .. } = &out.item else {
+            return None;
+        };
+        Some(WorkflowDeleted {
+            deleted: true,
+            kind: "workflow".into(),
+            workspace: out.workspace.to_string(),
+            workflow: slug.to_string(),
+            workflow_id: id.to_string(),
+            trash: true,
+            scheduled_cleanup_at: time(out.scheduled_cleanup_at),
+            already_in_trash: already(out),
+        })
+    }
+}
+
+impl TrainingDeleted {
+    /// The answer for a training outcome.
+    pub fn from_outcome(out: &TrashOutcome) -> Option<TrainingDeleted> {
+        let TrashedItem::Training { id, .. } = &out.item else {
+            return None;
+        };
+        Some(TrainingDeleted {
+            deleted: true,
+            kind: "training".into(),
+            workspace: out.workspace.to_string(),
+            training_id: id.to_string(),
+            trash: true,
+            scheduled_cleanup_at: time(out.scheduled_cleanup_at),
+            already_in_trash: already(out),
+        })
+    }
+}
+
+// ---- listing ----------------------------------------------------------------
+
+/// Query of `GET /{ws}/trash`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListTrashParams {
+    /// Only items of this type: `project`, `version`, `workflow` or `training`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// Page size, 1 to 1000 (default 1000).
+    pub limit: Option<u32>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// What a trashed root carries with it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContainsBody {
+    /// Versions trashed with it.
+    pub versions: u32,
+    /// Trainings trashed with it.
+    pub trainings: u32,
+}
+
+impl From<Contains> for ContainsBody {
+    fn from(c: Contains) -> Self {
+        ContainsBody {
+            versions: c.versions,
+            trainings: c.trainings,
+        }
+    }
+}
+
+/// A trashed project.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectEntry {
+    /// Project id.
+    pub id: String,
+    /// Project slug.
+    pub url: String,
+    /// Project name.
+    pub name: String,
+    /// When it was moved to trash.
+    pub deleted_at: String,
+    /// When cleanup may remove it.
+    pub scheduled_cleanup_at: String,
+    /// Id of who moved it (API key id or user id).
+    pub deleted_by: String,
+    /// Name of who moved it (API key name or user e-mail).
+    pub deleted_by_name: String,
+    /// Whether cleanup also deletes images no other project links.
+    pub cleanup_delete_images: bool,
+    /// What was trashed with it.
+    pub contains: ContainsBody,
+}
+
+/// A trashed version.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionEntry {
+    /// The version number, as a string.
+    pub id: String,
+    /// Version name.
+    pub name: String,
+    /// The project id (send it back as `parentId` to restore).
+    pub parent_id: String,
+    /// The project slug.
+    pub parent_url: String,
+    /// The project name.
+    pub parent_name: String,
+    /// When it was moved to trash.
+    pub deleted_at: String,
+    /// When cleanup may remove it.
+    pub scheduled_cleanup_at: String,
+    /// Id of who moved it.
+    pub deleted_by: String,
+    /// Name of who moved it.
+    pub deleted_by_name: String,
+    /// What was trashed with it (its trainings).
+    pub contains: ContainsBody,
+}
+
+/// A trashed workflow.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowEntry {
+    /// Workflow id.
+    pub id: String,
+    /// Workflow slug.
+    pub url: String,
+    /// Workflow name.
+    pub name: String,
+    /// When it was moved to trash.
+    pub deleted_at: String,
+    /// When cleanup may remove it.
+    pub scheduled_cleanup_at: String,
+    /// Id of who moved it.
+    pub deleted_by: String,
+    /// Name of who moved it.
+    pub deleted_by_name: String,
+}
+
+/// A trashed training.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingEntry {
+    /// Training id.
+    pub id: String,
+    /// Its project's id.
+    pub project_id: String,
+    /// Its project's slug.
+    pub project_url: String,
+    /// Its version number, as a string.
+    pub version: String,
+    /// When it was moved to trash.
+    pub deleted_at: String,
+    /// When cleanup may remove it.
+    pub scheduled_cleanup_at: String,
+    /// Id of who moved it.
+    pub deleted_by: String,
+    /// Name of who moved it.
+    pub deleted_by_name: String,
+}
+
+/// One listed trash item, tagged by `type`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TrashItem {
+    /// `"type": "project"`.
+    Project(ProjectEntry),
+    /// `"type": "version"`.
+    Version(VersionEntry),
+    /// `"type": "workflow"`.
+    Workflow(WorkflowEntry),
+    /// `"type": "training"`.
+    Training(TrainingEntry),
+}
+
+impl TrashItem {
+    fn from_entry(entry: &TrashEntry) -> TrashItem {
+        let op: &TrashOperation = &entry.operation;
+        let deleted_at = time(op.deleted_at);
+        let scheduled_cleanup_at = time(op.scheduled_cleanup_at);
+        let deleted_by = op.actor.id.clone();
+        let deleted_by_name = op.actor.name.clone();
+        match &entry.item {
+            TrashedItem::Project { id, slug, name } => TrashItem::Project(ProjectEntry {
+                id: id.to_string(),
+                url: slug.to_string(),
+                name: name.to_string(),
+                deleted_at,
+                scheduled_cleanup_at,
+                deleted_by,
+                deleted_by_name,
+                cleanup_delete_images: op.cleanup_delete_images,
+                contains: op.contains.into(),
+            }),
+            TrashedItem::Version {
+                project,
+                project_slug,
+                project_name,
+                number,
+                name,
+            } => TrashItem::Version(VersionEntry {
+                id: number.to_string(),
+                name: name.to_string(),
+                parent_id: project.to_string(),
+                parent_url: project_slug.to_string(),
+                parent_name: project_name.to_string(),
+                deleted_at,
+                scheduled_cleanup_at,
+                deleted_by,
+                deleted_by_name,
+                contains: op.contains.into(),
+            }),
+            TrashedItem::Workflow { id, slug, name } => TrashItem::Workflow(WorkflowEntry {
+                id: id.to_string(),
+                url: slug.to_string(),
+                name: name.to_string(),
+                deleted_at,
+                scheduled_cleanup_at,
+                deleted_by,
+                deleted_by_name,
+            }),
+            TrashedItem::Training {
+                id,
+                project,
+                project_slug,
+                version,
+            } => TrashItem::Training(TrainingEntry {
+                id: id.to_string(),
+                project_id: project.to_string(),
+                project_url: project_slug.to_string(),
+                version: version.to_string(),
+                deleted_at,
+                scheduled_cleanup_at,
+                deleted_by,
+                deleted_by_name,
+            }),
+        }
+    }
+}
+
+/// The listed items grouped by type; every array is always present.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Sections {
+    /// Trashed projects.
+    pub projects: Vec<TrashItem>,
+    /// Trashed versions.
+    pub versions: Vec<TrashItem>,
+    /// Trashed workflows.
+    pub workflows: Vec<TrashItem>,
+    /// Trashed trainings.
+    pub trainings: Vec<TrashItem>,
+}
+
+/// `GET /{ws}/trash`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrashList {
+    /// Every listed item, newest `deletedAt` first.
+    pub items: Vec<TrashItem>,
+    /// The same items grouped by type.
+    pub sections: Sections,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<&TrashPage> for TrashList {
+    fn from(page: &TrashPage) -> Self {
+        let mut sections = Sections {
+            projects: Vec::new(),
+            versions: Vec::new(),
+            workflows: Vec::new(),
+            trainings: Vec::new(),
+        };
+        for entry in &page.entries {
+            let section = match entry.item {
+                TrashedItem::Project { .. } => &mut sections.projects,
+                TrashedItem::Version { .. } => &mut sections.versions,
+                TrashedItem::Workflow { .. } => &mut sections.workflows,
+                TrashedItem::Training { .. } => &mut sections.trainings,
+            };
+            section.push(TrashItem::from_entry(entry));
+        }
+        TrashList {
+            items: page.entries.iter().map(TrashItem::from_entry).collect(),
+            sections,
+            next_cursor: page.next_cursor.as_ref().map(|c| c.encode()),
+        }
+    }
+}
+
+// ---- restore ----------------------------------------------------------------
+
+/// Body of `POST /{ws}/trash/restore`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreRequest {
+    /// `project`, `version`, `workflow` or `training`.
+    #[serde(rename = "type")]
+    #[schema(example = "version")]
+    pub kind: Option<String>,
+    /// The id from the trash listing (for a version, its number; a JSON
+    /// number is accepted too).
+    #[schema(value_type = String, example = "3")]
+    pub id: Option<Value>,
+    /// Required for a version: its project's id.
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<Value>,
+    /// `fail` (default) or `rename`: what to do if an active item took the slug.
+    pub on_conflict: Option<String>,
+}
+
+/// Answer of `POST /{ws}/trash/restore`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Restored {
+    /// Always `true`.
+    pub restored: bool,
+    /// The item type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The item id, as sent.
+    pub id: String,
+    /// For a project or workflow: the slug it is active under (a new one after a rename).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// For a version or training: its project's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Present (`true`) when the item was active already; nothing changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_active: Option<bool>,
+}
+
+// ---- resources ----------------------------------------------------------------
+
+/// Body of `POST /{ws}/projects` and `POST /{ws}/workflows`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateNamed {
+    /// Display name.
+    pub name: String,
+    /// Slug; derived from the name when absent.
+    pub url: Option<String>,
+}
+
+/// Body of `POST /{ws}/{project}/versions`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CreateVersion {
+    /// Display name; `v<number>` when absent.
+    pub name: Option<String>,
+}
+
+/// Body of `POST …/v2/trainings/{id}/status`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetStatus {
+    /// `succeeded`, `failed` or `stopped`.
+    pub status: String,
+}
+
+/// Body of `POST /{ws}/{project}/images`: exactly one of the two fields.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageRequest {
+    /// Add a new image with this name.
+    pub name: Option<String>,
+    /// Link an existing image of the workspace.
+    pub image_id: Option<String>,
+}
+
+/// A project.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectBody {
+    /// Project id.
+    pub id: String,
+    /// Project slug.
+    pub url: String,
+    /// Project name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: String,
+}
+
+impl From<&Project> for ProjectBody {
+    fn from(p: &Project) -> Self {
+        ProjectBody {
+            id: p.id.to_string(),
+            url: p.slug.to_string(),
+            name: p.name.to_string(),
+            created_at: time(p.created_at),
+        }
+    }
+}
+
+/// A workspace and its active projects.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceInfo {
+    /// Workspace slug.
+    pub url: String,
+    /// Workspace name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: String,
+    /// Its active projects, by slug.
+    pub projects: Vec<ProjectBody>,
+}
+
+/// `GET /{ws}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceBody {
+    /// The workspace.
+    pub workspace: WorkspaceInfo,
+}
+
+impl WorkspaceBody {
+    /// From the workspace and its active projects.
+    pub fn new(ws: &Workspace, projects: &[Project]) -> WorkspaceBody {
+        WorkspaceBody {
+            workspace: WorkspaceInfo {
+                url: ws.slug.to_string(),
+                name: ws.name.to_string(),
+                created_at: time(ws.created_at),
+                projects: projects.iter().map(ProjectBody::from).collect(),
+            },
+        }
+    }
+}
+
+/// A version.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionBody {
+    /// The version number, as a string.
+    pub id: String,
+    /// The version number, as a string.
+    pub version: String,
+    /// Version name.
+    pub name: String,
+    /// Its project's id.
+    pub project_id: String,
+    /// When it was created.
+    pub created_at: String,
+}
+
+impl From<&Version> for VersionBody {
+    fn from(v: &Version) -> Self {
+        VersionBody {
+            id: v.number.to_string(),
+            version: v.number.to_string(),
+            name: v.name.to_string(),
+            project_id: v.project.to_string(),
+            created_at: time(v.created_at),
+        }
+    }
+}
+
+/// `GET /{ws}/{project}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectDetail {
+    /// The project.
+    pub project: ProjectBody,
+    /// Its active versions, by number.
+    pub versions: Vec<VersionBody>,
+}
+
+/// A training.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingBody {
+    /// Training id.
+    pub id: String,
+    /// Its version number, as a string.
+    pub version_id: String,
+    /// Its project's id.
+    pub project_id: String,
+    /// `queued`, `running`, `succeeded`, `failed`, `stopped` or `cancelled`.
+    pub status: String,
+    /// When it started.
+    pub start: String,
+    /// When it ended; `null` while in flight.
+    pub end: Option<String>,
+}
+
+impl From<&Training> for TrainingBody {
+    fn from(t: &Training) -> Self {
+        TrainingBody {
+            id: t.id.to_string(),
+            version_id: t.version.to_string(),
+            project_id: t.project.to_string(),
+            status: t.status.as_str().to_owned(),
+            start: time(t.started_at),
+            end: t.ended_at.map(time),
+        }
+    }
+}
+
+/// `GET /{ws}/{project}/{version}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionDetail {
+    /// The project.
+    pub project: ProjectBody,
+    /// The version.
+    pub version: VersionBody,
+    /// Its active trainings.
+    pub trainings: Vec<TrainingBody>,
+}
+
+/// `GET /{ws}/{project}/{version}/v2/trainings`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainingList {
+    /// The version's active trainings.
+    pub trainings: Vec<TrainingBody>,
+}
+
+/// A workflow.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowBody {
+    /// Workflow id.
+    pub id: String,
+    /// Workflow slug.
+    pub url: String,
+    /// Workflow name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: String,
+}
+
+impl From<&Workflow> for WorkflowBody {
+    fn from(w: &Workflow) -> Self {
+        WorkflowBody {
+            id: w.id.to_string(),
+            url: w.slug.to_string(),
+            name: w.name.to_string(),
+            created_at: time(w.created_at),
+        }
+    }
+}
+
+/// An image, with the projects (active or trashed) linking it when known.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageBody {
+    /// Image id.
+    pub id: String,
+    /// Image name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: String,
+    /// Ids of the projects linking it.
+    pub projects: Vec<String>,
+}
+
+impl From<&ImageView> for ImageBody {
+    fn from(v: &ImageView) -> Self {
+        ImageBody {
+            projects: v.projects.iter().map(|p| p.to_string()).collect(),
+            ..ImageBody::new(&v.image, Vec::new())
+        }
+    }
+}
+
+impl ImageBody {
+    /// An image linked by `projects`.
+    pub fn new(image: &Image, projects: Vec<String>) -> ImageBody {
+        ImageBody {
+            id: image.id.to_string(),
+            name: image.name.to_string(),
+            created_at: time(image.created_at),
+            projects,
+        }
+    }
+}
