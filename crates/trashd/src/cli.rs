@@ -26,16 +26,17 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Where the data lives: sqlite://PATH (a file, created if missing),
     /// postgres://USER@HOST/DB, or memory:// (nothing survives the process).
+    // Kept as text here and parsed by `database_url()`, so that a refused
+    // value is never echoed with its password (clap would print it as is).
     #[arg(
-        long,
+        long = "database-url",
         env = "TRASHD_DATABASE_URL",
         default_value = DatabaseUrl::DEFAULT,
-        value_parser = parse_database_url,
         global = true,
         hide_env_values = true,
         value_name = "URL"
     )]
-    pub database_url: DatabaseUrl,
+    pub database_url_raw: String,
 
     /// Largest number of PostgreSQL connections this process opens.
     #[arg(
@@ -259,8 +260,13 @@ pub struct QuickstartArgs {
     pub serve: ServeArgs,
 }
 
-fn parse_database_url(value: &str) -> Result<DatabaseUrl, String> {
-    DatabaseUrl::parse(value).map_err(|e| e.to_string())
+impl GlobalArgs {
+    /// The parsed `--database-url`; a refused value is reported without
+    /// its password.
+    pub fn database_url(&self) -> Result<DatabaseUrl, crate::error::Failure> {
+        DatabaseUrl::parse(&self.database_url_raw)
+            .map_err(|e| crate::error::Failure::usage(format!("invalid --database-url: {e}")))
+    }
 }
 
 fn parse_listen(value: &str) -> Result<String, String> {
@@ -295,7 +301,7 @@ mod tests {
     fn serve_defaults() {
         let cli = parse(&["serve"]).unwrap();
         assert_eq!(
-            cli.global.database_url,
+            cli.global.database_url().unwrap(),
             DatabaseUrl::Sqlite("sqlite://trashd.db".into())
         );
         let Command::Serve(s) = cli.command else {
@@ -322,7 +328,7 @@ mod tests {
             "memory://",
         ])
         .unwrap();
-        assert_eq!(cli.global.database_url, DatabaseUrl::Memory);
+        assert_eq!(cli.global.database_url().unwrap(), DatabaseUrl::Memory);
         let Command::Serve(s) = cli.command else {
             panic!("not serve")
         };
@@ -333,7 +339,6 @@ mod tests {
             vec!["serve", "--retention", "soon"],
             vec!["serve", "--cleanup-interval", "0s"],
             vec!["serve", "--listen", "8080"],
-            vec!["serve", "--database-url", "mysql://x/y"],
             vec!["admin", "create-key", "ws"],
             vec!["admin", "create-key", "ws", "--scopes", "a", "--all-scopes"],
             vec!["admin", "create-user", "ws", "a@b.c", "--role", "root"],
@@ -341,6 +346,13 @@ mod tests {
             assert!(parse(&bad).is_err(), "{bad:?} accepted");
         }
         assert!(parse(&["admin", "create-key", "ws", "--all-scopes"]).is_ok());
+        let refused = parse(&["serve", "--database-url", "mysql://u:hunter2@x/y"])
+            .unwrap()
+            .global
+            .database_url()
+            .unwrap_err();
+        assert_eq!(refused.code(), 2);
+        assert!(!refused.message().contains("hunter2"), "{refused}");
         assert!(parse(&["cleanup", "--once", "--database-url", "memory://"]).is_ok());
     }
 }

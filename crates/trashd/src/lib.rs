@@ -27,6 +27,7 @@ use trash_core::domain::{Retention, WorkspaceSlug};
 
 use crate::cli::{Cli, Command, GlobalArgs, LogFormat};
 use crate::compose::StorageOptions;
+use crate::config::DatabaseUrl;
 use crate::error::Failure;
 
 /// Parses the command line, runs the command, and returns the exit status:
@@ -41,6 +42,10 @@ pub fn main_entry() -> ExitCode {
             return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
         }
     };
+    let database_url = match cli.global.database_url() {
+        Ok(url) => url,
+        Err(e) => return report(&e),
+    };
     init_logging(cli.global.log_format, default_log_level(&cli.command));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -49,7 +54,7 @@ pub fn main_entry() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return report(&Failure::failed(format!("cannot start the runtime: {e}"))),
     };
-    let result = runtime.block_on(run(cli));
+    let result = runtime.block_on(run(cli, database_url));
     // Do not wait for blocking tasks (e.g. a password prompt) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
@@ -95,51 +100,45 @@ fn init_logging(format: LogFormat, default: &str) {
     };
 }
 
-fn storage(global: &GlobalArgs, migrate: bool) -> StorageOptions {
+fn storage(global: &GlobalArgs, url: &DatabaseUrl) -> StorageOptions {
     StorageOptions {
-        url: global.database_url.clone(),
+        url: url.clone(),
         max_connections: global.db_max_connections,
         acquire_timeout: global.db_acquire_timeout,
-        migrate: migrate && !global.skip_migrations,
+        migrate: !global.skip_migrations,
     }
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> Result<(), Failure> {
+/// Runs a parsed command line against the storage at `url`.
+pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
     let global = cli.global;
+    let opts = storage(&global, &url);
     match cli.command {
         Command::Serve(args) => {
-            let (trigger, shutdown) = shutdown::channel();
-            let store = compose::open_store(&storage(&global, true)).await?;
+            let shutdown = on_signals()?;
+            tracing::info!(storage = %url, "trashd {} starting", env!("CARGO_PKG_VERSION"));
+            let store = compose::open_store(&opts).await?;
             let service = compose::service(store, args.retention);
             let listener = serve::bind(&args.listen).await?;
-            shutdown::listen_for_signals(trigger)
-                .map_err(|e| Failure::failed(format!("cannot listen for signals: {e}")))?;
-            tracing::info!(storage = %global.database_url, "trashd {} starting", env!("CARGO_PKG_VERSION"));
             serve::run(service, listener, &args, shutdown).await
         }
         Command::Migrate => {
-            if !global.database_url.is_persistent() {
+            if !url.is_persistent() {
                 eprintln!("memory:// storage has no schema to migrate; nothing to do");
                 return Ok(());
             }
             compose::open_store(&StorageOptions {
                 migrate: true,
-                ..storage(&global, true)
+                ..opts
             })
             .await?;
-            eprintln!(
-                "the database schema at {} is up to date",
-                global.database_url
-            );
+            eprintln!("the database schema at {url} is up to date");
             Ok(())
         }
         Command::Cleanup(args) => {
-            let store = compose::open_store(&storage(&global, true)).await?;
+            let shutdown = on_signals()?;
+            let store = compose::open_store(&opts).await?;
             let service = compose::service(store, Retention::default());
-            let (trigger, shutdown) = shutdown::channel();
-            shutdown::listen_for_signals(trigger)
-                .map_err(|e| Failure::failed(format!("cannot listen for signals: {e}")))?;
             if args.once {
                 cleanup_once(&service, args.cleanup.cleanup_batch, &shutdown).await
             } else {
@@ -156,35 +155,41 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Admin(command) => {
-            if !global.database_url.is_persistent() {
+            if !url.is_persistent() {
                 return Err(Failure::usage(
                     "admin commands need a database that outlives the process: use --database-url sqlite://PATH or postgres://…",
                 ));
             }
-            let store = compose::open_store(&storage(&global, true)).await?;
+            let store = compose::open_store(&opts).await?;
             let service = compose::service(store, Retention::default());
             admin::run(&service, command).await
         }
         Command::Quickstart(args) => {
             let ws = WorkspaceSlug::parse(&args.workspace)
                 .map_err(|e| Failure::usage(format!("bad --workspace: {e}")))?;
-            let (trigger, shutdown) = shutdown::channel();
-            let store = compose::open_store(&storage(&global, true)).await?;
+            let shutdown = on_signals()?;
+            let store = compose::open_store(&opts).await?;
             let service = compose::service(store, args.serve.retention);
             let listener = serve::bind(&args.serve.listen).await?;
             let addr = serve::local_addr(&listener)?;
             let progress = Progress::new("seeding the demo workspace");
             let demo = quickstart::seed(&service, &ws, |s| progress.show(s)).await?;
             progress.finish("demo workspace ready");
-            shutdown::listen_for_signals(trigger)
-                .map_err(|e| Failure::failed(format!("cannot listen for signals: {e}")))?;
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(quickstart::banner(&demo, addr, &global.database_url).as_bytes());
+            let _ = out.write_all(quickstart::banner(&demo, addr, &url).as_bytes());
             let _ = out.flush();
             drop(out);
             serve::run(service, listener, &args.serve, shutdown).await
         }
     }
+}
+
+/// Installs the SIGINT/SIGTERM handlers and returns the shutdown handle.
+fn on_signals() -> Result<shutdown::Shutdown, Failure> {
+    let (trigger, shutdown) = shutdown::channel();
+    shutdown::listen_for_signals(trigger)
+        .map_err(|e| Failure::failed(format!("cannot listen for signals: {e}")))?;
+    Ok(shutdown)
 }
 
 async fn cleanup_once(
