@@ -1,0 +1,153 @@
+//! # trash-postgres
+//!
+//! The PostgreSQL implementation of [`trash_core::ports::TrashStore`]: the
+//! production backend, safe with several `trashd` replicas sharing one
+//! database.
+//!
+//! * Every guarded write is one transaction that starts by bumping the
+//!   aggregate's revision (`UPDATE … SET revision = revision + 1 WHERE id = $1
+//!   AND revision = $2`). Zero rows means the aggregate changed: the
+//!   transaction rolls back and the call answers `Conflict`. The row lock that
+//!   `UPDATE` takes serialises writers of one aggregate until commit.
+//! * Slugs are unique among *active* items through partial unique indexes,
+//!   so a restore under a taken slug fails at the statement that makes the
+//!   item active, whatever committed in between.
+//! * Trash, restore and purge are set-based: a fixed number of statements
+//!   whatever the number of versions, trainings or images involved.
+//! * Cleanup claims due operations with `FOR UPDATE SKIP LOCKED` and a
+//!   `claimed_until` column, so replicas share the backlog without blocking.
+//!
+//! `docs/postgres.md` describes the schema and which lock each transition
+//! takes. Migrations live in `migrations/` and are embedded in the binary.
+#![warn(missing_docs)]
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use trash_core::ports::StoreError;
+
+mod error;
+mod exec;
+mod rows;
+mod store;
+
+/// The embedded migrations (`crates/trash-postgres/migrations`).
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How the store uses the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgOptions {
+    /// The most connections the store opens at once.
+    pub max_connections: u32,
+    /// How long a call waits for a connection before answering
+    /// `StoreError::Unavailable` (this includes connecting to a server that
+    /// does not answer).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    /// Ten connections, three seconds.
+    fn default() -> Self {
+        PgOptions {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Why the store could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// The database URL could not be parsed.
+    #[error("the PostgreSQL URL is not valid: {0}")]
+    InvalidUrl(String),
+    /// The options cannot work (for example zero connections).
+    #[error("the PostgreSQL store options are not valid: {0}")]
+    InvalidOptions(&'static str),
+    /// The database could not be reached.
+    #[error("the PostgreSQL database cannot be reached: {0}")]
+    Unavailable(String),
+    /// The database is at a schema version this build does not know, or a
+    /// migration it applied earlier was changed since.
+    #[error("the PostgreSQL schema does not match this build's migrations: {0}")]
+    SchemaMismatch(String),
+    /// A migration failed to apply.
+    #[error("applying the PostgreSQL migrations failed: {0}")]
+    Migration(String),
+}
+
+/// A [`TrashStore`](trash_core::ports::TrashStore) on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    statements: Arc<AtomicU64>,
+}
+
+impl PgStore {
+    /// Prepares a store for the database at `url` (`postgres://…`). Connects
+    /// lazily: this succeeds while the database is down, and calls answer
+    /// `Unavailable` until it is back. Does not migrate.
+    pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, PgError> {
+        if options.max_connections == 0 {
+            return Err(PgError::InvalidOptions(
+                "max_connections must be at least 1",
+            ));
+        }
+        if options.acquire_timeout.is_zero() {
+            return Err(PgError::InvalidOptions("acquire_timeout must be positive"));
+        }
+        let connect = PgConnectOptions::from_str(url).map_err(|e| {
+            // The parser's message never echoes the password.
+            PgError::InvalidUrl(e.to_string())
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .min_connections(0)
+            .acquire_timeout(options.acquire_timeout)
+            .test_before_acquire(true)
+            .connect_lazy_with(connect);
+        Ok(PgStore {
+            pool,
+            statements: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Applies the embedded migrations that the database lacks. Idempotent,
+    /// and safe to run from several replicas at once (the migrator holds an
+    /// advisory lock while it works).
+    pub async fn migrate(&self) -> Result<(), PgError> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| match e {
+            MigrateError::Execute(inner) => match error::store_error(inner) {
+                StoreError::Unavailable(why) => PgError::Unavailable(why),
+                other => PgError::Migration(other.to_string()),
+            },
+            MigrateError::VersionMissing(v) => {
+                PgError::SchemaMismatch(format!("the database has migration {v}, unknown here"))
+            }
+            MigrateError::VersionMismatch(v) => {
+                PgError::SchemaMismatch(format!("migration {v} was changed after it was applied"))
+            }
+            MigrateError::Dirty(v) => PgError::SchemaMismatch(format!(
+                "migration {v} failed part-way earlier; repair the database by hand"
+            )),
+            other => PgError::Migration(other.to_string()),
+        })
+    }
+
+    /// Closes every connection; later calls answer `Unavailable`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// How many SQL statements this store (and its clones) has sent so far,
+    /// `BEGIN` and `COMMIT` included. For diagnostics and for the tests that
+    /// prove transitions use a constant number of statements.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+}
