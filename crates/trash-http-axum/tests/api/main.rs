@@ -1,0 +1,5 @@
+//! Router-level tests of the REST API (`tower::ServiceExt::oneshot` against
+//! `router(AppState::new(service))` over the in-memory store).
+
+mod common;
+mod routes;
