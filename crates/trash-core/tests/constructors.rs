@@ -49,7 +49,8 @@ fn slugs_refuse_empty_long_and_bad_characters() {
 
 #[test]
 fn random_ids_refuse_everything_but_twenty_alphanumerics() {
-    let parsers: [(&str, fn(&str) -> Result<(), InvalidValue>); 7] = [
+    type Parser = fn(&str) -> Result<(), InvalidValue>;
+    let parsers: [(&str, Parser); 7] = [
         ("project", |v| ProjectId::parse(v).map(|_| ())),
         ("workflow", |v| WorkflowId::parse(v).map(|_| ())),
         ("training", |v| TrainingId::parse(v).map(|_| ())),
