@@ -31,7 +31,13 @@ pub async fn open_store(opts: &StorageOptions) -> Result<Arc<dyn TrashStore>, Fa
     let url = &opts.url;
     let store: Arc<dyn TrashStore> = match url {
         DatabaseUrl::Memory => Arc::new(MemoryStore::new()),
-        DatabaseUrl::Sqlite(_) | DatabaseUrl::Postgres(_) => {
+        DatabaseUrl::Sqlite(raw) => {
+            let store = trash_sqlite::SqliteStore::open_url(raw)
+                .await
+                .map_err(|e| unreachable_db(url, &e))?;
+            Arc::new(store)
+        }
+        DatabaseUrl::Postgres(_) => {
             let _ = (opts.max_connections, opts.acquire_timeout, opts.migrate);
             return Err(unreachable_db(url, &"TEMP: not wired yet"));
         }
