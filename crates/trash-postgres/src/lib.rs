@@ -101,6 +101,12 @@ impl PgStore {
         if options.acquire_timeout.is_zero() {
             return Err(PgError::InvalidOptions("acquire_timeout must be positive"));
         }
+        let scheme = url.split_once("://").map(|(s, _)| s);
+        if !matches!(scheme, Some("postgres" | "postgresql")) {
+            return Err(PgError::InvalidUrl(
+                "it must start with postgres:// or postgresql://".into(),
+            ));
+        }
         let connect = PgConnectOptions::from_str(url).map_err(|e| {
             // The parser's message never echoes the password.
             PgError::InvalidUrl(e.to_string())

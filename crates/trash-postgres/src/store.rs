@@ -369,6 +369,72 @@ fn slug_matches(candidate: &str, base: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('-'))
 }
 
+/// The listing query for `query`: four shapes of one keyset query, each
+/// matching an index (workspace[, root_kind], deleted_at, id) read backwards.
+fn list_sql(query: &TrashQuery) -> String {
+    let mut sql = format!(
+        "SELECT {OP_COLUMNS}, p.slug AS p_slug, p.name AS p_name, v.name AS v_name, \
+                w.slug AS w_slug, w.name AS w_name, t.version_number AS t_version \
+         FROM trash_operations o \
+         LEFT JOIN projects p ON p.id = o.project_id \
+         LEFT JOIN versions v ON v.project_id = o.project_id AND v.number = o.version_number \
+         LEFT JOIN workflows w ON w.id = o.workflow_id \
+         LEFT JOIN trainings t ON t.id = o.training_id \
+         WHERE o.workspace = $1"
+    );
+    let mut next = 2;
+    if query.kind.is_some() {
+        sql.push_str(&format!(" AND o.root_kind = ${next}"));
+        next += 1;
+    }
+    if query.after.is_some() {
+        sql.push_str(&format!(
+            " AND (o.deleted_at, o.id) < (${}, ${})",
+            next,
+            next + 1
+        ));
+        next += 2;
+    }
+    sql.push_str(&format!(
+        " ORDER BY o.deleted_at DESC, o.id DESC LIMIT ${next}"
+    ));
+    sql
+}
+
+/// Binds the parameters of [`list_sql`].
+fn list_query<'q>(
+    sql: &'q str,
+    query: &'q TrashQuery,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let mut q = sqlx::query(sql).bind(query.workspace.as_str());
+    if let Some(kind) = query.kind {
+        q = q.bind(kind.as_str());
+    }
+    if let Some(after) = &query.after {
+        q = q
+            .bind(sql_time(after.deleted_at))
+            .bind(after.operation.as_str());
+    }
+    q.bind(i64::from(query.limit))
+}
+
+impl PgStore {
+    /// The plan PostgreSQL chooses for the trash listing of `query`
+    /// (`EXPLAIN` output, one line per plan node). For operators checking
+    /// that listing reads an index in order instead of sorting the trash.
+    pub async fn explain_list_trash(&self, query: &TrashQuery) -> Result<String, StoreError> {
+        let sql = format!("EXPLAIN {}", list_sql(query));
+        let rows = self.fetch_all(list_query(&sql, query)).await?;
+        let mut plan = String::new();
+        for row in &rows {
+            let line: String = get(row, "QUERY PLAN")?;
+            plan.push_str(&line);
+            plan.push('\n');
+        }
+        Ok(plan)
+    }
+}
+
 /// How a restore transaction failed.
 enum Restore {
     /// The root's slug is held by an active item (the transaction is aborted).
@@ -795,45 +861,8 @@ impl TrashStore for PgStore {
                 return Ok(Vec::new());
             }
         }
-        // Four shapes of one keyset query, each matching an index
-        // (workspace[, root_kind], deleted_at, id) read backwards.
-        let mut sql = format!(
-            "SELECT {OP_COLUMNS}, p.slug AS p_slug, p.name AS p_name, v.name AS v_name, \
-                    w.slug AS w_slug, w.name AS w_name, t.version_number AS t_version \
-             FROM trash_operations o \
-             LEFT JOIN projects p ON p.id = o.project_id \
-             LEFT JOIN versions v ON v.project_id = o.project_id AND v.number = o.version_number \
-             LEFT JOIN workflows w ON w.id = o.workflow_id \
-             LEFT JOIN trainings t ON t.id = o.training_id \
-             WHERE o.workspace = $1"
-        );
-        let mut next = 2;
-        if query.kind.is_some() {
-            sql.push_str(&format!(" AND o.root_kind = ${next}"));
-            next += 1;
-        }
-        if query.after.is_some() {
-            sql.push_str(&format!(
-                " AND (o.deleted_at, o.id) < (${}, ${})",
-                next,
-                next + 1
-            ));
-            next += 2;
-        }
-        sql.push_str(&format!(
-            " ORDER BY o.deleted_at DESC, o.id DESC LIMIT ${next}"
-        ));
-        let mut q = sqlx::query(&sql).bind(query.workspace.as_str());
-        if let Some(kind) = query.kind {
-            q = q.bind(kind.as_str());
-        }
-        if let Some(after) = &query.after {
-            q = q
-                .bind(sql_time(after.deleted_at))
-                .bind(after.operation.as_str());
-        }
-        q = q.bind(i64::from(query.limit));
-        let rows = self.fetch_all(q).await?;
+        let sql = list_sql(query);
+        let rows = self.fetch_all(list_query(&sql, query)).await?;
         let dangling = || StoreError::Internal("operation refers to a missing item".into());
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {

@@ -170,6 +170,12 @@ impl PgFactory {
 
     /// A new, migrated, empty store in a schema of its own.
     pub async fn store(&self) -> PgStore {
+        self.store_in_schema().await.0
+    }
+
+    /// Like [`PgFactory::store`], also naming the schema (for tests that
+    /// seed or inspect tables directly through [`PgFactory::admin`]).
+    pub async fn store_in_schema(&self) -> (PgStore, String) {
         let (db, admin) = self.db().await;
         let schema = format!("s{}", self.schemas.fetch_add(1, Ordering::Relaxed));
         admin
@@ -180,7 +186,12 @@ impl PgFactory {
             .await
             .expect("connect store");
         store.migrate().await.expect("migrate");
-        store
+        (store, schema)
+    }
+
+    /// The name of the factory's database.
+    pub async fn database(&self) -> String {
+        self.db().await.0.name().to_owned()
     }
 
     /// An admin pool on the factory's database (search_path: public).

@@ -1,0 +1,203 @@
+//! The schema: migrations apply to an empty database, are idempotent and
+//! safe to run from several replicas at once; the trash listing reads an
+//! index in order whatever the size of the trash.
+
+mod support;
+
+use sqlx::{Connection, Executor, PgConnection, Row};
+use support::{test_options, PgFactory, TestDb};
+use trash_core::domain::*;
+use trash_core::ports::*;
+use trash_postgres::PgStore;
+
+const TABLES: [&str; 12] = [
+    "api_keys",
+    "audit_events",
+    "images",
+    "pending_cancellations",
+    "project_images",
+    "projects",
+    "trainings",
+    "trash_operations",
+    "users",
+    "versions",
+    "workflows",
+    "workspaces",
+];
+
+async fn tables_and_migrations(url: &str) -> (Vec<String>, i64) {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    let tables: Vec<String> = conn
+        .fetch_all(
+            "SELECT table_name::text AS t FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' ORDER BY 1",
+        )
+        .await
+        .expect("list tables")
+        .iter()
+        .map(|r| r.get("t"))
+        .collect();
+    let applied: i64 = conn
+        .fetch_one("SELECT count(*) AS n FROM _sqlx_migrations WHERE success")
+        .await
+        .expect("count migrations")
+        .get("n");
+    let _ = conn.close().await;
+    (tables, applied)
+}
+
+#[tokio::test]
+async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
+    let db = TestDb::create().await;
+    let store = PgStore::connect(&db.url(), test_options())
+        .await
+        .expect("connect");
+    store.migrate().await.expect("first migration");
+    let (tables, applied) = tables_and_migrations(&db.url()).await;
+    assert_eq!(tables, TABLES);
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .expect("migrations dir")
+        .count() as i64;
+    assert_eq!(applied, migrations);
+
+    // Rerun: nothing changes, nothing fails; the store works.
+    store.migrate().await.expect("second migration");
+    let again = PgStore::connect(&db.url(), test_options())
+        .await
+        .expect("connect");
+    again.migrate().await.expect("migration from a new process");
+    assert_eq!(tables_and_migrations(&db.url()).await, (tables, applied));
+    again.ping().await.expect("ping");
+    store.close().await;
+    again.close().await;
+}
+
+#[tokio::test]
+async fn replicas_may_migrate_at_the_same_time() {
+    let db = TestDb::create().await;
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(
+            PgStore::connect(&db.url(), test_options())
+                .await
+                .expect("connect"),
+        );
+    }
+    let results = futures::future::join_all(stores.iter().map(|s| s.migrate())).await;
+    for r in results {
+        r.expect("concurrent migration");
+    }
+    let (tables, _) = tables_and_migrations(&db.url()).await;
+    assert_eq!(tables, TABLES);
+    for s in stores {
+        s.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bad_url_is_refused_with_a_sentence() {
+    let err = PgStore::connect("mysql://nope", test_options())
+        .await
+        .expect_err("not a postgres url");
+    assert!(
+        err.to_string()
+            .starts_with("the PostgreSQL URL is not valid"),
+        "{err}"
+    );
+}
+
+/// Fills a workspace's trash with `n` trashed workflows, directly in SQL.
+async fn fill_trash(admin: &sqlx::PgPool, schema: &str, ws: &str, n: i32) {
+    let sql = format!(
+        "INSERT INTO {schema}.workflows (id, workspace, slug, name, created_at) \
+         SELECT 'w' || lpad(i::text, 19, '0'), $1, 'wf-' || i, 'Workflow ' || i, now() \
+         FROM generate_series(1, $2) AS i;
+         INSERT INTO {schema}.trash_operations (id, workspace, root_kind, workflow_id, actor_kind, \
+             actor_id, actor_name, deleted_at, scheduled_cleanup_at, cleanup_delete_images, \
+             contains_versions, contains_trainings) \
+         SELECT 'o' || lpad(i::text, 19, '0'), $1, 'workflow', 'w' || lpad(i::text, 19, '0'), \
+             'system', 'system', 'seed', timestamptz '2026-01-01' + i * interval '1 second', \
+             timestamptz '2026-02-01' + i * interval '1 second', false, 0, 0 \
+         FROM generate_series(1, $2) AS i;
+         UPDATE {schema}.workflows SET trash_op_id = 'o' || substr(id, 2) WHERE workspace = $1;
+         ANALYZE {schema}.workflows; ANALYZE {schema}.trash_operations;"
+    );
+    // Several statements: run them one by one with the same binds.
+    for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        let q = sqlx::query(statement);
+        let q = if statement.contains("$1") {
+            q.bind(ws)
+        } else {
+            q
+        };
+        let q = if statement.contains("$2") {
+            q.bind(n)
+        } else {
+            q
+        };
+        q.execute(admin).await.expect("seed");
+    }
+}
+
+#[tokio::test]
+async fn listing_reads_an_index_in_order_whatever_the_trash_size() {
+    let factory = PgFactory::default();
+    let (store, schema) = factory.store_in_schema().await;
+    let admin = factory.admin().await;
+    let ws = WorkspaceSlug::parse("big").expect("slug");
+    store
+        .create_workspace(&Workspace {
+            slug: ws.clone(),
+            name: Name::parse("Big").expect("name"),
+            created_at: Timestamp::from_unix_millis(0).expect("t"),
+        })
+        .await
+        .expect("workspace");
+    fill_trash(&admin, &schema, ws.as_str(), 20_000).await;
+
+    let first = TrashQuery {
+        workspace: ws.clone(),
+        kind: None,
+        limit: 50,
+        after: None,
+    };
+    let page = store.list_trash(&first).await.expect("first page");
+    assert_eq!(page.len(), 50);
+    let cursor = TrashCursor::after(&page[49].operation);
+    let queries = [
+        first.clone(),
+        TrashQuery {
+            kind: Some(ItemKind::Workflow),
+            ..first.clone()
+        },
+        TrashQuery {
+            after: Some(cursor.clone()),
+            ..first.clone()
+        },
+        TrashQuery {
+            kind: Some(ItemKind::Workflow),
+            after: Some(cursor),
+            ..first.clone()
+        },
+    ];
+    for query in &queries {
+        let plan = store.explain_list_trash(query).await.expect("explain");
+        assert!(
+            plan.contains("Index Scan Backward using trash_operations_listing"),
+            "listing does not read its index backwards for {query:?}:\n{plan}"
+        );
+        assert!(
+            !plan.contains("Sort"),
+            "listing sorts the trash for {query:?}:\n{plan}"
+        );
+        assert!(
+            !plan.contains("Seq Scan on trash_operations"),
+            "listing scans the whole trash for {query:?}:\n{plan}"
+        );
+    }
+    // The pages themselves: newest first, strictly after the cursor.
+    let second = store.list_trash(&queries[2]).await.expect("second page");
+    assert_eq!(second.len(), 50);
+    assert!(second[0].operation.deleted_at < page[49].operation.deleted_at);
+    store.close().await;
+}
