@@ -1577,3 +1577,146 @@ impl TrashStore for SqliteStore {
             .map_err(db)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fresh() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = SqliteStore::open(&dir.path().join("t.db"))
+            .await
+            .expect("open");
+        (dir, store)
+    }
+
+    async fn plan_of(pool: &SqlitePool, sql: &str) -> String {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .fetch_all(pool)
+                .await
+                .expect("explain");
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+    }
+
+    #[tokio::test]
+    async fn every_connection_has_the_durability_settings() {
+        let (_dir, store) = fresh().await;
+        for pool in [&store.writer, &store.reader] {
+            let mut conn = pool.acquire().await.expect("connection");
+            let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("journal_mode");
+            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("synchronous");
+            let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("foreign_keys");
+            let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("busy_timeout");
+            assert_eq!(journal, "wal");
+            assert_eq!(synchronous, 2, "synchronous = FULL");
+            assert_eq!(foreign_keys, 1);
+            assert_eq!(busy, open::BUSY_TIMEOUT.as_millis() as i64);
+        }
+    }
+
+    #[tokio::test]
+    async fn listing_and_claims_walk_their_indexes() {
+        let (_dir, store) = fresh().await;
+        for (kind, after, index) in [
+            (false, false, "operations_listing"),
+            (false, true, "operations_listing"),
+            (true, false, "operations_listing_kind"),
+            (true, true, "operations_listing_kind"),
+        ] {
+            let plan = plan_of(&store.reader, &list_sql(kind, after)).await;
+            assert!(
+                plan.contains(&format!("SEARCH o USING INDEX {index} (workspace=?")),
+                "listing (kind {kind}, after {after}) does not use {index}:\n{plan}"
+            );
+            assert!(
+                !plan.contains("TEMP B-TREE"),
+                "listing (kind {kind}, after {after}) sorts:\n{plan}"
+            );
+            if after {
+                assert!(
+                    plan.contains("deleted_at<?"),
+                    "the cursor does not bound the index range:\n{plan}"
+                );
+            }
+        }
+        let due = plan_of(
+            &store.reader,
+            "SELECT id FROM operations WHERE scheduled_cleanup_at <= ?2 \
+             AND (claimed_until IS NULL OR claimed_until <= ?2) \
+             ORDER BY scheduled_cleanup_at, id LIMIT ?3",
+        )
+        .await;
+        assert!(due.contains("USING INDEX operations_due"), "{due}");
+        assert!(!due.contains("TEMP B-TREE"), "{due}");
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_write_transaction_is_rolled_back_and_frees_the_writer() {
+        let (_dir, store) = fresh().await;
+        let ws = Workspace {
+            slug: WorkspaceSlug::parse("ws").expect("slug"),
+            name: Name::parse("ws").expect("name"),
+            created_at: Timestamp::from_unix_millis(0).expect("instant"),
+        };
+        {
+            let mut tx = store.begin_write().await.expect("begin");
+            sqlx::query("INSERT INTO workspaces (slug, name, created_at) VALUES ('gone', 'x', 0)")
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            // Dropped without commit, as when the caller's task is cancelled.
+        }
+        store
+            .create_workspace(&ws)
+            .await
+            .expect("the writer is free");
+        let gone = WorkspaceSlug::parse("gone").expect("slug");
+        assert_eq!(store.workspace(&gone).await, Ok(None));
+        assert_eq!(store.workspace(&ws.slug).await, Ok(Some(ws)));
+    }
+
+    #[tokio::test]
+    async fn a_write_waits_for_another_connection_holding_the_lock() {
+        let (dir, store) = fresh().await;
+        let other = SqliteStore::open(&dir.path().join("t.db"))
+            .await
+            .expect("second store on the same file");
+        let mut held = other.begin_write().await.expect("hold the write lock");
+        let ws = Workspace {
+            slug: WorkspaceSlug::parse("ws").expect("slug"),
+            name: Name::parse("ws").expect("name"),
+            created_at: Timestamp::from_unix_millis(0).expect("instant"),
+        };
+        let waiting = tokio::spawn({
+            let store = store.clone();
+            let ws = ws.clone();
+            async move { store.create_workspace(&ws).await }
+        });
+        sqlx::query("INSERT INTO workspaces (slug, name, created_at) VALUES ('first', 'x', 0)")
+            .execute(&mut *held)
+            .await
+            .expect("insert");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        held.commit().await.expect("commit");
+        waiting
+            .await
+            .expect("task")
+            .expect("the waiting write succeeds once the lock is released");
+        let first = WorkspaceSlug::parse("first").expect("slug");
+        assert!(store.workspace(&first).await.expect("read").is_some());
+        assert!(other.workspace(&ws.slug).await.expect("read").is_some());
+    }
+}
