@@ -1,0 +1,177 @@
+//! Set-based SQL: trashing, restoring and purging a project with 1,000
+//! versions, 10,000 trainings and 1,000 images sends exactly as many
+//! statements as doing it to a project with one version. Counted by the
+//! store's own statement counter (every statement, BEGIN and COMMIT
+//! included), through the real use cases.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use support::PgFactory;
+use trash_conformance::harness::{days, Harness};
+use trash_core::domain::*;
+use trash_core::ports::TrashStore;
+use trash_postgres::PgStore;
+
+const VERSIONS: i32 = 1_000;
+const TRAININGS: i32 = 10_000;
+const IMAGES: i32 = 1_000;
+/// In-flight trainings in each project: each one costs the use case a call
+/// to the job canceller and a recorded confirmation, so both projects have
+/// the same number.
+const IN_FLIGHT: i32 = 2;
+
+/// Seeds the big project's children directly (through the use cases it
+/// would take 11,000 guarded writes).
+async fn seed_big(admin: &sqlx::PgPool, schema: &str, project: &ProjectId) {
+    let statements = [
+        format!(
+            "INSERT INTO {schema}.versions (project_id, number, name, created_at) \
+             SELECT $1, n, 'v' || n, date_trunc('milliseconds', now()) \
+             FROM generate_series(1, {VERSIONS}) AS n"
+        ),
+        format!(
+            "INSERT INTO {schema}.trainings (id, project_id, version_number, status, started_at, ended_at) \
+             SELECT 'T' || lpad(i::text, 19, '0'), $1, (i - 1) % {VERSIONS} + 1, \
+                    CASE WHEN i <= {IN_FLIGHT} THEN 'running' ELSE 'succeeded' END, \
+                    date_trunc('milliseconds', now()), \
+                    CASE WHEN i <= {IN_FLIGHT} THEN NULL ELSE date_trunc('milliseconds', now()) END \
+             FROM generate_series(1, {TRAININGS}) AS i"
+        ),
+        format!(
+            "UPDATE {schema}.projects SET next_version = {VERSIONS} + 1, revision = revision + 1 \
+             WHERE id = $1"
+        ),
+        format!(
+            "INSERT INTO {schema}.images (id, workspace, name, created_at) \
+             SELECT 'I' || lpad(i::text, 19, '0'), 'acme', 'image ' || i, \
+                    date_trunc('milliseconds', now()) \
+             FROM generate_series(1, {IMAGES}) AS i WHERE $1 <> ''"
+        ),
+        format!(
+            "INSERT INTO {schema}.project_images (project_id, image_id) \
+             SELECT $1, 'I' || lpad(i::text, 19, '0') FROM generate_series(1, {IMAGES}) AS i"
+        ),
+        format!("ANALYZE {schema}.versions"),
+        format!("ANALYZE {schema}.trainings"),
+        format!("ANALYZE {schema}.project_images"),
+    ];
+    for sql in &statements {
+        let q = sqlx::query(sql);
+        let q = if sql.contains("$1") {
+            q.bind(project.as_str())
+        } else {
+            q
+        };
+        q.execute(admin).await.expect("seed the big project");
+    }
+}
+
+/// Runs `f` and returns how many statements the store sent meanwhile.
+async fn statements<F: std::future::Future>(store: &PgStore, what: &str, f: F) -> (u64, F::Output) {
+    let before = store.statement_count();
+    let started = Instant::now();
+    let out = f.await;
+    let n = store.statement_count() - before;
+    println!("{what}: {n} statements in {:?}", started.elapsed());
+    (n, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trash_restore_and_purge_do_not_grow_with_the_children() {
+    let factory = PgFactory::default();
+    let (store, schema) = factory.store_in_schema().await;
+    let admin = factory.admin().await;
+    let h = Harness::new(Arc::new(store.clone()) as Arc<dyn TrashStore>).await;
+
+    // Small: one version, two running trainings and one finished, one image.
+    let small = h.project("small").await;
+    h.version("small").await;
+    for _ in 0..IN_FLIGHT {
+        h.training("small", 1).await;
+    }
+    h.finished_training("small", 1).await;
+    h.image("small", "only").await;
+    // Big: seeded in bulk, the same number of in-flight trainings.
+    let big = h.project("big").await;
+    seed_big(&admin, &schema, &big.id).await;
+    let loaded = h.must_agg(&big.id).await;
+    assert_eq!(loaded.versions.len(), VERSIONS as usize);
+    assert_eq!(loaded.trainings.len(), TRAININGS as usize);
+
+    // Trash.
+    let (small_trash, _) = statements(&store, "trash small", h.trash_project("small")).await;
+    let (big_trash, outcome) = statements(&store, "trash big", h.trash_project("big")).await;
+    assert_eq!(outcome.cancelled_trainings, IN_FLIGHT as u32);
+    assert_eq!(
+        small_trash, big_trash,
+        "trashing sends more statements for more children"
+    );
+    let op = h.must_agg(&big.id).await.operations;
+    assert_eq!(op.len(), 1);
+    assert_eq!(op[0].contains.versions, VERSIONS as u32);
+    assert_eq!(op[0].contains.trainings, TRAININGS as u32);
+
+    // Restore.
+    let (small_restore, r) = statements(
+        &store,
+        "restore small",
+        h.restore(ItemRef::Project(small.id.clone())),
+    )
+    .await;
+    r.expect("restore small");
+    let (big_restore, r) = statements(
+        &store,
+        "restore big",
+        h.restore(ItemRef::Project(big.id.clone())),
+    )
+    .await;
+    r.expect("restore big");
+    assert_eq!(
+        small_restore, big_restore,
+        "restoring sends more statements for more children"
+    );
+    let agg = h.must_agg(&big.id).await;
+    assert!(agg.project.state.is_active());
+    assert!(agg.versions.iter().all(|v| v.state.is_active()));
+    assert!(agg.trainings.iter().all(|t| t.state.is_active()));
+
+    // Purge: trash again (small first, so its schedule comes first), then
+    // let the cleanup take one operation at a time.
+    h.trash_project("small").await;
+    h.clock.advance(chrono::Duration::hours(1));
+    h.trash_project("big").await;
+    h.clock.advance(days(31));
+    let (small_purge, report) = statements(&store, "purge small", h.service.purge_due(1)).await;
+    let report = report.expect("cleanup");
+    assert_eq!((report.purged, report.removed.projects), (1, 1));
+    assert_eq!(report.removed.versions, 1);
+    let (big_purge, report) = statements(&store, "purge big", h.service.purge_due(1)).await;
+    let report = report.expect("cleanup");
+    assert_eq!((report.purged, report.removed.projects), (1, 1));
+    assert_eq!(report.removed.versions, VERSIONS as u64);
+    assert_eq!(report.removed.trainings, TRAININGS as u64);
+    assert_eq!(report.removed.images, IMAGES as u64);
+    assert_eq!(
+        small_purge, big_purge,
+        "purging sends more statements for more children"
+    );
+    assert!(h.agg(&big.id).await.is_none());
+
+    for table in [
+        "versions",
+        "trainings",
+        "project_images",
+        "images",
+        "trash_operations",
+    ] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {schema}.{table}"))
+            .fetch_one(&admin)
+            .await
+            .expect("count");
+        assert_eq!(n, 0, "{table} still has rows");
+    }
+    store.close().await;
+}
