@@ -2,4 +2,5 @@
 //! `router(AppState::new(service))` over the in-memory store).
 
 mod common;
+mod errors;
 mod routes;
