@@ -13,7 +13,7 @@ use crate::password;
 pub async fn run(service: &TrashService, command: AdminCommand) -> Result<(), Failure> {
     match command {
         AdminCommand::CreateWorkspace { slug, name } => {
-            let slug = workspace_slug(&slug)?;
+            let slug = new_workspace_slug(&slug)?;
             let name = parse_name(name.as_deref().unwrap_or(slug.as_str()), "workspace name")?;
             let ws = service
                 .create_workspace(slug.clone(), name)
@@ -114,6 +114,19 @@ pub fn role_of(role: RoleArg) -> Role {
 
 fn workspace_slug(value: &str) -> Result<WorkspaceSlug, Failure> {
     WorkspaceSlug::parse(value).map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// A slug for a workspace to create: valid, and not one of the top-level
+/// routes (`/healthz`, `/readyz`, `/app`) it would be hidden behind.
+pub fn new_workspace_slug(value: &str) -> Result<WorkspaceSlug, Failure> {
+    let slug = workspace_slug(value)?;
+    if trash_http_axum::RESERVED_WORKSPACE_SLUGS.contains(&slug.as_str()) {
+        return Err(Failure::usage(format!(
+            "the workspace slug {:?} is reserved for a server route; choose another",
+            slug.as_str()
+        )));
+    }
+    Ok(slug)
 }
 
 fn parse_name(value: &str, what: &str) -> Result<Name, Failure> {

@@ -37,9 +37,29 @@ pub async fn open_store(opts: &StorageOptions) -> Result<Arc<dyn TrashStore>, Fa
                 .map_err(|e| unreachable_db(url, &e))?;
             Arc::new(store)
         }
-        DatabaseUrl::Postgres(_) => {
-            let _ = (opts.max_connections, opts.acquire_timeout, opts.migrate);
-            return Err(unreachable_db(url, &"TEMP: not wired yet"));
+        DatabaseUrl::Postgres(raw) => {
+            let store = trash_postgres::PgStore::connect(
+                raw,
+                trash_postgres::PgOptions {
+                    max_connections: opts.max_connections,
+                    acquire_timeout: opts.acquire_timeout,
+                },
+            )
+            .await
+            .map_err(|e| unreachable_db(url, &e))?;
+            // The pool connects lazily: make sure the server answers before
+            // touching the schema, so an outage reads as one.
+            store.ping().await.map_err(|e| unreachable_db(url, &e))?;
+            if opts.migrate {
+                store.migrate().await.map_err(|e| match e {
+                    trash_postgres::PgError::Unavailable(_) => unreachable_db(url, &e),
+                    other => Failure::failed(format!(
+                        "cannot bring the database schema at {url} up to date: {}",
+                        one_line(&other)
+                    )),
+                })?;
+            }
+            Arc::new(store)
         }
     };
     store.ping().await.map_err(|e| unreachable_db(url, &e))?;
@@ -98,8 +118,7 @@ pub fn service(store: Arc<dyn TrashStore>, retention: Retention) -> TrashService
 
 /// The HTTP application for a service.
 pub fn app(service: TrashService) -> axum::Router {
-    let _ = service;
-    axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }))
+    trash_http_axum::router(trash_http_axum::AppState::new(service))
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use trash_core::domain::{Retention, WorkspaceSlug};
+use trash_core::domain::Retention;
 
 use crate::cli::{Cli, Command, GlobalArgs, LogFormat};
 use crate::compose::StorageOptions;
@@ -165,8 +165,7 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             admin::run(&service, command).await
         }
         Command::Quickstart(args) => {
-            let ws = WorkspaceSlug::parse(&args.workspace)
-                .map_err(|e| Failure::usage(format!("bad --workspace: {e}")))?;
+            let ws = admin::new_workspace_slug(&args.workspace)?;
             let shutdown = on_signals()?;
             let store = compose::open_store(&opts).await?;
             let service = compose::service(store, args.serve.retention);

@@ -447,6 +447,7 @@ fn bad_options_and_admin_input_give_clear_errors() {
         1,
         "already exists",
     );
+    failing(url, &["admin", "create-workspace", "readyz"], 2, "reserved");
     failing(
         url,
         &["admin", "create-workspace", "Not A Slug"],
