@@ -8,11 +8,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("bench") => bench(&args[1..]),
         Some("tidy") => tidy::check(&tidy::workspace_root()).map_err(|errors| errors.join("\n")),
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy>");
+            eprintln!("usage: cargo xtask <ci|tidy|bench [--quick]>");
             eprintln!("  ci     fmt check, clippy -D warnings, every test");
             eprintln!("  tidy   architecture checks (trash-core stays pure)");
+            eprintln!("  bench  speed and memory targets, as ratios against a same-run baseline");
             return ExitCode::from(2);
         }
     };
@@ -62,4 +64,11 @@ fn ci() -> Result<(), String> {
     run(&cargo, &["test", "--workspace", "--all-features"])?;
     run(&cargo, &["test", "--workspace", "--doc", "--all-features"])?;
     Ok(())
+}
+
+fn bench(extra: &[String]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut args = vec!["run", "--release", "--quiet", "-p", "trash-bench", "--"];
+    args.extend(extra.iter().map(String::as_str));
+    run(&cargo, &args)
 }

@@ -1,0 +1,387 @@
+//! `cargo xtask bench`: speed and memory targets as ratios against a
+//! baseline measured in the same run, on the embedded SQLite store.
+//!
+//! Each target compares a large case with a small one, so the numbers do not
+//! depend on how fast this machine is:
+//!
+//! - **listing**: the first page of the trash costs the same with 20× more
+//!   items in trash (keyset pagination on an index);
+//! - **cascade**: trashing and restoring a project costs no more per child
+//!   with 20× more children (set-based statements);
+//! - **cleanup memory**: draining a 10× larger backlog needs no more memory
+//!   (bounded batches), measured as the peak RSS of a separate process.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use trash_core::domain::*;
+use trash_core::usecases::*;
+use trash_core::{Ports, TrashConfig, TrashService};
+use trash_memory::{ManualClock, NoopCanceller, RandomIds};
+use trash_sqlite::SqliteStore;
+
+struct Sizes {
+    list_small: usize,
+    list_large: usize,
+    cascade_small: u32,
+    cascade_large: u32,
+    backlog_small: usize,
+    backlog_large: usize,
+}
+
+const FULL: Sizes = Sizes {
+    list_small: 500,
+    list_large: 10_000,
+    cascade_small: 10,
+    cascade_large: 200,
+    backlog_small: 300,
+    backlog_large: 3_000,
+};
+
+const QUICK: Sizes = Sizes {
+    list_small: 100,
+    list_large: 2_000,
+    cascade_small: 5,
+    cascade_large: 100,
+    backlog_small: 100,
+    backlog_large: 1_000,
+};
+
+fn start() -> Timestamp {
+    Timestamp::from_unix_millis(1_767_225_600_000).expect("valid")
+}
+
+struct Env {
+    service: TrashService,
+    clock: Arc<ManualClock>,
+    ws: WorkspaceSlug,
+    key: Principal,
+}
+
+async fn env(path: &Path, create: bool) -> Env {
+    let store = Arc::new(SqliteStore::open(path).await.expect("open sqlite"));
+    let clock = Arc::new(ManualClock::new(start()));
+    let service = TrashService::new(
+        Ports {
+            store,
+            canceller: Arc::new(NoopCanceller),
+            clock: clock.clone(),
+            ids: Arc::new(RandomIds),
+        },
+        TrashConfig::default(),
+    );
+    let ws = WorkspaceSlug::parse("bench").expect("valid");
+    if create {
+        service
+            .create_workspace(ws.clone(), Name::parse("Bench").expect("valid"))
+            .await
+            .expect("workspace");
+    }
+    let key = service
+        .create_api_key(&ws, Name::parse("bench").expect("valid"), ScopeSet::all())
+        .await
+        .expect("key");
+    let key = Principal::ApiKey(service.authenticate(&key.plaintext).await.expect("auth"));
+    Env {
+        service,
+        clock,
+        ws,
+        key,
+    }
+}
+
+fn name(s: &str) -> Name {
+    Name::parse(s).expect("valid")
+}
+
+fn slug(s: &str) -> Slug {
+    Slug::parse(s).expect("valid")
+}
+
+/// Trashes `n` workflows, one millisecond apart.
+async fn seed_trashed_workflows(e: &Env, n: usize, prefix: &str) {
+    for i in 0..n {
+        let s = format!("{prefix}{i}");
+        e.service
+            .create_workflow(&e.key, &e.ws, name(&s), Some(slug(&s)))
+            .await
+            .expect("workflow");
+        e.service
+            .move_to_trash(&e.key, &e.ws, &TrashTarget::Workflow { slug: slug(&s) })
+            .await
+            .expect("trash");
+        e.clock.advance(chrono::Duration::milliseconds(1));
+        if n >= 1000 && i % (n / 10) == 0 {
+            eprint!(".");
+        }
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+async fn first_page(e: &Env, runs: usize) -> Duration {
+    let request = ListTrashRequest {
+        kind: None,
+        limit: PageLimit::new(100).expect("valid"),
+        cursor: None,
+    };
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let page = e
+            .service
+            .list_trash(&e.key, &e.ws, &request)
+            .await
+            .expect("list");
+        times.push(t.elapsed());
+        assert_eq!(page.entries.len(), 100);
+    }
+    median(times)
+}
+
+async fn listing(sizes: &Sizes, dir: &Path) -> (Duration, Duration) {
+    let small = env(&dir.join("list-small.db"), true).await;
+    seed_trashed_workflows(&small, sizes.list_small, "s").await;
+    let large = env(&dir.join("list-large.db"), true).await;
+    seed_trashed_workflows(&large, sizes.list_large, "l").await;
+    eprintln!();
+    (first_page(&small, 31).await, first_page(&large, 31).await)
+}
+
+/// Trash and restore of a project with `versions` versions of 10 trainings each.
+async fn cascade(e: &Env, s: &str, versions: u32) -> Duration {
+    e.service
+        .create_project(&e.key, &e.ws, name(s), Some(slug(s)))
+        .await
+        .expect("project");
+    for v in 1..=versions {
+        e.service
+            .create_version(&e.key, &e.ws, &slug(s), None)
+            .await
+            .expect("version");
+        for _ in 0..10 {
+            e.service
+                .create_training(
+                    &e.key,
+                    &e.ws,
+                    &slug(s),
+                    VersionNumber::new(v).expect("valid"),
+                )
+                .await
+                .expect("training");
+        }
+    }
+    let id = match e.service.get_project(&e.key, &e.ws, &slug(s)).await {
+        Ok(view) => view.project.id,
+        Err(err) => panic!("project: {err}"),
+    };
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        e.service
+            .move_to_trash(
+                &e.key,
+                &e.ws,
+                &TrashTarget::Project {
+                    slug: slug(s),
+                    cleanup_delete_images: true,
+                },
+            )
+            .await
+            .expect("trash");
+        e.service
+            .restore(
+                &e.key,
+                &e.ws,
+                &ItemRef::Project(id.clone()),
+                OnConflict::Fail,
+            )
+            .await
+            .expect("restore");
+        times.push(t.elapsed());
+    }
+    median(times)
+}
+
+/// Peak RSS (kB) of a child process that drains the cleanup backlog of `db`.
+fn cleanup_peak_rss(db: &Path) -> u64 {
+    let exe = std::env::current_exe().expect("own path");
+    let out = Command::new(exe)
+        .arg("--cleanup-child")
+        .arg(db)
+        .output()
+        .expect("run child");
+    assert!(
+        out.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("child prints its peak RSS")
+}
+
+fn vm_hwm_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn cleanup_child(db: &Path) {
+    let e = env(db, false).await;
+    e.clock.set(start().plus(chrono::Duration::days(400)));
+    let mut purged = 0;
+    loop {
+        let report = e.service.purge_due(100).await.expect("cleanup");
+        purged += report.purged;
+        if report.claimed == 0 {
+            break;
+        }
+    }
+    assert!(purged > 0);
+    println!("{}", vm_hwm_kb());
+}
+
+async fn seed_backlog(db: &Path, projects: usize) {
+    let e = env(db, true).await;
+    for i in 0..projects {
+        let s = format!("p{i}");
+        e.service
+            .create_project(&e.key, &e.ws, name(&s), Some(slug(&s)))
+            .await
+            .expect("project");
+        e.service
+            .create_version(&e.key, &e.ws, &slug(&s), None)
+            .await
+            .expect("version");
+        e.service
+            .add_image(&e.key, &e.ws, &slug(&s), name("img"))
+            .await
+            .expect("image");
+        e.service
+            .move_to_trash(
+                &e.key,
+                &e.ws,
+                &TrashTarget::Project {
+                    slug: slug(&s),
+                    cleanup_delete_images: true,
+                },
+            )
+            .await
+            .expect("trash");
+    }
+}
+
+struct Row {
+    name: &'static str,
+    baseline: String,
+    measured: String,
+    ratio: f64,
+    target: f64,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if args.get(1).map(String::as_str) == Some("--cleanup-child") {
+        rt.block_on(cleanup_child(Path::new(&args[2])));
+        return ExitCode::SUCCESS;
+    }
+    let sizes = if args.iter().any(|a| a == "--quick") {
+        QUICK
+    } else {
+        FULL
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut rows = Vec::new();
+
+    eprintln!(
+        "listing: first page with {} vs {} items in trash",
+        sizes.list_small, sizes.list_large
+    );
+    let (small, large) = rt.block_on(listing(&sizes, dir.path()));
+    rows.push(Row {
+        name: "first page, 20x more trash",
+        baseline: format!("{small:?}"),
+        measured: format!("{large:?}"),
+        ratio: large.as_secs_f64() / small.as_secs_f64(),
+        target: 2.0,
+    });
+
+    eprintln!(
+        "cascade: trash+restore a project with {} vs {} versions (x10 trainings)",
+        sizes.cascade_small, sizes.cascade_large
+    );
+    let (small, large) = rt.block_on(async {
+        let e = env(&dir.path().join("cascade.db"), true).await;
+        (
+            cascade(&e, "small", sizes.cascade_small).await,
+            cascade(&e, "large", sizes.cascade_large).await,
+        )
+    });
+    let per_child = |d: Duration, v: u32| d.as_secs_f64() / f64::from(v * 11);
+    rows.push(Row {
+        name: "trash+restore, cost per child",
+        baseline: format!("{:.1} µs", per_child(small, sizes.cascade_small) * 1e6),
+        measured: format!("{:.1} µs", per_child(large, sizes.cascade_large) * 1e6),
+        ratio: per_child(large, sizes.cascade_large) / per_child(small, sizes.cascade_small),
+        target: 1.0,
+    });
+
+    eprintln!(
+        "cleanup memory: draining {} vs {} trashed projects",
+        sizes.backlog_small, sizes.backlog_large
+    );
+    let (small_db, large_db) = (
+        dir.path().join("backlog-small.db"),
+        dir.path().join("backlog-large.db"),
+    );
+    rt.block_on(seed_backlog(&small_db, sizes.backlog_small));
+    rt.block_on(seed_backlog(&large_db, sizes.backlog_large));
+    let (small, large) = (cleanup_peak_rss(&small_db), cleanup_peak_rss(&large_db));
+    rows.push(Row {
+        name: "cleanup peak RSS, 10x backlog",
+        baseline: format!("{small} kB"),
+        measured: format!("{large} kB"),
+        ratio: large as f64 / small as f64,
+        target: 1.3,
+    });
+
+    println!("| target | baseline | measured | ratio | limit | ok |");
+    println!("|---|---|---|---|---|---|");
+    let mut ok = true;
+    for r in &rows {
+        let pass = r.ratio <= r.target;
+        ok &= pass;
+        println!(
+            "| {} | {} | {} | {:.2} | ≤ {:.1} | {} |",
+            r.name,
+            r.baseline,
+            r.measured,
+            r.ratio,
+            r.target,
+            if pass { "yes" } else { "NO" }
+        );
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
