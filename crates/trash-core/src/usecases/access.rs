@@ -175,6 +175,22 @@ impl TrashService {
         Ok(user)
     }
 
+    /// Finds the user who signs in with `email`, for the web adapter to check
+    /// the password against the stored hash.
+    pub async fn user_for_sign_in(&self, email: &Email) -> Result<Option<UserRecord>, AuthError> {
+        Ok(self.store.user_by_email(email).await?)
+    }
+
+    /// The web principal of a signed-in user (by the id kept in the session).
+    pub async fn web_user(&self, id: &UserId) -> Result<Option<WebUser>, AuthError> {
+        Ok(self.store.user_by_id(id).await?.map(|u| WebUser {
+            workspace: u.workspace,
+            user_id: u.id,
+            email: u.email,
+            role: u.role,
+        }))
+    }
+
     /// Reads the workspace's audit trail (needs `project:read`).
     pub async fn audit_trail(
         &self,
