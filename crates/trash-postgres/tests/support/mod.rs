@@ -96,7 +96,12 @@ impl TestDb {
 
     /// Its URL.
     pub fn url(&self) -> String {
-        format!("{}/{}", server_url(), self.name)
+        Self::url_of(&self.name)
+    }
+
+    /// The URL of the database called `name`.
+    pub fn url_of(name: &str) -> String {
+        format!("{}/{}", server_url(), name)
     }
 
     /// Its URL with `search_path` set to `schema`.
