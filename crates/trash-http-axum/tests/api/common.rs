@@ -149,6 +149,9 @@ pub fn request(method: Method, uri: &str, auth: &Auth, body: Option<Value>) -> R
     }
 }
 
+/// Slugs that tests' create requests use; [`Fixture::snapshot`] looks them up.
+pub const PROBE_SLUGS: [&str; 2] = ["fresh", "fresh-wf"];
+
 /// Ids of a seeded project.
 #[derive(Debug, Clone)]
 pub struct Seeded {
@@ -355,6 +358,20 @@ impl Fixture {
                     self.store.image(&ws, &iid).await.expect("read"),
                 ));
             }
+            for probe in PROBE_SLUGS {
+                let slug = Slug::parse(probe).expect("valid");
+                out.push_str(&format!(
+                    "{:?} {:?}\n",
+                    self.store
+                        .project_id_by_slug(&ws, &slug)
+                        .await
+                        .expect("read"),
+                    self.store
+                        .workflow_id_by_slug(&ws, &slug)
+                        .await
+                        .expect("read"),
+                ));
+            }
             out.push_str(&format!(
                 "{:?}\n{:?}\n{:?}\n",
                 self.store.active_projects(&ws).await.expect("read"),
@@ -402,4 +419,53 @@ pub fn assert_time(v: &Value) {
     assert_eq!(s.len(), 24, "{s}");
     assert!(s.ends_with('Z') && s.as_bytes()[19] == b'.', "{s}");
     assert!(chrono::DateTime::parse_from_rfc3339(s).is_ok(), "{s}");
+}
+
+/// A workspace with something to do on every route.
+pub struct World {
+    /// Active; a running training on version 1.
+    pub det: Seeded,
+    /// Active; its training on version 1 finished.
+    pub fin: Seeded,
+    /// Active project; its finished training, version 2 and workflow are in trash.
+    pub old: Seeded,
+    /// In trash.
+    pub gone: Seeded,
+}
+
+impl World {
+    pub fn all(&self) -> Vec<Seeded> {
+        vec![
+            self.det.clone(),
+            self.fin.clone(),
+            self.old.clone(),
+            self.gone.clone(),
+        ]
+    }
+}
+
+impl Fixture {
+    /// Builds the [`World`].
+    pub async fn world(&self) -> World {
+        let det = self.seed("det").await;
+        let fin = self.seed("fin").await;
+        self.finish(&fin).await;
+        let old = self.seed("old").await;
+        self.finish(&old).await;
+        self.delete(&format!("/acme/old/1/v2/trainings/{}", old.training_id))
+            .await
+            .expect(200);
+        self.delete("/acme/old/2").await.expect(200);
+        self.delete(&format!("/acme/workflows/{}", old.workflow_slug))
+            .await
+            .expect(200);
+        let gone = self.seed("gone").await;
+        self.delete("/acme/gone").await.expect(200);
+        World {
+            det,
+            fin,
+            old,
+            gone,
+        }
+    }
 }

@@ -3,4 +3,6 @@
 
 mod common;
 mod errors;
+mod no_purge;
 mod routes;
+mod scopes;
