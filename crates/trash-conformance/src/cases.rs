@@ -1101,7 +1101,7 @@ pub async fn delete_forever_and_empty_trash(f: &dyn StoreFactory) {
     h.trash_project("det").await;
     assert_eq!(
         h.service
-            .delete_forever(&owner, &h.ws, &ItemRef::Version(p.id.clone(), num(1)))
+            .delete_forever(&owner, &h.ws, &ItemRef::Version(p.id.clone(), num(1)), "v1")
             .await,
         Err(DeleteForeverError::CascadedWith {
             root: ItemRef::Project(p.id.clone())
@@ -1110,13 +1110,35 @@ pub async fn delete_forever_and_empty_trash(f: &dyn StoreFactory) {
     let foreign = admin(&h, &h.other_ws, Role::Admin).expect("admin");
     assert_eq!(
         h.service
-            .delete_forever(&foreign, &h.ws, &ItemRef::Project(p.id.clone()))
+            .delete_forever(
+                &foreign,
+                &h.ws,
+                &ItemRef::Project(p.id.clone()),
+                "Project det"
+            )
             .await,
         Err(DeleteForeverError::WrongWorkspace)
     );
+    assert_eq!(
+        h.service
+            .delete_forever(&owner, &h.ws, &ItemRef::Project(p.id.clone()), "det")
+            .await,
+        Err(DeleteForeverError::ConfirmationMismatch {
+            expected: "Project det".into()
+        })
+    );
+    assert!(
+        h.agg(&p.id).await.is_some(),
+        "a wrong confirmation deletes nothing"
+    );
     let counts = h
         .service
-        .delete_forever(&owner, &h.ws, &ItemRef::Project(p.id.clone()))
+        .delete_forever(
+            &owner,
+            &h.ws,
+            &ItemRef::Project(p.id.clone()),
+            "Project det",
+        )
         .await
         .expect("delete forever");
     assert_eq!((counts.projects, counts.versions, counts.images), (1, 1, 1));
@@ -1129,7 +1151,12 @@ pub async fn delete_forever_and_empty_trash(f: &dyn StoreFactory) {
     let q = h.project("active").await;
     assert_eq!(
         h.service
-            .delete_forever(&owner, &h.ws, &ItemRef::Project(q.id.clone()))
+            .delete_forever(
+                &owner,
+                &h.ws,
+                &ItemRef::Project(q.id.clone()),
+                "Project active"
+            )
             .await,
         Err(DeleteForeverError::NotInTrash)
     );
@@ -1141,9 +1168,18 @@ pub async fn delete_forever_and_empty_trash(f: &dyn StoreFactory) {
     h.version("x").await;
     h.trash_version("x", 1).await;
     let mut calls = 0;
+    assert_eq!(
+        h.service
+            .empty_trash(&owner, &h.ws, "wrong", &mut |_| calls += 1)
+            .await,
+        Err(DeleteForeverError::ConfirmationMismatch {
+            expected: "acme".into()
+        })
+    );
+    assert_eq!(h.listing().await.len(), 3);
     let report = h
         .service
-        .empty_trash(&owner, &h.ws, &mut |_| calls += 1)
+        .empty_trash(&owner, &h.ws, "acme", &mut |_| calls += 1)
         .await
         .expect("empty");
     assert_eq!(report.operations, 3);

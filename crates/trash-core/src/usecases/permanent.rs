@@ -24,6 +24,13 @@ pub enum DeleteForeverError {
         /// The root of its operation.
         root: ItemRef,
     },
+    /// The typed confirmation does not match the item's name (or, to empty
+    /// the trash, the workspace slug).
+    #[error("the confirmation does not match; type {expected:?} to confirm")]
+    ConfirmationMismatch {
+        /// What has to be typed.
+        expected: String,
+    },
     /// The store failed (or concurrent changes kept conflicting).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -40,19 +47,25 @@ pub struct EmptyTrashReport {
 
 impl TrashService {
     /// "Delete forever" of one trash item (an operation root), before its
-    /// schedule. Recorded as `DeletedForever` with the admin as actor.
+    /// schedule. `confirmation` must be the item's name as shown in the
+    /// trash (a training's id, having no name). Recorded as
+    /// `DeletedForever` with the admin as actor.
     pub async fn delete_forever(
         &self,
         admin: &WorkspaceAdmin,
         workspace: &WorkspaceSlug,
         target: &ItemRef,
+        confirmation: &str,
     ) -> Result<PurgeCounts, DeleteForeverError> {
         if &admin.user().workspace != workspace {
             return Err(DeleteForeverError::WrongWorkspace);
         }
-        let op = self.operation_of(workspace, target).await?;
+        let (op, expected) = self.operation_of(workspace, target).await?;
         if op.root != *target {
             return Err(DeleteForeverError::CascadedWith { root: op.root });
+        }
+        if confirmation.trim() != expected {
+            return Err(DeleteForeverError::ConfirmationMismatch { expected });
         }
         match self
             .purge_operation(
@@ -70,16 +83,22 @@ impl TrashService {
     }
 
     /// "Empty trash": deletes every operation in the workspace's trash for
-    /// good, a page at a time. `progress` is called after each page with the
-    /// running totals.
+    /// good, a page at a time. `confirmation` must be the workspace slug.
+    /// `progress` is called after each page with the running totals.
     pub async fn empty_trash(
         &self,
         admin: &WorkspaceAdmin,
         workspace: &WorkspaceSlug,
+        confirmation: &str,
         progress: &mut (dyn FnMut(&EmptyTrashReport) + Send),
     ) -> Result<EmptyTrashReport, DeleteForeverError> {
         if &admin.user().workspace != workspace {
             return Err(DeleteForeverError::WrongWorkspace);
+        }
+        if confirmation.trim() != workspace.as_str() {
+            return Err(DeleteForeverError::ConfirmationMismatch {
+                expected: workspace.to_string(),
+            });
         }
         let mut report = EmptyTrashReport::default();
         let request = ListTrashRequest {
@@ -121,20 +140,22 @@ impl TrashService {
         &self,
         workspace: &WorkspaceSlug,
         target: &ItemRef,
-    ) -> Result<TrashOperation, DeleteForeverError> {
-        let (state, ops) = match target {
+    ) -> Result<(TrashOperation, String), DeleteForeverError> {
+        let (state, ops, name) = match target {
             ItemRef::Workflow(id) => {
                 let agg = self
                     .store
                     .load_workflow(workspace, id)
                     .await?
                     .ok_or(DeleteForeverError::NotInTrash)?;
+                let name = agg.workflow.name.to_string();
                 (
                     agg.workflow.state,
                     agg.operation.into_iter().collect::<Vec<_>>(),
+                    name,
                 )
             }
-            _ => {
+            ItemRef::Project(_) | ItemRef::Version(..) | ItemRef::Training(_) => {
                 let project = match target {
                     ItemRef::Project(p) | ItemRef::Version(p, _) => p.clone(),
                     ItemRef::Training(t) => self
@@ -149,26 +170,31 @@ impl TrashService {
                     .load_project(workspace, &project)
                     .await?
                     .ok_or(DeleteForeverError::NotInTrash)?;
-                let state = match target {
-                    ItemRef::Project(_) => Some(agg.project.state.clone()),
+                let found = match target {
+                    ItemRef::Project(_) => {
+                        Some((agg.project.state.clone(), agg.project.name.to_string()))
+                    }
                     ItemRef::Version(_, n) => agg
                         .versions
                         .iter()
                         .find(|v| v.number == *n)
-                        .map(|v| v.state.clone()),
+                        .map(|v| (v.state.clone(), v.name.to_string())),
                     ItemRef::Training(t) => agg
                         .trainings
                         .iter()
                         .find(|x| &x.id == t)
-                        .map(|x| x.state.clone()),
+                        .map(|x| (x.state.clone(), x.id.to_string())),
                     ItemRef::Workflow(_) => None,
                 };
-                (state.ok_or(DeleteForeverError::NotInTrash)?, agg.operations)
+                let (state, name) = found.ok_or(DeleteForeverError::NotInTrash)?;
+                (state, agg.operations, name)
             }
         };
         let op_id = state.operation().ok_or(DeleteForeverError::NotInTrash)?;
-        ops.into_iter()
+        let op = ops
+            .into_iter()
             .find(|op| &op.id == op_id)
-            .ok_or(DeleteForeverError::NotInTrash)
+            .ok_or(DeleteForeverError::NotInTrash)?;
+        Ok((op, name))
     }
 }
