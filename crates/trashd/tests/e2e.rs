@@ -551,3 +551,72 @@ fn bad_options_and_admin_input_give_clear_errors() {
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }
+
+/// SIGTERM while a request is in flight: the server stops accepting new
+/// connections, finishes that request, and exits with status 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_request_in_flight() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let db = SqliteDb::new();
+    let key = workspace_with_key(&db.url, "acme");
+    let mut server = Server::start(&db.url, &[]);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+
+    // Send the headers and half of the body, then stop.
+    let body = r#"{"name":"In Flight","url":"in-flight"}"#;
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /acme/projects?api_key={key} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.flush().await.unwrap();
+
+    let kill = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(server.pid().to_string())
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    eventually(
+        "the server to start shutting down",
+        Duration::from_secs(30),
+        || {
+            let seen = server.log().contains("shutting down");
+            async move { seen.then_some(()) }
+        },
+    )
+    .await;
+    // New connections are refused from now on.
+    eventually("the listener to close", Duration::from_secs(30), || {
+        let addr = addr.clone();
+        async move {
+            tokio::net::TcpStream::connect(&addr)
+                .await
+                .is_err()
+                .then_some(())
+        }
+    })
+    .await;
+
+    // The request in flight still completes.
+    conn.write_all(rest.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), conn.read_to_end(&mut response))
+        .await
+        .expect("the response arrives")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"in-flight\""), "{response}");
+
+    let status = server.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "{status}: {}", server.log());
+
+    // The project was committed before the exit.
+    let server = Server::start(&db.url, &[]);
+    let (status, _) = Api::new(&server, &key).get("/acme/in-flight").await;
+    assert_eq!(status, 200);
+}
