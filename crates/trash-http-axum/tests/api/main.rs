@@ -1,8 +1,11 @@
 //! Router-level tests of the REST API (`tower::ServiceExt::oneshot` against
 //! `router(AppState::new(service))` over the in-memory store).
 
+mod bad_input;
 mod common;
 mod errors;
 mod no_purge;
+mod observability;
+mod openapi;
 mod routes;
 mod scopes;
