@@ -1,0 +1,638 @@
+//! The web Trash view of trashd, served under `/app/`.
+//!
+//! A signed-in web user sees their workspace's trash and can restore items;
+//! an owner or admin can also delete one item forever or empty the trash.
+//! These are the only ways to delete before the retention window ends, and
+//! they are not reachable with an API key: every route here authenticates
+//! with a signed session cookie only, every state-changing form is a POST
+//! carrying a CSRF token, and destructive forms need the item's name (or
+//! the workspace slug) typed in.
+#![warn(missing_docs)]
+
+mod html;
+mod session;
+
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::Utc;
+use serde::Deserialize;
+use trash_core::domain::*;
+use trash_core::ports::TrashedItem;
+use trash_core::usecases::*;
+use trash_core::TrashService;
+
+pub use session::WebConfig;
+
+use html::{error_page, esc, page, see_other};
+use session::{cookie, random_token, same_token, LOGIN_COOKIE, SESSION_COOKIE};
+
+/// What the web handlers share.
+#[derive(Clone)]
+pub struct WebState {
+    service: TrashService,
+    config: WebConfig,
+}
+
+impl WebState {
+    /// Builds the state.
+    pub fn new(service: TrashService, config: WebConfig) -> WebState {
+        WebState { service, config }
+    }
+}
+
+/// The routes of the web view (all under `/app`).
+pub fn web_router(state: WebState) -> Router {
+    Router::new()
+        .route("/app", get(index))
+        .route("/app/", get(index))
+        .route("/app/login", get(login_page).post(login_submit))
+        .route("/app/logout", post(logout))
+        .route("/app/{ws}/trash", get(trash_page))
+        .route("/app/{ws}/trash/restore", post(restore_submit))
+        .route(
+            "/app/{ws}/trash/delete-forever",
+            post(delete_forever_submit),
+        )
+        .route("/app/{ws}/trash/empty", post(empty_submit))
+        .with_state(state)
+}
+
+/// A stored password hash nobody knows the password of, verified when the
+/// e-mail is unknown so a sign-in takes as long either way.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Zr0tNgqF1sXyhPPhG6ljxdx5f0g1o7fAWg0UcwuCB8E";
+
+/// Hashes a password for storage (argon2id, PHC string), as `trashd admin
+/// create-user` does.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("could not hash the password: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_dummy_hash_is_a_valid_phc_string() {
+        assert!(argon2::PasswordHash::new(super::DUMMY_HASH).is_ok());
+    }
+}
+
+fn cookie_header(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+fn set_cookie(response: &mut Response, config: &WebConfig, name: &str, value: &str, max_age: i64) {
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let line =
+        format!("{name}={value}; Path=/app; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    if let Ok(v) = HeaderValue::from_str(&line) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// A verified session: the user and the CSRF token their forms must carry.
+struct Session {
+    user: WebUser,
+    csrf: String,
+}
+
+async fn session(state: &WebState, headers: &HeaderMap) -> Result<Session, Response> {
+    let value =
+        cookie(cookie_header(headers), SESSION_COOKIE).ok_or_else(|| see_other("/app/login"))?;
+    let user_id = state
+        .config
+        .verify(value, Utc::now())
+        .ok_or_else(|| see_other("/app/login"))?;
+    match state.service.web_user(&user_id).await {
+        Ok(Some(user)) => Ok(Session {
+            user,
+            csrf: state.config.csrf_for(value),
+        }),
+        Ok(None) => Err(see_other("/app/login")),
+        Err(e) => {
+            tracing::error!(error = %e, "web session lookup failed");
+            Err(error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Storage is unavailable; try again shortly.",
+            ))
+        }
+    }
+}
+
+async fn index(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    match session(&state, &headers).await {
+        Ok(s) => see_other(&format!("/app/{}/trash", s.user.workspace)),
+        Err(r) => r,
+    }
+}
+
+async fn login_page(State(state): State<WebState>) -> Response {
+    login_form(&state, StatusCode::OK, None)
+}
+
+fn login_form(state: &WebState, status: StatusCode, problem: Option<&str>) -> Response {
+    let token = random_token();
+    let problem = problem
+        .map(|p| format!("<p class=\"note danger\">{}</p>", esc(p)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Sign in to trashd</h1>{problem}\
+         <form method=\"post\" action=\"/app/login\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{token}\">\
+         <p><label>E-mail<br><input type=\"email\" name=\"email\" required autocomplete=\"username\"></label></p>\
+         <p><label>Password<br><input type=\"password\" name=\"password\" required autocomplete=\"current-password\"></label></p>\
+         <p><button type=\"submit\">Sign in</button></p></form>"
+    );
+    let mut response = page(status, "Sign in", &body);
+    set_cookie(&mut response, &state.config, LOGIN_COOKIE, &token, 1800);
+    response
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    csrf_token: String,
+}
+
+async fn login_submit(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return login_form(
+            &state,
+            StatusCode::BAD_REQUEST,
+            Some("The form was incomplete."),
+        );
+    };
+    let expected = cookie(cookie_header(&headers), LOGIN_COOKIE).unwrap_or("");
+    if !same_token(expected, &form.csrf_token) {
+        return login_form(
+            &state,
+            StatusCode::FORBIDDEN,
+            Some("The sign-in form expired; please try again."),
+        );
+    }
+    let user = match Email::parse(&form.email) {
+        Ok(email) => match state.service.user_for_sign_in(&email).await {
+            Ok(user) => user,
+            Err(e) => {
+                tracing::error!(error = %e, "sign-in lookup failed");
+                return error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Storage is unavailable; try again shortly.",
+                );
+            }
+        },
+        Err(_) => None,
+    };
+    let stored = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.to_string());
+    let password = form.password;
+    let verified = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored)
+            .map(|hash| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &hash)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false);
+    match user {
+        Some(user) if verified => {
+            let value = state.config.issue(&user.id, Utc::now());
+            let mut response = see_other(&format!("/app/{}/trash", user.workspace));
+            let ttl = state.config.session_ttl.num_seconds();
+            set_cookie(&mut response, &state.config, SESSION_COOKIE, &value, ttl);
+            set_cookie(&mut response, &state.config, LOGIN_COOKIE, "", 0);
+            tracing::info!(user = %user.id, "web sign-in");
+            response
+        }
+        _ => login_form(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some("Wrong e-mail or password."),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    csrf_token: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    id: Option<String>,
+    parent_id: Option<String>,
+    confirm: Option<String>,
+}
+
+async fn logout(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let s = match session(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let token = form
+        .ok()
+        .and_then(|Form(f)| f.csrf_token)
+        .unwrap_or_default();
+    if !same_token(&s.csrf, &token) {
+        return error_page(StatusCode::FORBIDDEN, "Missing or wrong CSRF token.");
+    }
+    let mut response = see_other("/app/login");
+    set_cookie(&mut response, &state.config, SESSION_COOKIE, "", 0);
+    response
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    cursor: Option<String>,
+    msg: Option<String>,
+}
+
+/// Fixed outcome messages (the query carries a code, never free text).
+fn message(code: &str) -> Option<(&'static str, bool)> {
+    Some(match code {
+        "restored" => ("Restored.", false),
+        "already-active" => ("That item was already active.", false),
+        "deleted" => ("Deleted forever.", false),
+        "emptied" => ("The trash was emptied.", false),
+        "not-found" => ("That item is no longer in the trash.", true),
+        "parent" => (
+            "Its parent is in the trash; restore the parent first.",
+            true,
+        ),
+        "cascaded" => (
+            "It was moved to the trash with its parent; restore or delete the parent instead.",
+            true,
+        ),
+        "name-taken" => (
+            "An active item already uses its name (slug); rename that one first.",
+            true,
+        ),
+        "expired" => (
+            "Its retention has expired; it will be removed shortly.",
+            true,
+        ),
+        "confirm" => ("The confirmation did not match; nothing was deleted.", true),
+        "forbidden" => ("Only a workspace owner or admin can delete forever.", true),
+        "busy" => ("The item was changing; try again.", true),
+        "error" => ("Something went wrong; nothing was changed.", true),
+        _ => return None,
+    })
+}
+
+fn describe(item: &TrashedItem) -> (String, String, String) {
+    // (name shown and typed to confirm, where it lives, kind)
+    match item {
+        TrashedItem::Project { name, slug, .. } => {
+            (name.to_string(), format!("/{slug}"), "project".into())
+        }
+        TrashedItem::Version {
+            name,
+            project_name,
+            number,
+            ..
+        } => (
+            name.to_string(),
+            format!("{project_name}, version {number}"),
+            "version".into(),
+        ),
+        TrashedItem::Workflow { name, slug, .. } => (
+            name.to_string(),
+            format!("workflows/{slug}"),
+            "workflow".into(),
+        ),
+        TrashedItem::Training {
+            id,
+            project_slug,
+            version,
+            ..
+        } => (
+            id.to_string(),
+            format!("/{project_slug}/{version}"),
+            "training".into(),
+        ),
+    }
+}
+
+fn item_fields(item: &TrashedItem) -> String {
+    let (kind, id, parent) = match item {
+        TrashedItem::Project { id, .. } => ("project", id.to_string(), String::new()),
+        TrashedItem::Version {
+            project, number, ..
+        } => ("version", number.to_string(), project.to_string()),
+        TrashedItem::Workflow { id, .. } => ("workflow", id.to_string(), String::new()),
+        TrashedItem::Training { id, .. } => ("training", id.to_string(), String::new()),
+    };
+    format!(
+        "<input type=\"hidden\" name=\"type\" value=\"{kind}\">\
+         <input type=\"hidden\" name=\"id\" value=\"{}\">\
+         <input type=\"hidden\" name=\"parent_id\" value=\"{}\">",
+        esc(&id),
+        esc(&parent)
+    )
+}
+
+async fn trash_page(
+    State(state): State<WebState>,
+    Path(ws): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let s = match session(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(ws) = WorkspaceSlug::parse(&ws) else {
+        return error_page(StatusCode::NOT_FOUND, "No such workspace.");
+    };
+    if ws != s.user.workspace {
+        return error_page(StatusCode::NOT_FOUND, "No such workspace.");
+    }
+    let cursor = match query.cursor.as_deref().map(TrashCursor::parse) {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(_)) => return error_page(StatusCode::BAD_REQUEST, "That page link is not valid."),
+    };
+    let request = ListTrashRequest {
+        kind: None,
+        limit: PageLimit::new(100).unwrap_or_default(),
+        cursor,
+    };
+    let principal = Principal::WebUser(s.user.clone());
+    let trash = match state.service.list_trash(&principal, &ws, &request).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "web trash listing failed");
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Storage is unavailable; try again shortly.",
+            );
+        }
+    };
+    let admin = WorkspaceAdmin::from_user(s.user.clone()).is_ok();
+    let csrf = format!(
+        "<input type=\"hidden\" name=\"csrf_token\" value=\"{}\">",
+        esc(&s.csrf)
+    );
+    let notice = query
+        .msg
+        .as_deref()
+        .and_then(message)
+        .map(|(text, bad)| {
+            format!(
+                "<p class=\"note{}\" role=\"status\">{}</p>",
+                if bad { " danger" } else { "" },
+                esc(text)
+            )
+        })
+        .unwrap_or_default();
+    let mut rows = String::new();
+    for entry in &trash.entries {
+        let op = &entry.operation;
+        let (name, place, kind) = describe(&entry.item);
+        let contains = if op.contains.versions + op.contains.trainings > 0 {
+            format!(
+                "<br><small>with {} versions, {} trainings</small>",
+                op.contains.versions, op.contains.trainings
+            )
+        } else {
+            String::new()
+        };
+        let fields = item_fields(&entry.item);
+        let mut actions = format!(
+            "<form class=\"inline\" method=\"post\" action=\"/app/{ws}/trash/restore\">{csrf}{fields}\
+             <button type=\"submit\">Restore</button></form>"
+        );
+        if admin {
+            actions.push_str(&format!(
+                "<form method=\"post\" action=\"/app/{ws}/trash/delete-forever\">{csrf}{fields}\
+                 <label class=\"danger\">Type <code>{n}</code> to delete forever: \
+                 <input type=\"text\" name=\"confirm\" required autocomplete=\"off\" aria-label=\"confirm name\"></label> \
+                 <button type=\"submit\" class=\"danger\">Delete forever</button></form>",
+                n = esc(&name)
+            ));
+        }
+        rows.push_str(&format!(
+            "<tr><td>{kind}</td><td><strong>{}</strong><br><small>{}</small>{contains}</td>\
+             <td>{}<br><small>by {}</small></td><td>{}</td><td>{actions}</td></tr>",
+            esc(&name),
+            esc(&place),
+            op.deleted_at,
+            esc(&op.actor.name),
+            op.scheduled_cleanup_at,
+        ));
+    }
+    let table = if trash.entries.is_empty() {
+        "<p>The trash is empty.</p>".to_string()
+    } else {
+        format!(
+            "<table><thead><tr><th>Type</th><th>Item</th><th>Deleted</th><th>Removed for good at</th><th></th></tr></thead>\
+             <tbody>{rows}</tbody></table>"
+        )
+    };
+    let next = trash
+        .next_cursor
+        .map(|c| {
+            format!(
+                "<p><a href=\"/app/{ws}/trash?cursor={}\">Next page</a></p>",
+                esc(&c.encode())
+            )
+        })
+        .unwrap_or_default();
+    let empty = if admin && !trash.entries.is_empty() {
+        format!(
+            "<h2 class=\"danger\">Empty trash</h2>\
+             <form method=\"post\" action=\"/app/{ws}/trash/empty\">{csrf}\
+             <label>Type the workspace slug <code>{ws}</code> to delete everything in the trash forever: \
+             <input type=\"text\" name=\"confirm\" required autocomplete=\"off\" aria-label=\"confirm workspace\"></label> \
+             <button type=\"submit\" class=\"danger\">Empty trash</button></form>"
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<h1>Trash of {ws}</h1>\
+         <p>Signed in as {} ({}). \
+         <form class=\"inline\" method=\"post\" action=\"/app/logout\">{csrf}<button type=\"submit\">Sign out</button></form></p>\
+         {notice}<p>Items are removed for good at the time shown. Restoring brings an item back with everything that was moved to the trash with it.</p>\
+         {table}{next}{empty}",
+        esc(s.user.email.as_str()),
+        s.user.role.as_str(),
+    );
+    page(StatusCode::OK, &format!("Trash of {ws}"), &body)
+}
+
+/// The common start of every action: a session of this workspace, a valid
+/// CSRF token, and a parsed form.
+async fn action(
+    state: &WebState,
+    headers: &HeaderMap,
+    ws: &str,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Result<(Session, WorkspaceSlug, ActionForm), Response> {
+    let s = session(state, headers).await?;
+    let ws = WorkspaceSlug::parse(ws)
+        .ok()
+        .filter(|ws| ws == &s.user.workspace)
+        .ok_or_else(|| error_page(StatusCode::NOT_FOUND, "No such workspace."))?;
+    let Ok(Form(form)) = form else {
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "The form was incomplete.",
+        ));
+    };
+    if !same_token(&s.csrf, form.csrf_token.as_deref().unwrap_or("")) {
+        return Err(error_page(
+            StatusCode::FORBIDDEN,
+            "Missing or wrong CSRF token.",
+        ));
+    }
+    Ok((s, ws, form))
+}
+
+fn item_of(form: &ActionForm) -> Option<ItemRef> {
+    let id = form.id.as_deref()?;
+    match ItemKind::parse(form.kind.as_deref()?).ok()? {
+        ItemKind::Project => ProjectId::parse(id).ok().map(ItemRef::Project),
+        ItemKind::Workflow => WorkflowId::parse(id).ok().map(ItemRef::Workflow),
+        ItemKind::Training => TrainingId::parse(id).ok().map(ItemRef::Training),
+        ItemKind::Version => {
+            let project = ProjectId::parse(form.parent_id.as_deref()?).ok()?;
+            VersionNumber::parse(id)
+                .ok()
+                .map(|n| ItemRef::Version(project, n))
+        }
+    }
+}
+
+fn back(ws: &WorkspaceSlug, code: &str) -> Response {
+    see_other(&format!("/app/{ws}/trash?msg={code}"))
+}
+
+async fn restore_submit(
+    State(state): State<WebState>,
+    Path(ws): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let (s, ws, form) = match action(&state, &headers, &ws, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(item) = item_of(&form) else {
+        return back(&ws, "not-found");
+    };
+    let principal = Principal::WebUser(s.user);
+    let code = match state
+        .service
+        .restore(&principal, &ws, &item, OnConflict::Fail)
+        .await
+    {
+        Ok(o) if o.already_active => "already-active",
+        Ok(_) => "restored",
+        Err(RestoreError::NotFound) => "not-found",
+        Err(RestoreError::ParentInTrash { .. }) => "parent",
+        Err(RestoreError::CascadedWith { .. }) => "cascaded",
+        Err(RestoreError::NameTaken { .. }) => "name-taken",
+        Err(RestoreError::RetentionExpired) => "expired",
+        Err(RestoreError::Busy) => "busy",
+        Err(e) => {
+            tracing::error!(error = %e, "web restore failed");
+            "error"
+        }
+    };
+    back(&ws, code)
+}
+
+fn permanent_code(result: Result<(), DeleteForeverError>, done: &'static str) -> &'static str {
+    match result {
+        Ok(()) => done,
+        Err(DeleteForeverError::NotInTrash) | Err(DeleteForeverError::WrongWorkspace) => {
+            "not-found"
+        }
+        Err(DeleteForeverError::CascadedWith { .. }) => "cascaded",
+        Err(DeleteForeverError::ConfirmationMismatch { .. }) => "confirm",
+        Err(DeleteForeverError::Store(e)) => {
+            tracing::error!(error = %e, "permanent deletion failed");
+            "error"
+        }
+    }
+}
+
+async fn delete_forever_submit(
+    State(state): State<WebState>,
+    Path(ws): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let (s, ws, form) = match action(&state, &headers, &ws, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(admin) = WorkspaceAdmin::from_user(s.user) else {
+        return back(&ws, "forbidden");
+    };
+    let Some(item) = item_of(&form) else {
+        return back(&ws, "not-found");
+    };
+    let confirm = form.confirm.as_deref().unwrap_or("");
+    let result = state
+        .service
+        .delete_forever(&admin, &ws, &item, confirm)
+        .await
+        .map(|counts| {
+            tracing::info!(user = %admin.user().user_id, item = %item, ?counts, "deleted forever");
+        });
+    back(&ws, permanent_code(result, "deleted"))
+}
+
+async fn empty_submit(
+    State(state): State<WebState>,
+    Path(ws): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let (s, ws, form) = match action(&state, &headers, &ws, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(admin) = WorkspaceAdmin::from_user(s.user) else {
+        return back(&ws, "forbidden");
+    };
+    let confirm = form.confirm.as_deref().unwrap_or("");
+    let result = state
+        .service
+        .empty_trash(&admin, &ws, confirm, &mut |_| {})
+        .await
+        .map(|report| {
+            tracing::info!(user = %admin.user().user_id, operations = report.operations, "trash emptied");
+        });
+    back(&ws, permanent_code(result, "emptied"))
+}

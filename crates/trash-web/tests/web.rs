@@ -1,0 +1,492 @@
+//! The web Trash view: sign-in, CSRF, confirmation, roles, and no way in
+//! with an API key.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use tower::ServiceExt;
+use trash_core::domain::*;
+use trash_core::ports::TrashStore;
+use trash_core::usecases::*;
+use trash_core::{Ports, TrashConfig, TrashService};
+use trash_memory::{MemoryStore, NoopCanceller, RandomIds, SystemClock};
+use trash_web::{hash_password, web_router, WebConfig, WebState};
+
+struct App {
+    router: Router,
+    store: Arc<MemoryStore>,
+    service: TrashService,
+    ws: WorkspaceSlug,
+    key: String,
+    project: ProjectId,
+}
+
+async fn app() -> App {
+    let store = Arc::new(MemoryStore::new());
+    let service = TrashService::new(
+        Ports {
+            store: store.clone(),
+            canceller: Arc::new(NoopCanceller),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+        },
+        TrashConfig::default(),
+    );
+    let ws = WorkspaceSlug::parse("acme").unwrap();
+    let other = WorkspaceSlug::parse("globex").unwrap();
+    for w in [&ws, &other] {
+        service
+            .create_workspace(w.clone(), Name::parse(w.as_str()).unwrap())
+            .await
+            .unwrap();
+    }
+    for (w, email, role) in [
+        (&ws, "owner@acme.test", Role::Owner),
+        (&ws, "member@acme.test", Role::Member),
+        (&other, "admin@globex.test", Role::Admin),
+    ] {
+        service
+            .create_user(
+                w,
+                Email::parse(email).unwrap(),
+                role,
+                hash_password("correct horse").unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let key = service
+        .create_api_key(&ws, Name::parse("k").unwrap(), ScopeSet::all())
+        .await
+        .unwrap();
+    let principal = Principal::ApiKey(service.authenticate(&key.plaintext).await.unwrap());
+    let project = service
+        .create_project(
+            &principal,
+            &ws,
+            Name::parse("Det <script>x</script>").unwrap(),
+            Some(Slug::parse("det").unwrap()),
+        )
+        .await
+        .unwrap();
+    service
+        .create_version(&principal, &ws, &Slug::parse("det").unwrap(), None)
+        .await
+        .unwrap();
+    service
+        .move_to_trash(
+            &principal,
+            &ws,
+            &TrashTarget::Project {
+                slug: Slug::parse("det").unwrap(),
+                cleanup_delete_images: true,
+            },
+        )
+        .await
+        .unwrap();
+    let router = web_router(WebState::new(
+        service.clone(),
+        WebConfig::from_secret(b"test secret"),
+    ));
+    App {
+        router,
+        store,
+        service,
+        ws,
+        key: key.plaintext,
+        project: project.id,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    location: Option<String>,
+    cookies: Vec<String>,
+    body: String,
+}
+
+async fn send(router: &Router, req: Request<Body>) -> Reply {
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_string());
+    let cookies = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        location,
+        cookies,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+fn get(path: &str, cookie: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn post(path: &str, cookie: &str, form: &[(&str, &str)]) -> Request<Body> {
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn cookie_value(reply: &Reply, name: &str) -> Option<String> {
+    reply.cookies.iter().find_map(|c| {
+        let first = c.split(';').next()?;
+        let (k, v) = first.split_once('=')?;
+        (k == name && !v.is_empty()).then(|| v.to_string())
+    })
+}
+
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name}"))
+        + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// Signs in; returns the session cookie header and the CSRF token of its forms.
+async fn sign_in(app: &App, email: &str) -> (String, String) {
+    let form = send(&app.router, get("/app/login", "")).await;
+    let login = cookie_value(&form, "trashd_login").expect("login cookie");
+    let csrf = field(&form.body, "csrf_token");
+    let reply = send(
+        &app.router,
+        post(
+            "/app/login",
+            &format!("trashd_login={login}"),
+            &[
+                ("email", email),
+                ("password", "correct horse"),
+                ("csrf_token", &csrf),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let session = cookie_value(&reply, "trashd_session").expect("session cookie");
+    let cookie = format!("trashd_session={session}");
+    let page = send(
+        &app.router,
+        get(reply.location.as_deref().unwrap(), &cookie),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    (cookie, field(&page.body, "csrf_token"))
+}
+
+async fn project_exists(app: &App) -> bool {
+    app.store
+        .load_project(&app.ws, &app.project)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+#[tokio::test]
+async fn sign_in_needs_the_form_token_and_the_right_password() {
+    let app = app().await;
+    let form = send(&app.router, get("/app/login", "")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("name=\"email\"") && form.body.contains("type=\"password\""));
+    assert!(form.body.contains("name=\"csrf_token\""));
+    let login = cookie_value(&form, "trashd_login").unwrap();
+    assert!(form
+        .cookies
+        .iter()
+        .any(|c| c.contains("HttpOnly") && c.contains("SameSite=Strict")));
+    let csrf = field(&form.body, "csrf_token");
+    let cookie = format!("trashd_login={login}");
+    let no_token = send(
+        &app.router,
+        post(
+            "/app/login",
+            &cookie,
+            &[
+                ("email", "owner@acme.test"),
+                ("password", "correct horse"),
+                ("csrf_token", "forged"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    let wrong = send(
+        &app.router,
+        post(
+            "/app/login",
+            &cookie,
+            &[
+                ("email", "owner@acme.test"),
+                ("password", "nope"),
+                ("csrf_token", &csrf),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let unknown = send(
+        &app.router,
+        post(
+            "/app/login",
+            &cookie,
+            &[
+                ("email", "ghost@acme.test"),
+                ("password", "nope"),
+                ("csrf_token", &csrf),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        wrong.body.replace(&field(&wrong.body, "csrf_token"), ""),
+        unknown
+            .body
+            .replace(&field(&unknown.body, "csrf_token"), ""),
+        "unknown e-mail and wrong password look the same"
+    );
+    let incomplete = send(
+        &app.router,
+        post("/app/login", &cookie, &[("email", "owner@acme.test")]),
+    )
+    .await;
+    assert_eq!(incomplete.status, StatusCode::BAD_REQUEST);
+    assert!(incomplete.body.starts_with("<!doctype html>"));
+    let (session, _) = sign_in(&app, "owner@acme.test").await;
+    assert!(session.starts_with("trashd_session="));
+}
+
+#[tokio::test]
+async fn the_trash_page_needs_a_session_of_its_workspace() {
+    let app = app().await;
+    let anon = send(&app.router, get("/app/acme/trash", "")).await;
+    assert_eq!(anon.status, StatusCode::SEE_OTHER);
+    assert_eq!(anon.location.as_deref(), Some("/app/login"));
+    let forged = send(
+        &app.router,
+        get(
+            "/app/acme/trash",
+            "trashd_session=uuuuuuuuuuuuuuuuuuuu.99999999999999.00",
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::SEE_OTHER);
+    let (cookie, _) = sign_in(&app, "owner@acme.test").await;
+    let page = send(&app.router, get("/app/acme/trash", &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Det &lt;script&gt;x&lt;/script&gt;"),
+        "names are escaped"
+    );
+    assert!(!page.body.contains("<script>"));
+    assert!(page.body.contains("with 1 versions, 0 trainings"));
+    let (other, _) = sign_in(&app, "admin@globex.test").await;
+    let foreign = send(&app.router, get("/app/acme/trash", &other)).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert!(!foreign.body.contains("Det"));
+}
+
+#[tokio::test]
+async fn every_form_posts_a_csrf_token_and_destructive_ones_a_confirmation() {
+    let app = app().await;
+    let (cookie, csrf) = sign_in(&app, "owner@acme.test").await;
+    let page = send(&app.router, get("/app/acme/trash", &cookie))
+        .await
+        .body;
+    let forms = page.matches("<form").count();
+    assert!(forms >= 4, "restore, delete forever, empty, sign out");
+    assert_eq!(page.matches("method=\"post\"").count(), forms);
+    assert_eq!(
+        page.matches(&format!("name=\"csrf_token\" value=\"{csrf}\""))
+            .count(),
+        forms
+    );
+    assert_eq!(
+        page.matches("name=\"confirm\"").count(),
+        2,
+        "delete forever and empty trash"
+    );
+    // A member sees no destructive form.
+    let (member, _) = sign_in(&app, "member@acme.test").await;
+    let page = send(&app.router, get("/app/acme/trash", &member))
+        .await
+        .body;
+    assert!(!page.contains("name=\"confirm\""));
+    assert!(page.contains("Restore"));
+}
+
+#[tokio::test]
+async fn delete_forever_needs_csrf_role_and_the_typed_name() {
+    let app = app().await;
+    let fields = |csrf: &str, confirm: &str| {
+        vec![
+            ("csrf_token", csrf.to_string()),
+            ("type", "project".to_string()),
+            ("id", app.project.to_string()),
+            ("confirm", confirm.to_string()),
+        ]
+    };
+    let send_form = |cookie: String, f: Vec<(&'static str, String)>| {
+        let router = app.router.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            send(
+                &router,
+                post("/app/acme/trash/delete-forever", &cookie, &pairs),
+            )
+            .await
+        }
+    };
+    let name = "Det <script>x</script>";
+    let (member, member_csrf) = sign_in(&app, "member@acme.test").await;
+    let r = send_form(member, fields(&member_csrf, name)).await;
+    assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=forbidden"));
+    assert!(project_exists(&app).await);
+
+    let (owner, csrf) = sign_in(&app, "owner@acme.test").await;
+    let r = send_form(owner.clone(), fields("forged", name)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send_form(owner.clone(), fields(&member_csrf, name)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "a token of another session is refused"
+    );
+    assert!(project_exists(&app).await);
+    let r = send_form(owner.clone(), fields(&csrf, "det")).await;
+    assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=confirm"));
+    assert!(project_exists(&app).await);
+    let r = send_form(owner.clone(), fields(&csrf, name)).await;
+    assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=deleted"));
+    assert!(!project_exists(&app).await);
+    let page = send(&app.router, get("/app/acme/trash?msg=deleted", &owner))
+        .await
+        .body;
+    assert!(page.contains("Deleted forever.") && page.contains("The trash is empty."));
+}
+
+#[tokio::test]
+async fn an_api_key_cannot_delete_forever_or_empty_the_trash() {
+    let app = app().await;
+    for path in ["/app/acme/trash/delete-forever", "/app/acme/trash/empty"] {
+        let body = format!("type=project&id={}&confirm=acme", app.project);
+        for req in [
+            Request::post(format!("{path}?api_key={}", app.key))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body.clone()))
+                .unwrap(),
+            Request::post(path)
+                .header(header::AUTHORIZATION, format!("Bearer {}", app.key))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body.clone()))
+                .unwrap(),
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(format!(
+                    "{{\"api_key\":\"{}\",\"confirm\":\"acme\"}}",
+                    app.key
+                )))
+                .unwrap(),
+        ] {
+            let r = send(&app.router, req).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+            assert_eq!(r.location.as_deref(), Some("/app/login"));
+        }
+    }
+    assert!(project_exists(&app).await);
+}
+
+#[tokio::test]
+async fn empty_trash_needs_the_workspace_slug_and_restore_works() {
+    let app = app().await;
+    let (owner, csrf) = sign_in(&app, "owner@acme.test").await;
+    let r = send(
+        &app.router,
+        post(
+            "/app/acme/trash/restore",
+            &owner,
+            &[
+                ("csrf_token", &csrf),
+                ("type", "project"),
+                ("id", app.project.as_str()),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=restored"));
+    let key = Principal::ApiKey(app.service.authenticate(&app.key).await.unwrap());
+    app.service
+        .move_to_trash(
+            &key,
+            &app.ws,
+            &TrashTarget::Project {
+                slug: Slug::parse("det").unwrap(),
+                cleanup_delete_images: true,
+            },
+        )
+        .await
+        .unwrap();
+    let r = send(
+        &app.router,
+        post(
+            "/app/acme/trash/empty",
+            &owner,
+            &[("csrf_token", &csrf), ("confirm", "globex")],
+        ),
+    )
+    .await;
+    assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=confirm"));
+    assert!(project_exists(&app).await);
+    let r = send(
+        &app.router,
+        post(
+            "/app/acme/trash/empty",
+            &owner,
+            &[("csrf_token", &csrf), ("confirm", "acme")],
+        ),
+    )
+    .await;
+    assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=emptied"));
+    assert!(!project_exists(&app).await);
+    // Sign out ends the session.
+    let r = send(
+        &app.router,
+        post("/app/logout", &owner, &[("csrf_token", &csrf)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.cookies.iter().any(|c| c.starts_with("trashd_session=;")));
+}
