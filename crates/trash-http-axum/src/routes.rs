@@ -349,6 +349,10 @@ async fn delete_workflow_by_id(
             already_in_trash: Some(true),
         });
     }
+    if !agg.workflow.state.is_active() {
+        // Trashed without a live operation: nothing this id can be moved as.
+        return Err(ApiError::not_found("workflow not found"));
+    }
     let target = TrashTarget::Workflow {
         slug: agg.workflow.slug.clone(),
     };
