@@ -203,7 +203,7 @@ fn check_header(path: &Path) -> Result<(), SqliteError> {
 }
 
 /// Settings of every connection of the store.
-fn connect_options(path: &Path) -> SqliteConnectOptions {
+fn connect_options(path: &Path, busy_timeout: Duration) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(false)
@@ -213,7 +213,7 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         // FULL: the log is synced at every commit, so an acknowledged write
         // survives power loss too, not only a killed process.
         .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(BUSY_TIMEOUT)
+        .busy_timeout(busy_timeout)
 }
 
 fn open_error(path: &Path, source: sqlx::Error) -> SqliteError {
@@ -272,16 +272,17 @@ async fn inspect_schema(path: &Path, conn: &mut SqliteConnection) -> Result<(), 
     }
 }
 
-/// Opens the pools and brings the schema up to date.
-pub(crate) async fn connect(path: &Path) -> Result<Pools, SqliteError> {
+/// Opens the pools and brings the schema up to date. Writes wait up to
+/// `busy_timeout` for another process's write transaction.
+pub(crate) async fn connect(path: &Path, busy_timeout: Duration) -> Result<Pools, SqliteError> {
     check_schema(path).await?;
-    let options = connect_options(path);
+    let options = connect_options(path, busy_timeout);
     // A connection handed back while still inside a transaction (its task was
     // cancelled mid-transaction) is closed, which rolls the transaction back,
     // instead of being reused.
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
-        .acquire_timeout(BUSY_TIMEOUT + Duration::from_secs(20))
+        .acquire_timeout(busy_timeout + Duration::from_secs(20))
         .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
         .connect_with(options.clone())
         .await

@@ -12,6 +12,7 @@
 //! snapshot.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool};
@@ -40,8 +41,12 @@ impl SqliteStore {
     /// without touching the file: a bad path, a read-only directory, a file
     /// that is not SQLite, a database written by a newer schema version.
     pub async fn open(path: &Path) -> Result<SqliteStore, SqliteError> {
+        SqliteStore::open_with(path, open::BUSY_TIMEOUT).await
+    }
+
+    async fn open_with(path: &Path, busy_timeout: Duration) -> Result<SqliteStore, SqliteError> {
         let created = open::prepare_file(path)?;
-        match open::connect(path).await {
+        match open::connect(path, busy_timeout).await {
             Ok(pools) => Ok(SqliteStore {
                 writer: pools.writer,
                 reader: pools.reader,
@@ -1686,6 +1691,32 @@ mod tests {
         let gone = WorkspaceSlug::parse("gone").expect("slug");
         assert_eq!(store.workspace(&gone).await, Ok(None));
         assert_eq!(store.workspace(&ws.slug).await, Ok(Some(ws)));
+    }
+
+    #[tokio::test]
+    async fn a_write_blocked_past_the_busy_timeout_is_unavailable_and_reads_go_on() {
+        let (dir, holder) = fresh().await;
+        let impatient = SqliteStore::open_with(&dir.path().join("t.db"), Duration::from_millis(50))
+            .await
+            .expect("second store on the same file");
+        let ws = Workspace {
+            slug: WorkspaceSlug::parse("ws").expect("slug"),
+            name: Name::parse("ws").expect("name"),
+            created_at: Timestamp::from_unix_millis(0).expect("instant"),
+        };
+        let held = holder.begin_write().await.expect("hold the write lock");
+        assert!(matches!(
+            impatient.create_workspace(&ws).await,
+            Err(StoreError::Unavailable(_))
+        ));
+        // WAL: readers are not blocked by the writer.
+        impatient.ping().await.expect("ping while the lock is held");
+        assert_eq!(impatient.workspace(&ws.slug).await, Ok(None));
+        held.rollback().await.expect("release the lock");
+        impatient
+            .create_workspace(&ws)
+            .await
+            .expect("the write succeeds once the lock is free");
     }
 
     #[tokio::test]
