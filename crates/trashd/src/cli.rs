@@ -148,6 +148,41 @@ pub struct ServeArgs {
         value_name = "DURATION"
     )]
     pub shutdown_timeout: Duration,
+
+    /// The web Trash view's sign-in sessions.
+    #[command(flatten)]
+    pub web: WebArgs,
+}
+
+/// Options of the web Trash view (`/app/`).
+#[derive(Debug, Clone, Args)]
+pub struct WebArgs {
+    /// Secret that signs web sessions (at least 32 characters). Give every
+    /// replica the same one; without it a random secret is used and
+    /// sign-ins end when the process stops. Prefer the environment variable
+    /// to keep it out of process listings.
+    #[arg(
+        long,
+        env = "TRASHD_SESSION_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub session_secret: Option<String>,
+
+    /// Mark session cookies `Secure` (set this when clients reach trashd
+    /// over HTTPS, e.g. behind a TLS-terminating proxy).
+    #[arg(long, env = "TRASHD_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// How long a web sign-in lasts.
+    #[arg(
+        long,
+        env = "TRASHD_SESSION_TTL",
+        default_value = "12h",
+        value_parser = config::parse_session_ttl,
+        value_name = "DURATION"
+    )]
+    pub session_ttl: Duration,
 }
 
 /// How the cleanup loop runs.

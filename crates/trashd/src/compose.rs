@@ -9,6 +9,9 @@ use trash_core::ports::TrashStore;
 use trash_core::{Ports, TrashConfig, TrashService};
 use trash_memory::{MemoryStore, NoopCanceller, RandomIds, SystemClock};
 
+use trash_web::WebConfig;
+
+use crate::cli::WebArgs;
 use crate::config::DatabaseUrl;
 use crate::error::Failure;
 
@@ -116,9 +119,34 @@ pub fn service(store: Arc<dyn TrashStore>, retention: Retention) -> TrashService
     )
 }
 
-/// The HTTP application for a service.
-pub fn app(service: TrashService) -> axum::Router {
-    trash_http_axum::router(trash_http_axum::AppState::new(service))
+/// Shortest accepted `--session-secret`.
+pub const MIN_SESSION_SECRET: usize = 32;
+
+/// The web view's settings from the command line. Without a secret, a
+/// random one is used (sign-ins end with the process).
+pub fn web_config(args: &WebArgs) -> Result<WebConfig, Failure> {
+    let mut config = match &args.session_secret {
+        Some(secret) => {
+            if secret.chars().count() < MIN_SESSION_SECRET {
+                return Err(Failure::usage(format!(
+                    "the session secret must be at least {MIN_SESSION_SECRET} characters long"
+                )));
+            }
+            WebConfig::from_secret(secret.as_bytes())
+        }
+        None => WebConfig::random(),
+    };
+    config.secure_cookies = args.secure_cookies;
+    config.session_ttl = chrono::Duration::from_std(args.session_ttl)
+        .map_err(|_| Failure::usage("the session lifetime is out of range"))?;
+    Ok(config)
+}
+
+/// The whole HTTP application: the web Trash view under `/app/`, and the
+/// REST API (with `/healthz`, `/readyz`, `/openapi.json`) for every other path.
+pub fn app(service: TrashService, web: WebConfig) -> axum::Router {
+    let api = trash_http_axum::router(trash_http_axum::AppState::new(service.clone()));
+    trash_web::web_router(trash_web::WebState::new(service, web)).fallback_service(api)
 }
 
 #[cfg(test)]

@@ -169,6 +169,15 @@ pub fn parse_timeout(value: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// Parses `--session-ttl`: a duration between one minute and 30 days.
+pub fn parse_session_ttl(value: &str) -> Result<Duration, String> {
+    let d = parse_duration(value)?;
+    if d < Duration::from_secs(60) || d > Duration::from_secs(30 * 86_400) {
+        return Err("the session lifetime must be between 1 minute and 30 days".into());
+    }
+    Ok(d)
+}
+
 /// Formats a duration the way it is written on the command line (`30days`, `2s`).
 pub fn format_duration(d: Duration) -> String {
     humantime::format_duration(d).to_string()
@@ -252,6 +261,8 @@ mod tests {
         assert!(parse_interval("1s").is_ok());
         assert!(parse_interval("10ms").is_err());
         assert!(parse_timeout("0s").is_err());
+        assert_eq!(parse_session_ttl("12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert!(parse_session_ttl("10s").is_err());
         assert_eq!(format_duration(Duration::from_secs(90)), "1m 30s");
     }
 }

@@ -2,10 +2,6 @@
 
 use std::io::IsTerminal;
 
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::Argon2;
-use rand::Rng;
-
 use crate::error::Failure;
 
 /// Shortest password accepted.
@@ -13,16 +9,10 @@ pub const MIN_LEN: usize = 8;
 /// Longest password accepted (argon2 itself takes more, people do not).
 pub const MAX_LEN: usize = 1024;
 
-/// Hashes a password with argon2id and a random salt; returns the PHC string.
+/// Hashes a password the way the web view verifies it (argon2id, random
+/// salt, PHC string).
 pub fn hash(password: &str) -> Result<String, Failure> {
-    let mut salt = [0u8; 16];
-    rand::thread_rng().fill(&mut salt[..]);
-    let salt = SaltString::encode_b64(&salt)
-        .map_err(|e| Failure::failed(format!("cannot encode a password salt: {e}")))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Failure::failed(format!("cannot hash the password: {e}")))
+    trash_web::hash_password(password).map_err(Failure::failed)
 }
 
 /// Checks that a password is acceptable.
@@ -72,6 +62,7 @@ pub fn obtain(from_env: Option<String>) -> Result<String, Failure> {
 #[cfg(test)]
 mod tests {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    use argon2::Argon2;
 
     use super::*;
 

@@ -38,6 +38,12 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), Failure> {
     let addr = local_addr(&listener)?;
+    let web = compose::web_config(&args.web)?;
+    if args.web.session_secret.is_none() {
+        tracing::info!(
+            "no session secret given: web sign-ins last until this process stops (set TRASHD_SESSION_SECRET to keep them across restarts and replicas)"
+        );
+    }
     let cleanup = if args.no_cleanup {
         tracing::info!("cleanup loop disabled in this process (--no-cleanup)");
         None
@@ -52,7 +58,7 @@ pub async fn run(
         )))
     };
 
-    let app = compose::app(service);
+    let app = compose::app(service, web);
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -378,11 +378,90 @@ async fn quickstart_seeds_prints_and_serves() {
         let (status, trainings) = api.get("/demo/parking-lot/2/v2/trainings").await;
         assert_eq!(status, 200, "{trainings}");
         assert_eq!(trainings["trainings"][0]["status"], "running");
+
+        // The printed web login signs in to the Trash view.
+        let field = |name: &str| {
+            out.split(&format!("{name}:"))
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("no {name} in {out}"))
+        };
+        let (email, password) = (field("e-mail"), field("password"));
+        let page = web_sign_in(&server.base, &email, &password).await;
+        assert!(page.contains("Scratch Experiment"), "{page}");
+
         assert!(server.terminate().success());
         assert!(!server.log().contains(&key));
+        assert!(!server.log().contains(&password));
         keys.push(key);
     }
     assert_ne!(keys[0], keys[1]);
+}
+
+/// Signs in through `/app/login` like a browser and returns the Trash page.
+async fn web_sign_in(base: &str, email: &str, password: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie_of = |resp: &reqwest::Response| -> String {
+        resp.headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter(|pair| !pair.ends_with('='))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let form = client
+        .get(format!("{base}/app/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    let login_cookie = cookie_of(&form);
+    let html = form.text().await.unwrap();
+    let token = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF token in the sign-in form: {html}"));
+    let encode = |v: &str| {
+        v.replace('%', "%25")
+            .replace('@', "%40")
+            .replace('+', "%2B")
+    };
+    let signed_in = client
+        .post(format!("{base}/app/login"))
+        .header(reqwest::header::COOKIE, login_cookie)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(format!(
+            "csrf_token={token}&email={}&password={}",
+            encode(email),
+            encode(password)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303, "sign-in redirects to the trash");
+    let location = signed_in.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let session = cookie_of(&signed_in);
+    let page = client
+        .get(format!("{base}{location}"))
+        .header(reqwest::header::COOKIE, session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    page.text().await.unwrap()
 }
 
 fn failing(db: &str, args: &[&str], code: i32, needle: &str) -> String {
@@ -417,6 +496,13 @@ fn bad_options_and_admin_input_give_clear_errors() {
         "--cleanup-interval",
     );
     failing(url, &["serve", "--listen", "8080"], 2, "HOST:PORT");
+    let err = failing(
+        url,
+        &["serve", "--session-secret", "tooshort-hunter2"],
+        2,
+        "session secret must be at least 32 characters",
+    );
+    assert!(!err.contains("hunter2"), "{err}");
     let err = failing(
         "mysql://root:hunter2@localhost/db",
         &["serve"],
