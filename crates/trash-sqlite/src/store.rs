@@ -557,13 +557,14 @@ async fn apply_restore(conn: &mut SqliteConnection, plan: &RestorePlan) -> Resul
     record(conn, &plan.events).await
 }
 
-/// A unique violation while restoring can only be the active-slug index
-/// (the explicit check above makes it unreachable in practice).
+/// A unique violation while restoring can only be the active-slug index,
+/// which the check above (in the same immediate transaction) rules out: if
+/// it happens anyway, the store's invariants are broken.
 fn restore_error(e: sqlx::Error, root: &ItemRef) -> StoreError {
     if is_unique_violation(&e) {
-        StoreError::SlugTaken {
-            conflicting: root.wire_id(),
-        }
+        StoreError::Internal(format!(
+            "restoring {root} broke the active-slug index after the slug was checked free"
+        ))
     } else {
         db(e)
     }
