@@ -118,6 +118,7 @@ async fn a_cleanup_killed_mid_purge_leaves_no_orphans_and_a_rerun_finishes() {
     h.workflow("flow").await;
 
     // Trash in order, a minute apart: after p1's version, p0 is the first due.
+    h.clock.advance(chrono::Duration::minutes(1));
     for i in 0..4 {
         h.trash_project(&format!("p{i}")).await;
         h.clock.advance(chrono::Duration::minutes(1));
