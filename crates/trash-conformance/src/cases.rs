@@ -695,6 +695,24 @@ pub async fn slug_is_free_while_trashed_and_restore_handles_conflicts(f: &dyn St
     let w_old = h.workflow("flow").await;
     h.trash(TrashTarget::Workflow { slug: slug("flow") }).await;
     let w_new = h.workflow("flow").await;
+    // Addressed by id, the trashed workflow answers for itself, never for
+    // the active one that took its slug.
+    let by_id = h
+        .trash(TrashTarget::WorkflowById {
+            id: w_old.id.clone(),
+        })
+        .await;
+    assert!(by_id.already_in_trash);
+    assert!(matches!(&by_id.item, TrashedItem::Workflow { id, .. } if id == &w_old.id));
+    assert!(h
+        .store
+        .load_workflow(&h.ws, &w_new.id)
+        .await
+        .expect("load")
+        .expect("exists")
+        .workflow
+        .state
+        .is_active());
     assert_eq!(
         h.restore(ItemRef::Workflow(w_old.id.clone())).await,
         Err(RestoreError::NameTaken {

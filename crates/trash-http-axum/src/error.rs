@@ -285,6 +285,7 @@ impl From<ResourceError> for ApiError {
         match e {
             ResourceError::Denied(d) => d.into(),
             ResourceError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            ResourceError::Invalid(e) => ApiError::bad_request(format!("{e}.")),
             ResourceError::SlugTaken { conflicting } => {
                 ApiError::conflict("an active item already uses this slug")
                     .with("conflictingId", conflicting)

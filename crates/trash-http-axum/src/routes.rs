@@ -14,9 +14,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 use trash_core::domain::*;
-use trash_core::usecases::{
-    check_access, ListTrashRequest, PageLimit, ResourceError, TrashError, TrashTarget,
-};
+use trash_core::usecases::{ListTrashRequest, PageLimit, ResourceError, TrashError, TrashTarget};
 use utoipa::{IntoParams, IntoResponses};
 
 use crate::error::ApiError;
@@ -316,59 +314,18 @@ pub async fn delete_workflow(
         .map_err(|e| e.or_not_found(not_found()))
 }
 
-/// The core addresses workflows by slug only; an id is resolved to the
-/// slug of that workflow here, and never to another workflow's: a trashed
-/// workflow is answered from its own operation (`alreadyInTrash`), exactly
-/// as the core answers a repeated delete.
+/// A workflow addressed by id: the core resolves it, so a repeated delete
+/// answers from that workflow's own operation and never from another one
+/// that took its slug.
 async fn delete_workflow_by_id(
     state: &AppState,
     principal: &Principal,
     ws: &WorkspaceSlug,
     id: &WorkflowId,
 ) -> Result<WorkflowDeleted, ApiError> {
-    check_access(
-        principal,
-        ws,
-        required_scope(Action::MoveToTrash, ItemKind::Workflow),
-    )?;
-    let agg = state
-        .service
-        .store()
-        .load_workflow(ws, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("workflow not found"))?;
-    if let Some(op) = &agg.operation {
-        return Ok(WorkflowDeleted {
-            deleted: true,
-            kind: "workflow".into(),
-            workspace: ws.to_string(),
-            workflow: agg.workflow.slug.to_string(),
-            workflow_id: agg.workflow.id.to_string(),
-            trash: true,
-            scheduled_cleanup_at: op.scheduled_cleanup_at.to_rfc3339(),
-            already_in_trash: Some(true),
-        });
-    }
-    if !agg.workflow.state.is_active() {
-        // Trashed without a live operation: nothing this id can be moved as.
-        return Err(ApiError::not_found("workflow not found"));
-    }
-    let target = TrashTarget::Workflow {
-        slug: agg.workflow.slug.clone(),
-    };
+    let target = TrashTarget::WorkflowById { id: id.clone() };
     let out = state.service.move_to_trash(principal, ws, &target).await?;
-    let answer = WorkflowDeleted::from_outcome(&out).ok_or_else(outcome_mismatch)?;
-    if answer.workflow_id != id.as_str() {
-        // Between the read and the move, this workflow left its slug and
-        // another took it. Report it loudly; the other one is in trash and
-        // restorable.
-        tracing::error!(requested = %id, trashed = %answer.workflow_id,
-            "workflow slug changed hands during a delete by id");
-        return Err(ApiError::unavailable(
-            "the workflow changed concurrently; check the trash and try again",
-        ));
-    }
-    Ok(answer)
+    WorkflowDeleted::from_outcome(&out).ok_or_else(outcome_mismatch)
 }
 
 /// Moves a finished training to trash (`training:update`); refused with
@@ -502,17 +459,7 @@ pub async fn restore(
         .restore(&principal, &ws, &target, on_conflict)
         .await
         .map_err(|e| ApiError::from(e).or_not_found(format!("{target} not found in trash")))?;
-    let parent_id = match &outcome.item {
-        ItemRef::Version(project, _) => Some(project.to_string()),
-        // The outcome does not carry a training's project; read it.
-        ItemRef::Training(t) => state
-            .service
-            .store()
-            .training_project(&ws, t)
-            .await?
-            .map(|p| p.to_string()),
-        ItemRef::Project(_) | ItemRef::Workflow(_) => None,
-    };
+    let parent_id = outcome.parent.as_ref().map(|p| p.to_string());
     Ok(Json(Restored {
         restored: true,
         kind: kind.as_str().to_owned(),

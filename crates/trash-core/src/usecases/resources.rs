@@ -12,6 +12,9 @@ pub enum ResourceError {
     /// The principal may not do this.
     #[error(transparent)]
     Denied(#[from] AccessDenied),
+    /// An input could not be used (e.g. no slug can be derived from the name).
+    #[error(transparent)]
+    Invalid(InvalidValue),
     /// No such active item at that path (or not in this workspace).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -153,8 +156,7 @@ impl TrashService {
         )?;
         let slug = match slug {
             Some(s) => s,
-            None => Slug::from_name(name.as_str())
-                .map_err(|_| ResourceError::NotFound("usable slug"))?,
+            None => Slug::from_name(name.as_str()).map_err(ResourceError::Invalid)?,
         };
         let project = Project {
             id: ProjectId::parse(&self.random_id()).map_err(super::bad_generator)?,
@@ -210,8 +212,7 @@ impl TrashService {
                 number,
                 name: match &name {
                     Some(n) => n.clone(),
-                    None => Name::parse(&format!("v{number}"))
-                        .map_err(|_| ResourceError::NotFound("name"))?,
+                    None => Name::parse(&format!("v{number}")).map_err(ResourceError::Invalid)?,
                 },
                 created_at: self.now(),
                 state: ItemState::Active,
@@ -265,8 +266,7 @@ impl TrashService {
         )?;
         let slug = match slug {
             Some(s) => s,
-            None => Slug::from_name(name.as_str())
-                .map_err(|_| ResourceError::NotFound("usable slug"))?,
+            None => Slug::from_name(name.as_str()).map_err(ResourceError::Invalid)?,
         };
         let workflow = Workflow {
             id: WorkflowId::parse(&self.random_id()).map_err(super::bad_generator)?,

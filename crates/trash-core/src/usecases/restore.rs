@@ -14,6 +14,8 @@ pub struct RestoreOutcome {
     /// For projects and workflows: the slug it is active under now (a new
     /// one after `onConflict: rename`).
     pub slug: Option<Slug>,
+    /// For versions and trainings: the project they belong to.
+    pub parent: Option<ProjectId>,
     /// Whether the item was active already (nothing changed).
     pub already_active: bool,
     /// Whether it was restored under a new slug.
@@ -94,7 +96,7 @@ impl TrashService {
         let mut rename_to: Option<Slug> = None;
         for _ in 0..self.config.max_attempts {
             let now = self.now();
-            let (decision, current_slug) = self
+            let (decision, current_slug, parent) = self
                 .decide_restore(workspace, target, &actor, now, rename_to.clone())
                 .await?;
             let plan: RestorePlan = match decision {
@@ -102,6 +104,7 @@ impl TrashService {
                     return Ok(RestoreOutcome {
                         item: target.clone(),
                         slug: current_slug,
+                        parent,
                         already_active: true,
                         renamed: false,
                     })
@@ -114,6 +117,7 @@ impl TrashService {
                     return Ok(RestoreOutcome {
                         item: target.clone(),
                         slug: plan.new_slug.or(current_slug),
+                        parent,
                         already_active: false,
                         renamed,
                     });
@@ -144,7 +148,7 @@ impl TrashService {
         actor: &Actor,
         now: Timestamp,
         new_slug: Option<Slug>,
-    ) -> Result<(RestoreDecision, Option<Slug>), RestoreError> {
+    ) -> Result<(RestoreDecision, Option<Slug>, Option<ProjectId>), RestoreError> {
         let project_id = match target {
             ItemRef::Workflow(id) => {
                 let agg = self
@@ -154,7 +158,7 @@ impl TrashService {
                     .ok_or(RestoreError::NotFound)?;
                 let slug = Some(agg.workflow.slug.clone());
                 let d = rules::restore_workflow(&agg, actor, now, new_slug)?;
-                return Ok((d, slug));
+                return Ok((d, slug, None));
             }
             ItemRef::Project(id) | ItemRef::Version(id, _) => id.clone(),
             ItemRef::Training(id) => self
@@ -169,7 +173,8 @@ impl TrashService {
             .await?
             .ok_or(RestoreError::NotFound)?;
         let slug = matches!(target, ItemRef::Project(_)).then(|| agg.project.slug.clone());
+        let parent = (!matches!(target, ItemRef::Project(_))).then(|| agg.project.id.clone());
         let d = rules::restore_in_project(&agg, target, actor, now, new_slug)?;
-        Ok((d, slug))
+        Ok((d, slug, parent))
     }
 }

@@ -28,6 +28,11 @@ pub enum TrashTarget {
         /// The workflow slug.
         slug: Slug,
     },
+    /// `DELETE /{ws}/workflows/{id}`: a workflow addressed by its id.
+    WorkflowById {
+        /// The workflow id.
+        id: WorkflowId,
+    },
     /// `DELETE /{ws}/{project}/{version}/v2/trainings/{id}`.
     Training {
         /// The project slug.
@@ -45,7 +50,7 @@ impl TrashTarget {
         match self {
             TrashTarget::Project { .. } => ItemKind::Project,
             TrashTarget::Version { .. } => ItemKind::Version,
-            TrashTarget::Workflow { .. } => ItemKind::Workflow,
+            TrashTarget::Workflow { .. } | TrashTarget::WorkflowById { .. } => ItemKind::Workflow,
             TrashTarget::Training { .. } => ItemKind::Training,
         }
     }
@@ -189,12 +194,16 @@ impl TrashService {
             TrashDecision::Apply(plan) => Decided::Plan(Box::new(plan), item),
         };
         match target {
-            TrashTarget::Workflow { slug } => {
-                let id = self
-                    .store
-                    .workflow_id_by_slug(workspace, slug)
-                    .await?
-                    .ok_or(TrashError::NotFound)?;
+            TrashTarget::Workflow { .. } | TrashTarget::WorkflowById { .. } => {
+                let id = match target {
+                    TrashTarget::WorkflowById { id } => id.clone(),
+                    TrashTarget::Workflow { slug } => self
+                        .store
+                        .workflow_id_by_slug(workspace, slug)
+                        .await?
+                        .ok_or(TrashError::NotFound)?,
+                    _ => return Err(TrashError::NotFound),
+                };
                 let agg = self
                     .store
                     .load_workflow(workspace, &id)
@@ -272,7 +281,9 @@ impl TrashService {
                         };
                         Ok(decided(rules::trash_training(&agg, tid, ctx)?, item))
                     }
-                    TrashTarget::Workflow { .. } => unreachable!("handled above"),
+                    TrashTarget::Workflow { .. } | TrashTarget::WorkflowById { .. } => {
+                        Err(TrashError::NotFound)
+                    }
                 }
             }
         }

@@ -5,7 +5,6 @@ mod bad_input;
 mod common;
 mod errors;
 mod no_purge;
-mod observability;
 mod openapi;
 mod routes;
 mod scopes;

@@ -1,5 +1,13 @@
 //! One log line per request with method, path template, status, latency and
 //! request id; the key never appears in the logs.
+//!
+//! A test binary of its own: it installs a log subscriber, and tracing's
+//! callsite cache is process-wide, so tests running beside it without a
+//! subscriber could hide its events.
+
+#[allow(dead_code)]
+#[path = "api/common.rs"]
+mod common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
