@@ -1615,3 +1615,76 @@ impl TrashStore for PgStore {
             .map_err(store_error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ws() -> WorkspaceSlug {
+        WorkspaceSlug::parse("acme").expect("slug")
+    }
+
+    #[test]
+    fn taken_slugs_keep_only_the_base_and_its_dash_suffixes() {
+        assert!(slug_matches("det", "det"));
+        assert!(slug_matches("det-2", "det"));
+        assert!(slug_matches("det-x-3", "det"));
+        assert!(!slug_matches("det_2", "det"));
+        assert!(!slug_matches("detector", "det"));
+        assert!(!slug_matches("de", "det"));
+    }
+
+    #[test]
+    fn listing_has_one_shape_per_filter_and_numbers_its_parameters() {
+        let op = OperationId::parse("abcdefghij0123456789").expect("id");
+        let cursor = TrashCursor {
+            deleted_at: Timestamp::from_unix_millis(0).expect("t"),
+            operation: op,
+        };
+        let base = TrashQuery {
+            workspace: ws(),
+            kind: None,
+            limit: 10,
+            after: None,
+        };
+        let plain = list_sql(&base);
+        assert!(plain.ends_with("ORDER BY o.deleted_at DESC, o.id DESC LIMIT $2"));
+        assert!(!plain.contains("root_kind ="));
+        let both = list_sql(&TrashQuery {
+            kind: Some(ItemKind::Version),
+            after: Some(cursor),
+            ..base
+        });
+        assert!(both.contains("o.root_kind = $2"));
+        assert!(both.contains("(o.deleted_at, o.id) < ($3, $4)"));
+        assert!(both.ends_with("LIMIT $5"));
+    }
+
+    #[test]
+    fn an_operation_root_must_sit_in_the_guarded_aggregate() {
+        let p = ProjectId::parse("pppppppppppppppppppp").expect("id");
+        let q = ProjectId::parse("qqqqqqqqqqqqqqqqqqqq").expect("id");
+        let w = WorkflowId::parse("wwwwwwwwwwwwwwwwwwww").expect("id");
+        let guard = |aggregate| Guard {
+            aggregate,
+            revision: Revision(1),
+        };
+        let on_p = guard(AggregateId::Project(p.clone()));
+        let root = ItemRef::Version(p.clone(), VersionNumber::FIRST);
+        let cols = root_columns(&root, &on_p).expect("version of p");
+        assert_eq!(
+            (cols.kind, cols.project_id, cols.version_number),
+            ("version", Some(p.as_str()), Some(1))
+        );
+        let elsewhere = ItemRef::Project(q);
+        assert!(matches!(
+            root_columns(&elsewhere, &on_p),
+            Err(StoreError::Internal(_))
+        ));
+        let flow = ItemRef::Workflow(w.clone());
+        assert!(root_columns(&flow, &on_p).is_err());
+        let on_w = guard(AggregateId::Workflow(w));
+        let cols = root_columns(&flow, &on_w).expect("workflow");
+        assert_eq!((cols.kind, cols.project_id), ("workflow", None));
+    }
+}
