@@ -46,7 +46,7 @@ pub fn main_entry() -> ExitCode {
         Ok(url) => url,
         Err(e) => return report(&e),
     };
-    init_logging(cli.global.log_format, default_log_level(&cli.command));
+    init_logging(cli.global.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -68,26 +68,21 @@ fn report(e: &Failure) -> ExitCode {
     e.exit_code()
 }
 
-/// Long-running commands log at `info` by default; one-shot commands only
-/// show warnings, so their output stays readable.
-fn default_log_level(command: &Command) -> &'static str {
-    match command {
-        Command::Serve(_) | Command::Quickstart(_) => "info",
-        Command::Cleanup(c) if !c.once => "info",
-        _ => "warn",
-    }
-}
-
 /// Structured logs on stderr. The filter comes from `TRASHD_LOG`, else
-/// `RUST_LOG`, else `default` (SQL drivers only above `warn`).
-fn init_logging(format: LogFormat, default: &str) {
+/// `RUST_LOG`, else `info` (SQL drivers only from `warn`).
+fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
 
-    let filter = std::env::var("TRASHD_LOG")
+    const DEFAULT: &str = "info,sqlx=warn";
+    let spec = std::env::var("TRASHD_LOG")
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())
-        .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new(format!("{default},sqlx=warn")));
+        .filter(|s| !s.trim().is_empty());
+    let (filter, refused) = match spec.as_deref().map(EnvFilter::try_new) {
+        Some(Ok(filter)) => (filter, false),
+        Some(Err(_)) => (EnvFilter::new(DEFAULT), true),
+        None => (EnvFilter::new(DEFAULT), false),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -98,6 +93,9 @@ fn init_logging(format: LogFormat, default: &str) {
             .try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+    if refused {
+        tracing::warn!("TRASHD_LOG/RUST_LOG is not a valid log filter; logging at info");
+    }
 }
 
 fn storage(global: &GlobalArgs, url: &DatabaseUrl) -> StorageOptions {
