@@ -12,7 +12,7 @@ use support::PgFactory;
 use trash_conformance::harness::{days, slug, Harness};
 use trash_core::domain::*;
 use trash_core::ports::{StoreError, TrashStore};
-use trash_core::usecases::{CleanupError, ResourceError, TrashTarget};
+use trash_core::usecases::{CleanupError, ResourceError, RestoreError, TrashTarget};
 
 /// Counts rows that break referential or trash invariants. Foreign keys
 /// already forbid most of them; this checks the data, not the schema.
@@ -376,5 +376,64 @@ async fn purge_and_link_race_freely_without_errors() {
     println!("image kept {kept} times, purged {gone} times");
     assert_eq!(orphans(&mut inspect, &schema).await, Vec::new());
     let _ = inspect.close().await;
+    store.close().await;
+}
+
+/// Restoring a project while another request creates an active project
+/// with its slug: different aggregates, so the partial unique index decides.
+/// Exactly one of them gets the slug; the other is told who holds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restore_and_create_race_for_one_slug() {
+    let factory = PgFactory::default();
+    let store = factory.store().await;
+    let h = Harness::new(Arc::new(store.clone()) as Arc<dyn TrashStore>).await;
+    let (mut restored, mut created) = (0, 0);
+    for i in 0..40 {
+        let name = format!("x{i}");
+        let old = h.project(&name).await;
+        h.trash_project(&name).await;
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let (b1, b2) = (barrier.clone(), barrier);
+        let restorer = h.service_with(h.clock.clone(), Retention::default());
+        let creator = h.service_with(h.clock.clone(), Retention::default());
+        let (k1, k2, w1, w2) = (h.key.clone(), h.key.clone(), h.ws.clone(), h.ws.clone());
+        let item = ItemRef::Project(old.id.clone());
+        let wanted = slug(&name);
+        let restore = tokio::spawn(async move {
+            b1.wait().await;
+            restorer.restore(&k1, &w1, &item, OnConflict::Fail).await
+        });
+        let create = tokio::spawn(async move {
+            b2.wait().await;
+            let name = Name::parse("Newcomer").expect("name");
+            creator.create_project(&k2, &w2, name, Some(wanted)).await
+        });
+        let (r, c) = (restore.await.expect("task"), create.await.expect("task"));
+        let active = h
+            .store
+            .project_id_by_slug(&h.ws, &slug(&name))
+            .await
+            .expect("lookup")
+            .expect("someone holds the slug");
+        match (r, c) {
+            (Ok(_), Err(ResourceError::SlugTaken { conflicting })) => {
+                restored += 1;
+                assert_eq!(conflicting, old.id.to_string());
+                assert_eq!(active, old.id);
+            }
+            (Err(RestoreError::NameTaken { conflicting }), Ok(new)) => {
+                created += 1;
+                assert_eq!(conflicting, new.id.to_string());
+                assert_eq!(active, new.id);
+            }
+            other => panic!("both or neither got the slug: {other:?}"),
+        }
+        let holders = h.store.active_projects(&h.ws).await.expect("active");
+        assert_eq!(
+            holders.iter().filter(|p| p.slug.as_str() == name).count(),
+            1
+        );
+    }
+    println!("restore won {restored} times, create won {created} times");
     store.close().await;
 }
