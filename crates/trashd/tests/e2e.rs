@@ -512,7 +512,7 @@ fn bad_options_and_admin_input_give_clear_errors() {
     assert!(!err.contains("hunter2"), "{err}");
     let err = failing(
         "postgres://postgres:hunter2@127.0.0.1:1/nothing",
-        &["migrate"],
+        &["migrate", "--db-acquire-timeout", "300ms"],
         1,
         "cannot open the database at postgres://postgres:***@127.0.0.1:1/nothing",
     );
@@ -525,6 +525,28 @@ fn bad_options_and_admin_input_give_clear_errors() {
         1,
         "cannot open the database",
     );
+
+    // Options come from TRASHD_* variables too.
+    let from_env = |var: &str, value: &str, args: &[&str]| {
+        let mut cmd = std::process::Command::new(bin());
+        cmd.env(var, value)
+            .args(args)
+            .stdin(std::process::Stdio::null());
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = from_env("TRASHD_DATABASE_URL", "mysql://x/y", &["migrate"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("\"mysql\""), "{err}");
+    let (code, err) = from_env("TRASHD_RETENTION", "whenever", &["serve"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--retention"), "{err}");
+    let (code, err) = from_env("TRASHD_DATABASE_URL", url, &["migrate"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains(url), "{err}");
 
     workspace_with_key(url, "acme");
     failing(
