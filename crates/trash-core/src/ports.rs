@@ -165,6 +165,8 @@ pub struct PurgePlan {
     /// Its root. Removed with every dependant: a project takes all its
     /// versions, trainings and image links; a version takes all its
     /// trainings. Every operation rooted in a removed item is removed too.
+    /// Pending cancellations of removed trainings are kept: their jobs may
+    /// still be running, and the cancellation is still delivered.
     pub root: ItemRef,
     /// Also delete the images linked to the purged project that no other
     /// project (active or trashed) links at commit time.
