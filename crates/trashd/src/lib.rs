@@ -113,12 +113,13 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
     let opts = storage(&global, &url);
     match cli.command {
         Command::Serve(args) => {
+            let web = compose::web_config(&args.web)?;
             let shutdown = on_signals()?;
             tracing::info!(storage = %url, "trashd {} starting", env!("CARGO_PKG_VERSION"));
             let store = compose::open_store(&opts).await?;
             let service = compose::service(store, args.retention);
             let listener = serve::bind(&args.listen).await?;
-            serve::run(service, listener, &args, shutdown).await
+            serve::run(service, listener, &args, web, shutdown).await
         }
         Command::Migrate => {
             if !url.is_persistent() {
@@ -164,6 +165,7 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
         }
         Command::Quickstart(args) => {
             let ws = admin::new_workspace_slug(&args.workspace)?;
+            let web = compose::web_config(&args.serve.web)?;
             let shutdown = on_signals()?;
             let store = compose::open_store(&opts).await?;
             let service = compose::service(store, args.serve.retention);
@@ -176,7 +178,7 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let _ = out.write_all(quickstart::banner(&demo, addr, &url).as_bytes());
             let _ = out.flush();
             drop(out);
-            serve::run(service, listener, &args.serve, shutdown).await
+            serve::run(service, listener, &args.serve, web, shutdown).await
         }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use trash_core::TrashService;
+use trash_web::WebConfig;
 
 use crate::cleanup::{self, LoopSettings};
 use crate::cli::ServeArgs;
@@ -35,10 +36,10 @@ pub async fn run(
     service: TrashService,
     listener: TcpListener,
     args: &ServeArgs,
+    web: WebConfig,
     shutdown: Shutdown,
 ) -> Result<(), Failure> {
     let addr = local_addr(&listener)?;
-    let web = compose::web_config(&args.web)?;
     if args.web.session_secret.is_none() {
         tracing::info!(
             "no session secret given: web sign-ins last until this process stops (set TRASHD_SESSION_SECRET to keep them across restarts and replicas)"
