@@ -413,7 +413,9 @@ pub trait TrashStore: Send + Sync {
     /// `SlugTaken` (changing nothing) if the root's slug (the new one when
     /// renaming) is held by an active item of its type at commit time.
     async fn restore(&self, plan: &RestorePlan) -> Result<(), StoreError>;
-    /// Guarded: MUST apply the [`PurgePlan`] atomically and report what it removed.
+    /// Guarded: MUST apply the [`PurgePlan`] atomically (one transaction per
+    /// operation: the cleanup's batches are the operations it claims, so a
+    /// crash loses at most the operation in progress) and report what it removed.
     async fn purge(&self, plan: &PurgePlan) -> Result<PurgeCounts, StoreError>;
     /// MUST atomically claim up to `limit` live operations of any workspace
     /// with `scheduled_cleanup_at <= now` that are not claimed (or whose claim

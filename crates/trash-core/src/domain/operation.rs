@@ -147,7 +147,14 @@ impl TrashCursor {
             return Err(bad());
         }
         let (hex, op) = rest.split_at(rest.len() - 20);
+        if hex.len() > 12 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
         let millis = i64::from_str_radix(hex, 16).map_err(|_| bad())?;
+        // Between 1970 and the end of year 9999: what any store can hold.
+        if millis > 253_402_300_799_999 {
+            return Err(bad());
+        }
         let deleted_at = Timestamp::from_unix_millis(millis).ok_or_else(bad)?;
         let operation = OperationId::parse(op).map_err(|_| bad())?;
         Ok(TrashCursor {
