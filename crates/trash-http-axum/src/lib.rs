@@ -150,15 +150,24 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// line per request (method, matched path template, status, latency,
 /// request id).
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] with more routes mounted beside the API (the web Trash view
+/// under `/app/`): they share the request id, the request log line, the
+/// body limit, the panic guard and the JSON answers for unknown routes and
+/// methods. `extra` must not set a fallback of its own.
+pub fn router_with(state: AppState, extra: Router) -> Router {
     let body_limit = state.limits.body_bytes;
     let (api, _) = api().split_for_parts();
     let inner = api
+        .with_state(state)
+        .merge(extra)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .fallback(middleware::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(middleware::panicked))
-        .layer(axum::middleware::from_fn(middleware::observe))
-        .with_state(state);
+        .layer(axum::middleware::from_fn(middleware::observe));
     Router::new().fallback_service(
         ServiceBuilder::new()
             .map_request(middleware::collapse_leading_slashes)

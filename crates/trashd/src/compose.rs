@@ -145,8 +145,8 @@ pub fn web_config(args: &WebArgs) -> Result<WebConfig, Failure> {
 /// The whole HTTP application: the web Trash view under `/app/`, and the
 /// REST API (with `/healthz`, `/readyz`, `/openapi.json`) for every other path.
 pub fn app(service: TrashService, web: WebConfig) -> axum::Router {
-    let api = trash_http_axum::router(trash_http_axum::AppState::new(service.clone()));
-    trash_web::web_router(trash_web::WebState::new(service, web)).fallback_service(api)
+    let web = trash_web::web_router(trash_web::WebState::new(service.clone(), web));
+    trash_http_axum::router_with(trash_http_axum::AppState::new(service), web)
 }
 
 #[cfg(test)]

@@ -16,6 +16,9 @@ pub struct CleanupReport {
     pub purged: u32,
     /// Claimed operations that were gone or restored meanwhile.
     pub skipped: u32,
+    /// Claimed operations whose purge failed (they are retried once their
+    /// claim passes); the rest of the batch goes on.
+    pub failed: u32,
     /// Items removed.
     pub removed: PurgeCounts,
 }
@@ -60,8 +63,9 @@ impl TrashService {
             claimed: ops.len() as u32,
             ..CleanupReport::default()
         };
+        let mut last_error = None;
         for op in ops {
-            match self
+            let outcome = self
                 .purge_operation(
                     &op.workspace,
                     &op.root,
@@ -69,16 +73,24 @@ impl TrashService {
                     PurgeReason::Cleanup,
                     &Actor::system(),
                 )
-                .await?
-            {
-                PurgeOutcome::Purged(counts) => {
+                .await;
+            match outcome {
+                Ok(PurgeOutcome::Purged(counts)) => {
                     report.purged += 1;
                     report.removed.add(counts);
                 }
-                PurgeOutcome::Skipped => report.skipped += 1,
+                Ok(PurgeOutcome::Skipped) => report.skipped += 1,
+                Err(e) => {
+                    report.failed += 1;
+                    last_error = Some(e);
+                }
             }
         }
-        Ok(report)
+        match last_error {
+            // Nothing went through: report the failure itself.
+            Some(e) if report.purged == 0 && report.skipped == 0 => Err(e.into()),
+            _ => Ok(report),
+        }
     }
 
     /// Purges one operation, re-reading on conflict. Returns `Skipped` if the
@@ -236,5 +248,116 @@ impl TrashService {
             }
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ports::*;
+    use crate::{Ports, TrashConfig};
+
+    fn ts(ms: i64) -> Timestamp {
+        Timestamp::from_unix_millis(ms).expect("valid")
+    }
+
+    fn workflow_op(n: u8) -> (TrashOperation, WorkflowAggregate) {
+        let id = WorkflowId::parse(&format!("w{}", "0".repeat(18) + &n.to_string())).expect("id");
+        let op = TrashOperation {
+            id: OperationId::parse(&format!("o{}", "0".repeat(18) + &n.to_string())).expect("id"),
+            workspace: WorkspaceSlug::parse("acme").expect("slug"),
+            root: ItemRef::Workflow(id.clone()),
+            actor: Actor::system(),
+            deleted_at: ts(0),
+            scheduled_cleanup_at: ts(1000),
+            cleanup_delete_images: false,
+            contains: Contains::default(),
+        };
+        let agg = WorkflowAggregate {
+            workflow: Workflow {
+                id,
+                workspace: op.workspace.clone(),
+                slug: Slug::parse(&format!("w{n}")).expect("slug"),
+                name: Name::parse("w").expect("name"),
+                created_at: ts(0),
+                state: ItemState::Trashed {
+                    operation: op.id.clone(),
+                    cascaded: false,
+                },
+            },
+            revision: Revision(1),
+            operation: Some(op.clone()),
+        };
+        (op, agg)
+    }
+
+    fn service(store: MockTrashStore) -> TrashService {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(|| ts(5000));
+        TrashService::new(
+            Ports {
+                store: Arc::new(store),
+                canceller: Arc::new(MockJobCanceller::new()),
+                clock: Arc::new(clock),
+                ids: Arc::new(MockIdGenerator::new()),
+            },
+            TrashConfig::default(),
+        )
+    }
+
+    fn store_with(failing: Vec<bool>) -> MockTrashStore {
+        let pairs: Vec<_> = (1..=failing.len() as u8).map(workflow_op).collect();
+        let ops: Vec<TrashOperation> = pairs.iter().map(|(op, _)| op.clone()).collect();
+        let mut store = MockTrashStore::new();
+        store
+            .expect_claim_due_operations()
+            .times(1)
+            .returning(move |_, _, _| Ok(ops.clone()));
+        let aggs = pairs.clone();
+        store.expect_load_workflow().returning(move |_, id| {
+            Ok(aggs
+                .iter()
+                .find(|(_, a)| &a.workflow.id == id)
+                .map(|(_, a)| a.clone()))
+        });
+        store.expect_purge().returning(move |plan| {
+            let n = pairs
+                .iter()
+                .position(|(op, _)| op.id == plan.operation)
+                .expect("known operation");
+            if failing[n] {
+                Err(StoreError::Unavailable("disk on fire".into()))
+            } else {
+                Ok(PurgeCounts {
+                    workflows: 1,
+                    ..PurgeCounts::default()
+                })
+            }
+        });
+        store
+    }
+
+    #[tokio::test]
+    async fn one_failing_purge_does_not_stop_the_batch() {
+        let report = service(store_with(vec![true, false, false]))
+            .purge_due(10)
+            .await
+            .expect("batch goes on");
+        assert_eq!((report.claimed, report.purged, report.failed), (3, 2, 1));
+        assert_eq!(report.removed.workflows, 2);
+    }
+
+    #[tokio::test]
+    async fn a_batch_where_everything_fails_reports_the_error() {
+        let err = service(store_with(vec![true, true]))
+            .purge_due(10)
+            .await
+            .expect_err("nothing went through");
+        assert_eq!(
+            err,
+            CleanupError::Store(StoreError::Unavailable("disk on fire".into()))
+        );
     }
 }

@@ -1,0 +1,57 @@
+//! Routes mounted beside the API (the web view) share its request id and
+//! its JSON answers for unknown methods.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use tower::ServiceExt;
+use trash_core::{Ports, TrashConfig, TrashService};
+use trash_http_axum::{router_with, AppState};
+use trash_memory::{MemoryStore, NoopCanceller, RandomIds, SystemClock};
+
+fn app() -> Router {
+    let service = TrashService::new(
+        Ports {
+            store: Arc::new(MemoryStore::new()),
+            canceller: Arc::new(NoopCanceller),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+        },
+        TrashConfig::default(),
+    );
+    let extra = Router::new().route("/app/hello", get(|| async { "hello" }));
+    router_with(AppState::new(service), extra)
+}
+
+#[tokio::test]
+async fn extra_routes_get_request_ids_and_json_method_errors() {
+    let ok = app()
+        .oneshot(Request::get("/app/hello").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert!(ok.headers().contains_key("x-request-id"));
+    let wrong = app()
+        .oneshot(
+            Request::builder()
+                .method(Method::DELETE)
+                .uri("/app/hello")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let body = axum::body::to_bytes(wrong.into_body(), 4096).await.unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(json["error"].as_str().unwrap().contains("DELETE"));
+    // The API is still there.
+    let health = app()
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
