@@ -19,6 +19,8 @@ pub struct DrainTotals {
     pub purged: u64,
     /// Claimed operations that were restored or gone meanwhile.
     pub skipped: u64,
+    /// Claimed operations whose purge failed (retried once their claim passes).
+    pub failed: u64,
     /// Items removed.
     pub removed: PurgeCounts,
 }
@@ -28,12 +30,13 @@ impl DrainTotals {
         self.batches += 1;
         self.purged += u64::from(report.purged);
         self.skipped += u64::from(report.skipped);
+        self.failed += u64::from(report.failed);
         self.removed.add(report.removed);
     }
 
     /// Whether anything was purged or skipped.
     pub fn did_something(&self) -> bool {
-        self.purged > 0 || self.skipped > 0
+        self.purged > 0 || self.skipped > 0 || self.failed > 0
     }
 
     /// `purged 3 operations (1 project, 2 versions, …)`.
@@ -59,6 +62,9 @@ impl DrainTotals {
                 "; skipped {} restored or already removed",
                 self.skipped
             ));
+        }
+        if self.failed > 0 {
+            s.push_str(&format!("; {} failed and will be retried", self.failed));
         }
         s
     }
