@@ -62,7 +62,7 @@ fn ci() -> Result<(), String> {
         ],
     )?;
     // Unit, integration and doc tests of every crate.
-    run(&cargo, &["test", "--workspace", "--all-features"])?;
+    run(&cargo, &["test", "--workspace", "--all-features", "--no-fail-fast"])?;
     Ok(())
 }
 
