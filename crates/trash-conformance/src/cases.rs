@@ -730,6 +730,27 @@ pub async fn slug_is_free_while_trashed_and_restore_handles_conflicts(f: &dyn St
         .await
         .expect("rename");
     assert_eq!(renamed.slug, Some(slug("flow-2")));
+    // A 100-character slug: the candidates are shortened to fit, and a
+    // candidate taken meanwhile is skipped rather than retried forever.
+    let long = "l".repeat(100);
+    let long_old = h.project(&long).await;
+    h.trash_project(&long).await;
+    h.project(&long).await;
+    let second = slug(&long).with_suffix(2);
+    h.project(second.as_str()).await;
+    let renamed = h
+        .service
+        .restore(
+            &h.key,
+            &h.ws,
+            &ItemRef::Project(long_old.id.clone()),
+            OnConflict::Rename,
+        )
+        .await
+        .expect("rename a long slug");
+    let third = slug(&long).with_suffix(3);
+    assert_eq!(renamed.slug, Some(third.clone()));
+    assert_eq!(third.as_str().len(), 100);
     // Restoring when the slug is free keeps it, even with rename.
     h.project("free").await;
     let free = h.trash_project("free").await;

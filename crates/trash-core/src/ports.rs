@@ -470,8 +470,11 @@ pub trait TrashStore: Send + Sync {
 #[error("job cancellation failed: {0}")]
 pub struct CancelError(pub String);
 
-/// Stops the jobs of trainings. Called after the trash is committed; a
-/// failure never blocks or undoes a trash.
+/// Stops the jobs of trainings. Called after the trash is committed, inside
+/// the request that trashed; a failure never blocks or undoes a trash.
+/// Implementations MUST bound their own time (a job system that does not
+/// answer within a few seconds is a failure: the cancellation stays pending
+/// and the cleanup loop retries it).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait JobCanceller: Send + Sync {

@@ -222,8 +222,8 @@ pub struct UserRecord {
     pub created_at: Timestamp,
 }
 
-/// An API key with a secret that is at least 24 characters of letters and
-/// digits. Minimal checking only: anything else is simply not a key.
+/// Whether a presented string can be an API key at all: 16 to 128 ASCII
+/// letters and digits. Anything else is refused without a store lookup.
 pub fn plausible_key(presented: &str) -> bool {
     (16..=128).contains(&presented.len()) && presented.bytes().all(|b| b.is_ascii_alphanumeric())
 }

@@ -126,8 +126,10 @@ impl TrashService {
                 {
                     report.operations += 1;
                     report.removed.add(counts);
+                    // Only a purge is progress: an entry that cannot be
+                    // purged stays listed and must not loop forever.
+                    progressed = true;
                 }
-                progressed = true;
             }
             progress(&report);
             if !progressed {
@@ -196,5 +198,68 @@ impl TrashService {
             .find(|op| &op.id == op_id)
             .ok_or(DeleteForeverError::NotInTrash)?;
         Ok((op, name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ports::*;
+    use crate::{Ports, TrashConfig};
+
+    #[tokio::test]
+    async fn empty_trash_stops_when_a_listed_entry_cannot_be_purged() {
+        let ws = WorkspaceSlug::parse("acme").expect("slug");
+        let wf = WorkflowId::parse("w0000000000000000001").expect("id");
+        let at = Timestamp::from_unix_millis(0).expect("time");
+        let entry = TrashEntry {
+            operation: TrashOperation {
+                id: OperationId::parse("o0000000000000000001").expect("id"),
+                workspace: ws.clone(),
+                root: ItemRef::Workflow(wf.clone()),
+                actor: Actor::system(),
+                deleted_at: at,
+                scheduled_cleanup_at: at,
+                cleanup_delete_images: false,
+                contains: Contains::default(),
+            },
+            item: TrashedItem::Workflow {
+                id: wf,
+                slug: Slug::parse("w").expect("slug"),
+                name: Name::parse("w").expect("name"),
+            },
+        };
+        let mut store = MockTrashStore::new();
+        // A store that keeps listing an operation its aggregate does not have.
+        store
+            .expect_list_trash()
+            .times(1)
+            .returning(move |_| Ok(vec![entry.clone()]));
+        store.expect_load_workflow().returning(|_, _| Ok(None));
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(at);
+        let service = TrashService::new(
+            Ports {
+                store: Arc::new(store),
+                canceller: Arc::new(MockJobCanceller::new()),
+                clock: Arc::new(clock),
+                ids: Arc::new(MockIdGenerator::new()),
+            },
+            TrashConfig::default(),
+        );
+        let admin = WorkspaceAdmin::from_user(WebUser {
+            workspace: ws.clone(),
+            user_id: UserId::parse("u0000000000000000001").expect("id"),
+            email: Email::parse("o@x.y").expect("email"),
+            role: Role::Owner,
+        })
+        .expect("owner");
+        let report = service
+            .empty_trash(&admin, &ws, "acme", &mut |_| {})
+            .await
+            .expect("returns");
+        assert_eq!(report.operations, 0);
     }
 }

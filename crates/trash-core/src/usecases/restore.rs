@@ -94,6 +94,9 @@ impl TrashService {
         )?;
         let actor = principal.actor();
         let mut rename_to: Option<Slug> = None;
+        // Candidates refused at commit (taken meanwhile, or beyond what the
+        // prefix lookup can see for very long slugs).
+        let mut refused: Vec<Slug> = Vec::new();
         for _ in 0..self.config.max_attempts {
             let now = self.now();
             let (decision, current_slug, parent) = self
@@ -131,7 +134,9 @@ impl TrashService {
                             (ItemRef::Workflow(_), Some(s)) => (SlugSpace::Workflows, s),
                             _ => return Err(RestoreError::NameTaken { conflicting }),
                         };
-                        let taken = self.store.taken_slugs(workspace, space, &base).await?;
+                        let mut taken = self.store.taken_slugs(workspace, space, &base).await?;
+                        refused.extend(rename_to.take());
+                        taken.extend(refused.iter().cloned());
                         rename_to = Some(rules::free_slug(&base, &taken));
                     }
                 },
