@@ -197,6 +197,7 @@ impl Harness {
             .add_image(&self.key, &self.ws, &slug(project), name(n))
             .await
             .expect("add image")
+            .image
     }
 
     /// Links an existing image to a project.

@@ -69,18 +69,21 @@ fn is_json(headers: &HeaderMap) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+/// The key of an `Authorization: Bearer <key>` header. Another scheme (a
+/// proxy's Basic credentials, say) is not a key and is ignored; the second
+/// value tells whether such a header was present.
+fn bearer(headers: &HeaderMap) -> (Option<String>, bool) {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
+        return (None, false);
     };
-    let malformed =
-        || ApiError::unauthorized("the Authorization header must be \"Bearer <API key>\"");
-    let value = value.to_str().map_err(|_| malformed())?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(malformed());
-    }
-    Ok(Some(token.trim().to_owned()))
+    let bearer = value.to_str().ok().and_then(|v| {
+        let (scheme, token) = v.trim().split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned())
+    });
+    let foreign = bearer.is_none();
+    (bearer, foreign)
 }
 
 fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Option<Map<String, Value>>, ApiError> {
@@ -112,7 +115,7 @@ impl FromRequest<AppState> for ApiRequest {
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
         let headers = req.headers().clone();
-        let from_header = bearer(&headers)?;
+        let (from_header, foreign_authorization) = bearer(&headers);
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::payload_too_large(state.limits.body_bytes)
@@ -137,6 +140,11 @@ impl FromRequest<AppState> for ApiRequest {
             }
         };
         request.key = from_query.or(from_header).or(from_body);
+        if request.key.is_none() && foreign_authorization {
+            return Err(ApiError::unauthorized(
+                "the Authorization header must be \"Bearer <API key>\"",
+            ));
+        }
         Ok(request)
     }
 }

@@ -50,6 +50,10 @@ pub struct Limits {
     pub body_bytes: usize,
     /// How long `/readyz` waits for the storage (default 2 s).
     pub readiness_timeout: Duration,
+    /// How long any request may take before it is answered 503 (default
+    /// 30 s): a storage that stops answering mid-statement never hangs a
+    /// client. The unfinished work is dropped, which rolls its transaction back.
+    pub request_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -57,6 +61,7 @@ impl Default for Limits {
         Limits {
             body_bytes: 64 * 1024,
             readiness_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -159,6 +164,7 @@ pub fn router(state: AppState) -> Router {
 /// methods. `extra` must not set a fallback of its own.
 pub fn router_with(state: AppState, extra: Router) -> Router {
     let body_limit = state.limits.body_bytes;
+    let request_timeout = state.limits.request_timeout;
     let (api, _) = api().split_for_parts();
     let inner = api
         .with_state(state)
@@ -166,6 +172,11 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .fallback(middleware::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                middleware::time_limit(request_timeout, req, next)
+            },
+        ))
         .layer(CatchPanicLayer::custom(middleware::panicked))
         .layer(axum::middleware::from_fn(middleware::observe));
     Router::new().fallback_service(

@@ -3,7 +3,7 @@
 //! collapsing of repeated leading slashes.
 
 use std::any::Any;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, Uri};
@@ -143,5 +143,17 @@ mod tests {
             None
         );
         assert_eq!(new_request_id().len(), 20);
+    }
+}
+
+/// Answers 503 (JSON, with `Retry-After`) when the request is not done
+/// within `limit`; the handler's future is dropped.
+pub async fn time_limit(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out");
+            ApiError::unavailable("the request took too long; try again shortly").into_response()
+        }
     }
 }

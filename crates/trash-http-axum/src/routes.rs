@@ -748,17 +748,13 @@ pub async fn add_image(
     match (body.name, body.image_id) {
         (Some(new_name), None) => {
             let new_name = name("name", &new_name)?;
-            let image = state
+            let view = state
                 .service
                 .add_image(&principal, &ws, &slug, new_name)
                 .await
                 .map_err(|e| ApiError::from(e).or_not_found(project_missing))?;
-            // The use case answers the image alone; read which projects link it.
-            let projects = match state.service.store().image(&ws, &image.id).await? {
-                Some(view) => view.projects.iter().map(|p| p.to_string()).collect(),
-                None => Vec::new(),
-            };
-            Ok(Json(ImageBody::new(&image, projects)))
+            let projects = view.projects.iter().map(|p| p.to_string()).collect();
+            Ok(Json(ImageBody::new(&view.image, projects)))
         }
         (None, Some(image_id)) => {
             let image_id =
@@ -816,7 +812,7 @@ pub async fn healthz() -> Json<StatusBody> {
     security(()), responses((status = 200, body = StatusBody),
         (status = 503, description = "Storage unreachable.", body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<StatusBody>, ApiError> {
-    let ping = state.service.store().ping();
+    let ping = state.service.ping();
     match tokio::time::timeout(state.limits.readiness_timeout, ping).await {
         Ok(Ok(())) => Ok(Json(StatusBody {
             status: "ready".into(),

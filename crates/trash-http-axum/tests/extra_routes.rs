@@ -55,3 +55,35 @@ async fn extra_routes_get_request_ids_and_json_method_errors() {
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_request_that_does_not_finish_in_time_is_a_json_503() {
+    let service = TrashService::new(
+        Ports {
+            store: Arc::new(MemoryStore::new()),
+            canceller: Arc::new(NoopCanceller),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+        },
+        TrashConfig::default(),
+    );
+    let mut state = AppState::new(service);
+    state.limits.request_timeout = std::time::Duration::from_secs(5);
+    let extra = Router::new().route(
+        "/app/stuck",
+        get(|| async {
+            // A storage that stopped answering mid-statement.
+            std::future::pending::<()>().await;
+            "never"
+        }),
+    );
+    let r = router_with(state, extra)
+        .oneshot(Request::get("/app/stuck").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key("retry-after"));
+    let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(json["error"].as_str().unwrap().contains("too long"));
+}

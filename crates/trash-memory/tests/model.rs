@@ -444,7 +444,7 @@ impl World {
                     )
                     .await
                 {
-                    self.images.push(img.id);
+                    self.images.push(img.image.id);
                 }
             }
             Op::LinkImage(i, p) => {

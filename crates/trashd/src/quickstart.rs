@@ -223,7 +223,7 @@ async fn seed_data(
             )
             .await?;
         service
-            .link_image(principal, ws, &parking, &shared.id)
+            .link_image(principal, ws, &parking, &shared.image.id)
             .await?;
     }
     step("added images (two shared by two projects)");

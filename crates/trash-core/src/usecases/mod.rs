@@ -88,9 +88,15 @@ impl TrashService {
         &self.config
     }
 
-    /// The store (for adapters that need plain reads such as readiness checks).
+    /// The store, for tests and operator tooling. Adapters serving users go
+    /// through the use cases, which check scopes and ownership.
     pub fn store(&self) -> &Arc<dyn TrashStore> {
         &self.store
+    }
+
+    /// Whether the storage answers (for readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await
     }
 
     fn now(&self) -> Timestamp {

@@ -416,14 +416,15 @@ impl TrashService {
         .await
     }
 
-    /// Adds a new image to the workspace, linked to an active project (`project:update`).
+    /// Adds a new image to the workspace, linked to an active project
+    /// (`project:update`); answers the image and the projects linking it.
     pub async fn add_image(
         &self,
         principal: &Principal,
         workspace: &WorkspaceSlug,
         project: &Slug,
         name: Name,
-    ) -> Result<Image, ResourceError> {
+    ) -> Result<ImageView, ResourceError> {
         check_access(
             principal,
             workspace,
@@ -435,12 +436,22 @@ impl TrashService {
             name,
             created_at: self.now(),
         };
-        self.guarded(|| async {
-            let agg = self.active_project(workspace, project).await?;
-            self.store.add_image(&guard_of(&agg), &image).await?;
-            Ok(image.clone())
-        })
-        .await
+        let project_id = self
+            .guarded(|| async {
+                let agg = self.active_project(workspace, project).await?;
+                self.store.add_image(&guard_of(&agg), &image).await?;
+                Ok(agg.project.id)
+            })
+            .await?;
+        // Read back; a concurrent purge may already have taken it.
+        Ok(self
+            .store
+            .image(workspace, &image.id)
+            .await?
+            .unwrap_or(ImageView {
+                image,
+                projects: vec![project_id],
+            }))
     }
 
     /// Links an existing image of the workspace to an active project (`project:update`).

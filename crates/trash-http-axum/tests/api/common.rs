@@ -321,7 +321,7 @@ impl Fixture {
             training_id: training.id.to_string(),
             workflow_id: workflow.id.to_string(),
             workflow_slug: wf_slug,
-            image_id: image.id.to_string(),
+            image_id: image.image.id.to_string(),
         }
     }
 

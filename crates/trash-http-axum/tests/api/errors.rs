@@ -285,6 +285,13 @@ async fn keys_are_refused_with_401_and_a_reason() {
     let r = send(&fx.app, req).await;
     r.expect(401);
     assert!(r.error().contains("Bearer"));
+    // Another scheme beside a key in the query (a proxy's credentials) is ignored.
+    let req = Request::builder()
+        .uri(format!("/acme/trash?api_key={}", fx.key))
+        .header("authorization", "Basic Zm9vOmJhcg==")
+        .body(Body::empty())
+        .unwrap();
+    send(&fx.app, req).await.expect(200);
     // Nothing was trashed by any of that.
     fx.get("/acme/det").await.expect(200);
 }
