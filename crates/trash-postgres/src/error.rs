@@ -46,6 +46,9 @@ fn database_error(db: &dyn DatabaseError) -> StoreError {
         "57P01" | "57P02" | "57P03" | "53300" => {
             StoreError::Unavailable(format!("database not accepting work ({code})"))
         }
+        // query_canceled: the statement timeout fired (a stuck lock or a
+        // server that stopped making progress).
+        "57014" => StoreError::Unavailable("a database statement took too long".into()),
         // serialization_failure, deadlock_detected, lock_not_available.
         "40001" | "40P01" | "55P03" => StoreError::Conflict,
         _ => StoreError::Internal(format!("database error {code}: {}", db.message())),

@@ -48,14 +48,20 @@ pub struct PgOptions {
     /// `StoreError::Unavailable` (this includes connecting to a server that
     /// does not answer).
     pub acquire_timeout: Duration,
+    /// The longest a single statement may run before the server cancels it
+    /// and the call answers `StoreError::Unavailable` (also bounds lock
+    /// waits). A transaction left idle for four times as long is ended by
+    /// the server.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PgOptions {
-    /// Ten connections, three seconds.
+    /// Ten connections, three seconds to get one, fifteen per statement.
     fn default() -> Self {
         PgOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(15),
         }
     }
 }
@@ -107,10 +113,22 @@ impl PgStore {
                 "it must start with postgres:// or postgresql://".into(),
             ));
         }
-        let connect = PgConnectOptions::from_str(url).map_err(|e| {
-            // The parser's message never echoes the password.
-            PgError::InvalidUrl(e.to_string())
-        })?;
+        if options.statement_timeout.is_zero() {
+            return Err(PgError::InvalidOptions(
+                "statement_timeout must be positive",
+            ));
+        }
+        let statement_ms = options.statement_timeout.as_millis().to_string();
+        let idle_ms = (options.statement_timeout.as_millis() * 4).to_string();
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| {
+                // The parser's message never echoes the password.
+                PgError::InvalidUrl(e.to_string())
+            })?
+            .options([
+                ("statement_timeout", statement_ms.as_str()),
+                ("idle_in_transaction_session_timeout", idle_ms.as_str()),
+            ]);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .min_connections(0)

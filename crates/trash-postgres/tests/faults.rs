@@ -195,6 +195,7 @@ async fn unreachable_or_stopped_database_answers_unavailable_quickly_then_recove
         PgOptions {
             max_connections: 2,
             acquire_timeout: ACQUIRE_TIMEOUT,
+            ..PgOptions::default()
         },
     )
     .await
@@ -244,6 +245,7 @@ async fn a_store_for_a_database_that_never_answered_is_unavailable_not_broken() 
         PgOptions {
             max_connections: 1,
             acquire_timeout: ACQUIRE_TIMEOUT,
+            ..PgOptions::default()
         },
     )
     .await
@@ -261,4 +263,64 @@ async fn a_store_for_a_database_that_never_answered_is_unavailable_not_broken() 
         "{err:?}"
     );
     assert!(err.to_string().contains("cannot be reached"), "{err}");
+}
+
+/// A statement stuck behind a lock nobody releases (a stalled replica, a
+/// forgotten session) is cancelled by the server's statement timeout, and
+/// the call answers `Unavailable` instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_stuck_on_a_lock_is_cut_off_as_unavailable() {
+    use sqlx::{Connection, Executor};
+    use trash_conformance::harness::{slug, Harness};
+    use trash_core::usecases::ResourceError;
+
+    let db = support::TestDb::create().await;
+    let store = PgStore::connect(
+        &db.url(),
+        PgOptions {
+            max_connections: 3,
+            acquire_timeout: Duration::from_secs(30),
+            statement_timeout: Duration::from_millis(300),
+        },
+    )
+    .await
+    .expect("connect");
+    store.migrate().await.expect("migrate");
+    let h = Harness::new(Arc::new(store.clone()) as Arc<dyn TrashStore>).await;
+    let project = h.project("det").await;
+
+    let mut blocker = sqlx::PgConnection::connect(&db.url())
+        .await
+        .expect("connect");
+    blocker.execute("BEGIN").await.expect("begin");
+    blocker
+        .execute(
+            sqlx::query("SELECT id FROM projects WHERE id = $1 FOR UPDATE")
+                .bind(project.id.as_str()),
+        )
+        .await
+        .expect("hold the project row");
+
+    // A hang detector, not a speed check: the call must come back at all.
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(60),
+        h.service.create_version(&h.key, &h.ws, &slug("det"), None),
+    )
+    .await
+    .expect("the call came back instead of hanging");
+    assert!(
+        matches!(
+            outcome,
+            Err(ResourceError::Store(StoreError::Unavailable(_)))
+        ),
+        "{outcome:?}"
+    );
+    blocker.execute("ROLLBACK").await.expect("release");
+    let _ = blocker.close().await;
+    // Once the lock is gone, the same call works: nothing was left half done.
+    h.service
+        .create_version(&h.key, &h.ws, &slug("det"), None)
+        .await
+        .expect("works again");
+    store.close().await;
 }

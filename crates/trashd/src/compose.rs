@@ -46,6 +46,7 @@ pub async fn open_store(opts: &StorageOptions) -> Result<Arc<dyn TrashStore>, Fa
                 trash_postgres::PgOptions {
                     max_connections: opts.max_connections,
                     acquire_timeout: opts.acquire_timeout,
+                    ..trash_postgres::PgOptions::default()
                 },
             )
             .await

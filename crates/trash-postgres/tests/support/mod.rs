@@ -147,6 +147,7 @@ pub fn test_options() -> PgOptions {
     PgOptions {
         max_connections: 5,
         acquire_timeout: Duration::from_secs(30),
+        ..PgOptions::default()
     }
 }
 
