@@ -62,7 +62,10 @@ fn ci() -> Result<(), String> {
         ],
     )?;
     // Unit, integration and doc tests of every crate.
-    run(&cargo, &["test", "--workspace", "--all-features", "--no-fail-fast"])?;
+    run(
+        &cargo,
+        &["test", "--workspace", "--all-features", "--no-fail-fast"],
+    )?;
     Ok(())
 }
 

@@ -6,30 +6,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// Crates `trash-core` must never depend on (outside dev-dependencies).
-pub const FORBIDDEN_IN_CORE: &[&str] = &[
-    "sqlx",
-    "axum",
-    "tokio",
-    "serde_json",
-    "serde",
-    "hyper",
-    "reqwest",
-    "tower",
-    "tower-http",
-    "rusqlite",
-    "postgres",
-    "tokio-postgres",
-    "diesel",
-    "async-std",
-    "smol",
-    "mio",
-    "tracing",
-    "rand",
-    "getrandom",
-    "std-fs",
-    "clap",
-    "utoipa",
+/// The only crates `trash-core` may depend on outside dev-dependencies:
+/// none of them performs I/O, runs a runtime or speaks a wire format.
+pub const ALLOWED_IN_CORE: &[&str] = &[
+    "async-trait",
+    "chrono",
+    "thiserror",
+    "sha2",
+    "subtle",
+    "mockall",
 ];
 
 /// The workspace root (the parent of `xtask/`).
@@ -40,29 +25,55 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Returns the dependency names declared in the non-dev dependency tables
-/// of a manifest (`[dependencies]`, `[build-dependencies]`, and their
-/// `[target.*.…]` forms).
+/// The dependencies declared in the non-dev dependency tables of a manifest
+/// (`[dependencies]`, `[build-dependencies]`, and their `[target.*.…]`
+/// forms): the name used, and the package behind it when renamed with
+/// `package = "…"`.
 pub fn runtime_dependencies(manifest: &str) -> Vec<String> {
     let mut deps = Vec::new();
     let mut in_runtime_table = false;
+    let mut in_dependency_table = false;
     for raw in manifest.lines() {
         let line = raw.trim();
         if line.starts_with('[') {
             let table = line.trim_matches(|c| c == '[' || c == ']').trim();
             let last = table.rsplit('.').next().unwrap_or(table);
             in_runtime_table = last == "dependencies" || last == "build-dependencies";
+            in_dependency_table = false;
             // `[dependencies.foo]` form.
-            if let Some(rest) = table.strip_prefix("dependencies.") {
-                deps.push(rest.trim_matches('"').to_string());
+            for prefix in ["dependencies.", "build-dependencies."] {
+                if let Some(rest) = table
+                    .split(prefix)
+                    .nth(1)
+                    .filter(|_| !table.contains("dev-"))
+                {
+                    deps.push(rest.trim_matches('"').to_string());
+                    in_dependency_table = true;
+                }
             }
             continue;
         }
-        if in_runtime_table {
-            if let Some((name, _)) = line.split_once('=') {
-                let name = name.trim().trim_matches('"');
-                if !name.is_empty() && !name.starts_with('#') {
-                    deps.push(name.to_string());
+        if let Some((key, value)) = line.split_once('=') {
+            // `foo.workspace = true` declares `foo`.
+            let key = key
+                .trim()
+                .trim_matches('"')
+                .split('.')
+                .next()
+                .unwrap_or_default();
+            if in_dependency_table && key == "package" {
+                deps.push(value.trim().trim_matches('"').to_string());
+            } else if in_runtime_table && !key.is_empty() && !key.starts_with('#') {
+                deps.push(key.to_string());
+                if let Some(package) = value.split("package").nth(1) {
+                    let name = package
+                        .trim_start_matches(|c: char| c == ' ' || c == '=')
+                        .split('"')
+                        .nth(1)
+                        .unwrap_or_default();
+                    if !name.is_empty() {
+                        deps.push(name.to_string());
+                    }
                 }
             }
         }
@@ -70,14 +81,17 @@ pub fn runtime_dependencies(manifest: &str) -> Vec<String> {
     deps
 }
 
-/// Source-level uses that mean I/O, a runtime or a wire format.
+/// Source-level uses that mean I/O, a runtime, the real clock or a wire format.
 const FORBIDDEN_IN_SOURCE: &[&str] = &[
     "std::fs",
     "std::net",
     "std::process",
-    "std::thread::sleep",
+    "std::thread",
     "std::env",
-    "SystemTime::now",
+    "std::io::stdin",
+    "std::io::stdout",
+    "SystemTime",
+    "Instant::now",
     "Utc::now",
     "Local::now",
     "tokio::",
@@ -86,7 +100,36 @@ const FORBIDDEN_IN_SOURCE: &[&str] = &[
     "serde_json",
     "println!",
     "eprintln!",
+    "print!(",
 ];
+
+/// Modules of `std` the core may not use, however they are imported
+/// (`use std::{fs, …}` included).
+const FORBIDDEN_STD_MODULES: &[&str] = &["fs", "net", "process", "thread", "env"];
+
+/// The code of a file without its trailing unit-test module.
+fn non_test_code(text: &str) -> &str {
+    match text.find("#[cfg(test)]\nmod tests") {
+        Some(i) => &text[..i],
+        None => text,
+    }
+}
+
+/// The `std` modules named inside `use std::{…}` groups.
+fn grouped_std_modules(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("std::{") {
+        let group = &rest[i + 6..];
+        let end = group.find('}').unwrap_or(group.len());
+        for item in group[..end].split(',') {
+            let head = item.trim().split("::").next().unwrap_or("").trim();
+            out.push(head.to_string());
+        }
+        rest = &group[end..];
+    }
+    out
+}
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -108,9 +151,10 @@ pub fn check(root: &Path) -> Result<(), Vec<String>> {
     match std::fs::read_to_string(core.join("Cargo.toml")) {
         Ok(manifest) => {
             for dep in runtime_dependencies(&manifest) {
-                if FORBIDDEN_IN_CORE.contains(&dep.as_str()) {
+                if !ALLOWED_IN_CORE.contains(&dep.as_str()) {
                     errors.push(format!(
-                        "trash-core depends on `{dep}`: the core must stay free of I/O, runtimes and wire formats"
+                        "trash-core depends on `{dep}`: the core may only use {} (it stays free of I/O, runtimes and wire formats)",
+                        ALLOWED_IN_CORE.join(", ")
                     ));
                 }
             }
@@ -121,8 +165,19 @@ pub fn check(root: &Path) -> Result<(), Vec<String>> {
     rust_files(&core.join("src"), &mut files);
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
-        // Only non-test code: cut at the first `#[cfg(test)]`.
-        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        let code = non_test_code(&text);
+        let shown = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for module in grouped_std_modules(code) {
+            if FORBIDDEN_STD_MODULES.contains(&module.as_str()) {
+                errors.push(format!(
+                    "{shown} uses `std::{module}`: trash-core performs no I/O and never reads the clock"
+                ));
+            }
+        }
         for needle in FORBIDDEN_IN_SOURCE {
             if code.contains(needle) {
                 errors.push(format!(
@@ -164,6 +219,8 @@ version = "0.8"
 axum = "0.8"
 [target.'cfg(unix)'.dependencies]
 serde_json = "1"
+timer = { package = "tokio-timer", version = "0.2" }
+sha2.workspace = true
 "#;
         let deps = runtime_dependencies(manifest);
         assert!(deps.contains(&"tokio".to_string()));
@@ -172,6 +229,14 @@ serde_json = "1"
         assert!(
             !deps.contains(&"axum".to_string()),
             "dev-dependencies are allowed"
+        );
+        assert!(
+            deps.contains(&"tokio-timer".to_string()),
+            "renamed packages are seen"
+        );
+        assert!(
+            deps.contains(&"sha2".to_string()),
+            "workspace inheritance is read"
         );
     }
 
@@ -190,9 +255,19 @@ serde_json = "1"
             "fn f() { let _ = std::fs::read(\"x\"); }\n",
         )
         .unwrap();
+        std::fs::write(
+            src.join("grouped.rs"),
+            "use std::{collections::BTreeMap, net::TcpStream};\n#[cfg(test)]\nmod tests {}\n",
+        )
+        .unwrap();
         let errors = check(&dir).unwrap_err();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(errors.iter().any(|e| e.contains("axum")), "{errors:?}");
         assert!(errors.iter().any(|e| e.contains("std::fs")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.contains("std::net")), "{errors:?}");
+        assert!(
+            !errors.iter().any(|e| e.contains("std::collections")),
+            "{errors:?}"
+        );
     }
 }
