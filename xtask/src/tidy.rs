@@ -67,7 +67,7 @@ pub fn runtime_dependencies(manifest: &str) -> Vec<String> {
                 deps.push(key.to_string());
                 if let Some(package) = value.split("package").nth(1) {
                     let name = package
-                        .trim_start_matches(|c: char| c == ' ' || c == '=')
+                        .trim_start_matches([' ', '='])
                         .split('"')
                         .nth(1)
                         .unwrap_or_default();
