@@ -241,12 +241,15 @@ async fn cleanup_loop_purges(db: &str) {
         .await,
     );
 
+    // Each item is looked for right after its own delete, well inside its
+    // two-second window.
     let (status, body) = api.delete("/beta/doomed").await;
     assert_eq!(status, 200, "{body}");
+    let (_, list) = api.get("/beta/trash?type=project").await;
+    assert!(find(&list, "project", &doomed_id).is_some(), "{list}");
     let (status, body) = api.delete("/beta/workflows/old-flow").await;
     assert_eq!(status, 200, "{body}");
-    let (_, list) = api.get("/beta/trash").await;
-    assert!(find(&list, "project", &doomed_id).is_some(), "{list}");
+    let (_, list) = api.get("/beta/trash?type=workflow").await;
     assert!(find(&list, "workflow", &workflow).is_some(), "{list}");
 
     eventually(
