@@ -116,6 +116,18 @@ pub fn collapse_leading_slashes(mut req: Request) -> Request {
     req
 }
 
+/// Answers 503 (JSON, with `Retry-After`) when the request is not done
+/// within `limit`; the handler's future is dropped.
+pub async fn time_limit(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out");
+            ApiError::unavailable("the request took too long; try again shortly").into_response()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,17 +155,5 @@ mod tests {
             None
         );
         assert_eq!(new_request_id().len(), 20);
-    }
-}
-
-/// Answers 503 (JSON, with `Retry-After`) when the request is not done
-/// within `limit`; the handler's future is dropped.
-pub async fn time_limit(limit: Duration, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out");
-            ApiError::unavailable("the request took too long; try again shortly").into_response()
-        }
     }
 }
