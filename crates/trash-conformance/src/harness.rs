@@ -104,9 +104,21 @@ impl Harness {
 
     /// A service over the same store and canceller with its own clock and retention.
     pub fn service_with(&self, clock: Arc<dyn Clock>, retention: Retention) -> TrashService {
+        self.service_on(self.store.clone(), clock, retention)
+    }
+
+    /// A service over `store` (a decorator of [`Harness::store`], such as a
+    /// [`crate::gate::GatedStore`]) and the same canceller, with its own
+    /// clock and retention.
+    pub fn service_on(
+        &self,
+        store: Arc<dyn TrashStore>,
+        clock: Arc<dyn Clock>,
+        retention: Retention,
+    ) -> TrashService {
         TrashService::new(
             Ports {
-                store: self.store.clone(),
+                store,
                 canceller: self.canceller.clone(),
                 clock,
                 ids: Arc::new(RandomIds),

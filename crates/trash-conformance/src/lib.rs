@@ -16,7 +16,11 @@
 //! Every case drives the store through the use cases of `trash-core`
 //! (with a manual clock and a recording job canceller), so a store passes
 //! only if the rules hold end to end on it. The race cases run each race
-//! [`RACE_ITERATIONS`] times with real parallel tasks.
+//! [`RACE_ITERATIONS`] times with real parallel tasks, each side on its own
+//! [`gate::GatedStore`] over the store under test: a side's first guarded
+//! write waits until the other side has reached its own, so both read
+//! before either writes, and the race asserts the revision guard refused
+//! the loser with `Conflict`.
 #![warn(missing_docs)]
 
 use std::sync::Arc;
@@ -25,6 +29,7 @@ use async_trait::async_trait;
 use trash_core::ports::TrashStore;
 
 pub mod cases;
+pub mod gate;
 pub mod harness;
 pub mod races;
 

@@ -1,6 +1,14 @@
 //! Races, each run [`RACE_ITERATIONS`] times with real parallel tasks on one
 //! store: whatever the interleaving, the outcome must be one of the allowed
 //! ones and the invariants must hold.
+//!
+//! Each side of a race runs its use case through its own
+//! [`GatedStore`](crate::gate::GatedStore) over the store under test, both
+//! sharing a fresh [`Gate`] per iteration, so neither side writes before
+//! both have read (see [`crate::gate`]). Where both sides then write the
+//! same aggregate, the race asserts that the revision guard refused one of
+//! them with `Conflict`: a store that does not enforce its guards fails here
+//! every run, not just once in a while.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +20,7 @@ use trash_core::ports::*;
 use trash_core::usecases::*;
 use trash_memory::ManualClock;
 
+use crate::gate::{Gate, Side};
 use crate::harness::*;
 use crate::{StoreFactory, RACE_ITERATIONS};
 
@@ -19,8 +28,28 @@ async fn harness(factory: &dyn StoreFactory) -> Harness {
     Harness::new(factory.create().await).await
 }
 
-/// Runs two futures at once, released together by a barrier.
-async fn race<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+/// The service of one side of a race: the harness's store behind `gate`,
+/// read with `clock`, default retention.
+fn side(h: &Harness, gate: &Arc<Gate>, side: Side, clock: Arc<dyn Clock>) -> TrashService {
+    h.service_on(
+        gate.store(side, h.store.clone()),
+        clock,
+        Retention::default(),
+    )
+}
+
+/// The services of both sides of a race, on the harness's clock.
+fn sides(h: &Harness, gate: &Arc<Gate>) -> (TrashService, TrashService) {
+    (
+        side(h, gate, Side::A, h.clock.clone()),
+        side(h, gate, Side::B, h.clock.clone()),
+    )
+}
+
+/// Runs two futures at once, released together by a barrier: `a` is side A
+/// of `gate`, `b` side B. A side that finishes leaves the gate, so the
+/// other never waits for a write that will not come.
+async fn race<A, B, RA, RB>(gate: &Arc<Gate>, a: A, b: B) -> (RA, RB)
 where
     A: std::future::Future<Output = RA> + Send + 'static,
     B: std::future::Future<Output = RB> + Send + 'static,
@@ -29,16 +58,69 @@ where
 {
     let barrier = Arc::new(Barrier::new(2));
     let (ba, bb) = (barrier.clone(), barrier);
+    let (ga, gb) = (gate.clone(), gate.clone());
     let ta = tokio::spawn(async move {
         ba.wait().await;
-        a.await
+        let r = a.await;
+        ga.depart(Side::A);
+        r
     });
     let tb = tokio::spawn(async move {
         bb.wait().await;
-        b.await
+        let r = b.await;
+        gb.depart(Side::B);
+        r
     });
     let (ra, rb) = tokio::join!(ta, tb);
     (ra.expect("task a panicked"), rb.expect("task b panicked"))
+}
+
+/// What the gates of one race saw over its iterations.
+#[derive(Debug, Default)]
+struct Overlap {
+    iterations: usize,
+    met: usize,
+    conflicts: usize,
+    timeouts: usize,
+}
+
+impl Overlap {
+    /// Records an iteration's gate.
+    fn record(&mut self, gate: &Gate) {
+        self.iterations += 1;
+        self.met += usize::from(gate.met());
+        self.conflicts += gate.conflicts();
+        self.timeouts += gate.timeouts();
+    }
+
+    /// Records an iteration whose sides both write the same aggregate: if
+    /// both read before either wrote, the guard must have refused one.
+    fn same_aggregate(&mut self, gate: &Gate, i: usize) {
+        self.record(gate);
+        if gate.met() {
+            assert!(
+                gate.conflicts() >= 1,
+                "iteration {i}: both sides read the aggregate before either wrote it, \
+                 yet no guarded write was refused with Conflict: the revision guard \
+                 is not enforced"
+            );
+        }
+    }
+
+    /// Reports, and checks the sides did meet at the gate in most
+    /// iterations (its timeout is only a backstop).
+    fn finish(&self, race: &str) {
+        eprintln!(
+            "{race}: gate met in {}/{} iterations, {} conflicts, {} gate timeouts",
+            self.met, self.iterations, self.conflicts, self.timeouts
+        );
+        assert!(
+            self.met * 2 >= self.iterations,
+            "{race}: the sides met at the gate in only {} of {} iterations",
+            self.met,
+            self.iterations
+        );
+    }
 }
 
 fn assert_no_active_child_under_trashed_parent(agg: &ProjectAggregate) {
@@ -91,11 +173,12 @@ fn cascaded_in(op: &OperationId) -> ItemState {
     }
 }
 
-/// Restore and cleanup of the same item: exactly one wins, and the item is
-/// either fully restored or fully gone.
+/// Restore and cleanup of the same item: exactly one wins (the other's
+/// write is refused), and the item is either fully restored or fully gone.
 pub async fn race_restore_vs_cleanup(f: &dyn StoreFactory) {
     let h = harness(f).await;
     let (mut restored_count, mut purged_count) = (0, 0);
+    let mut overlap = Overlap::default();
     for i in 0..RACE_ITERATIONS {
         let s = format!("p{i}");
         h.clock.set(t0().plus(Duration::hours(i as i64)));
@@ -105,13 +188,17 @@ pub async fn race_restore_vs_cleanup(f: &dyn StoreFactory) {
         let t = h.finished_training(&s, 1).await;
         let out = h.trash_project(&s).await;
         let due = out.scheduled_cleanup_at;
-        let restorer = h.service_with(
+        let gate = Gate::new();
+        let restorer = side(
+            &h,
+            &gate,
+            Side::A,
             Arc::new(ManualClock::new(due.plus(Duration::milliseconds(-1)))),
-            Retention::default(),
         );
-        let cleaner = h.service_with(Arc::new(ManualClock::new(due)), Retention::default());
+        let cleaner = side(&h, &gate, Side::B, Arc::new(ManualClock::new(due)));
         let (key, ws, id) = (h.key.clone(), h.ws.clone(), p.id.clone());
         let (restore, cleanup) = race(
+            &gate,
             async move {
                 restorer
                     .restore(&key, &ws, &ItemRef::Project(id), OnConflict::Fail)
@@ -121,6 +208,7 @@ pub async fn race_restore_vs_cleanup(f: &dyn StoreFactory) {
         )
         .await;
         let cleanup = cleanup.expect("cleanup runs");
+        overlap.same_aggregate(&gate, i);
         let restored = matches!(&restore, Ok(o) if !o.already_active);
         let purged = cleanup.purged == 1;
         assert!(
@@ -152,6 +240,7 @@ pub async fn race_restore_vs_cleanup(f: &dyn StoreFactory) {
     }
     assert!(h.listing().await.is_empty());
     eprintln!("restore vs cleanup: restore won {restored_count}, cleanup won {purged_count}");
+    overlap.finish("restore vs cleanup");
 }
 
 /// Restoring a version while its project is being trashed never leaves an
@@ -159,6 +248,7 @@ pub async fn race_restore_vs_cleanup(f: &dyn StoreFactory) {
 pub async fn race_restore_version_vs_trash_project(f: &dyn StoreFactory) {
     let h = harness(f).await;
     let mut outcomes: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut overlap = Overlap::default();
     for i in 0..RACE_ITERATIONS {
         let s = format!("p{i}");
         let p = h.project(&s).await;
@@ -167,10 +257,12 @@ pub async fn race_restore_version_vs_trash_project(f: &dyn StoreFactory) {
         h.finished_training(&s, 1).await;
         let own = h.trash_version(&s, 1).await;
         assert!(!own.already_in_trash);
-        let (svc_a, svc_b) = (h.service.clone(), h.service.clone());
+        let gate = Gate::new();
+        let (svc_a, svc_b) = sides(&h, &gate);
         let (key_a, key_b, ws_a, ws_b) = (h.key.clone(), h.key.clone(), h.ws.clone(), h.ws.clone());
         let (id, slug_b) = (p.id.clone(), slug(&s));
         let (restore, trash) = race(
+            &gate,
             async move {
                 svc_a
                     .restore(
@@ -197,6 +289,7 @@ pub async fn race_restore_version_vs_trash_project(f: &dyn StoreFactory) {
         .await;
         let trash = trash.expect("trashing the project succeeds");
         assert!(!trash.already_in_trash);
+        overlap.same_aggregate(&gate, i);
         let agg = h.must_agg(&p.id).await;
         assert_no_active_child_under_trashed_parent(&agg);
         let project_op = agg.project.state.operation().expect("trashed").clone();
@@ -219,12 +312,37 @@ pub async fn race_restore_version_vs_trash_project(f: &dyn StoreFactory) {
         }
     }
     eprintln!("restore version vs trash project: {outcomes:?}");
+    overlap.finish("restore version vs trash project");
+}
+
+/// The audit events of the main workspace after position `*seen`, oldest
+/// first; moves `*seen` past them.
+async fn audit_after(h: &Harness, seen: &mut Option<i64>) -> Vec<AuditEvent> {
+    let mut out = Vec::new();
+    loop {
+        let page = h
+            .store
+            .audit_events(&h.ws, *seen, 500)
+            .await
+            .expect("audit");
+        let Some(last) = page.last() else {
+            return out;
+        };
+        *seen = Some(last.seq);
+        out.extend(page.into_iter().map(|r| r.event));
+    }
 }
 
 /// Two cleanup workers at once: each due operation is purged exactly once
-/// and each pending cancellation is sent exactly once.
+/// and each pending cancellation is sent exactly once. Their claims keep
+/// them on different operations; then, with one worker's claim lapsed (a
+/// slow worker), both hold the same operation and the guard keeps the purge
+/// single.
 pub async fn race_two_cleanup_workers(f: &dyn StoreFactory) {
     let h = harness(f).await;
+    let claim = h.service.config().claim;
+    let (mut apart, mut lapsed) = (Overlap::default(), Overlap::default());
+    let mut audit_seen = None;
     for i in 0..RACE_ITERATIONS {
         let base = t0().plus(days(60 * i as i64));
         h.clock.set(base);
@@ -242,7 +360,7 @@ pub async fn race_two_cleanup_workers(f: &dyn StoreFactory) {
         h.trash(TrashTarget::Workflow { slug: slug(&w) }).await;
         h.canceller.set_failing(false);
         let calls_before = h.canceller.calls().len();
-        let audit_before = h.audit().await.len();
+        audit_after(&h, &mut audit_seen).await;
         h.clock.set(base.plus(days(30)).plus(Duration::minutes(1)));
 
         let worker = |svc: TrashService| async move {
@@ -258,7 +376,10 @@ pub async fn race_two_cleanup_workers(f: &dyn StoreFactory) {
                 }
             }
         };
-        let ((pa, sa), (pb, sb)) = race(worker(h.service.clone()), worker(h.service.clone())).await;
+        let gate = Gate::new();
+        let (svc_a, svc_b) = sides(&h, &gate);
+        let ((pa, sa), (pb, sb)) = race(&gate, worker(svc_a), worker(svc_b)).await;
+        apart.record(&gate);
         assert_eq!(pa + pb, 4, "iteration {i}: every operation purged once");
         assert_eq!(sa + sb, 3, "iteration {i}: every cancellation sent once");
         let mut calls = h.canceller.calls()[calls_before..].to_vec();
@@ -269,7 +390,53 @@ pub async fn race_two_cleanup_workers(f: &dyn StoreFactory) {
             calls, expected,
             "iteration {i}: each cancellation sent exactly once"
         );
-        let new_events = h.audit().await.split_off(audit_before);
+        assert!(h
+            .store
+            .pending_cancellations(&h.ws)
+            .await
+            .expect("p")
+            .is_empty());
+
+        // A slow worker's claim lapses while it purges: a second worker
+        // claims the same operation, and both purge it at once.
+        let l = format!("l{i}");
+        let workflow = h.workflow(&l).await;
+        let due = h
+            .trash(TrashTarget::Workflow { slug: slug(&l) })
+            .await
+            .scheduled_cleanup_at;
+        let gate = Gate::new();
+        let slow = side(&h, &gate, Side::A, Arc::new(ManualClock::new(due)));
+        let late = Arc::new(ManualClock::new(due.plus(claim).plus(Duration::minutes(1))));
+        let fresh = side(&h, &gate, Side::B, late);
+        let waits = gate.clone();
+        let (ra, rb) = race(&gate, async move { slow.purge_due(1).await }, async move {
+            waits.claimed_by(Side::A).await;
+            fresh.purge_due(1).await
+        })
+        .await;
+        let (ra, rb) = (ra.expect("slow worker"), rb.expect("fresh worker"));
+        lapsed.same_aggregate(&gate, i);
+        assert_eq!(
+            ra.purged + rb.purged,
+            1,
+            "iteration {i}: a lapsed claim purged once: {ra:?} {rb:?}"
+        );
+        if gate.met() {
+            assert_eq!(
+                (ra.claimed, rb.claimed, ra.skipped + rb.skipped),
+                (1, 1, 1),
+                "iteration {i}: both claimed it, one skipped it: {ra:?} {rb:?}"
+            );
+        }
+        assert!(h
+            .store
+            .load_workflow(&h.ws, &workflow.id)
+            .await
+            .expect("load workflow")
+            .is_none());
+
+        let new_events = audit_after(&h, &mut audit_seen).await;
         let mut purged_ops: Vec<OperationId> = new_events
             .iter()
             .filter(|e| e.kind == AuditKind::Purged)
@@ -280,31 +447,31 @@ pub async fn race_two_cleanup_workers(f: &dyn StoreFactory) {
         purged_ops.dedup();
         assert_eq!(
             (n, purged_ops.len()),
-            (4, 4),
+            (5, 5),
             "iteration {i}: one purge event each"
         );
-        assert!(h
-            .store
-            .pending_cancellations(&h.ws)
-            .await
-            .expect("p")
-            .is_empty());
     }
     assert!(h.listing().await.is_empty());
+    apart.finish("two cleanup workers");
+    lapsed.finish("two cleanup workers, lapsed claim");
 }
 
 /// Creating a version while the project is trashed never leaves an active
 /// version under a trashed project.
 pub async fn race_create_version_vs_trash_project(f: &dyn StoreFactory) {
     let h = harness(f).await;
+    let mut overlap = Overlap::default();
+    let mut created_first = 0;
     for i in 0..RACE_ITERATIONS {
         let s = format!("p{i}");
         let p = h.project(&s).await;
         h.version(&s).await;
-        let (svc_a, svc_b) = (h.service.clone(), h.service.clone());
+        let gate = Gate::new();
+        let (svc_a, svc_b) = sides(&h, &gate);
         let (key_a, key_b, ws_a, ws_b) = (h.key.clone(), h.key.clone(), h.ws.clone(), h.ws.clone());
         let (slug_a, slug_b) = (slug(&s), slug(&s));
         let (created, trashed) = race(
+            &gate,
             async move { svc_a.create_version(&key_a, &ws_a, &slug_a, None).await },
             async move {
                 svc_b
@@ -321,21 +488,30 @@ pub async fn race_create_version_vs_trash_project(f: &dyn StoreFactory) {
         )
         .await;
         trashed.expect("trash succeeds");
+        overlap.same_aggregate(&gate, i);
         let agg = h.must_agg(&p.id).await;
         assert_no_active_child_under_trashed_parent(&agg);
         match created {
             Ok(v) => {
                 let op = agg.project.state.operation().expect("trashed").clone();
                 assert_eq!(*version_state(&agg, v.number.get()), cascaded_in(&op));
+                created_first += 1;
             }
             Err(e) => assert_eq!(e, ResourceError::NotFound("project"), "iteration {i}"),
         }
     }
+    eprintln!(
+        "create version vs trash project: version created first {created_first}, \
+         trash first {}",
+        RACE_ITERATIONS - created_first
+    );
+    overlap.finish("create version vs trash project");
 }
 
 /// Two concurrent deletes of one project create one operation.
 pub async fn race_double_trash(f: &dyn StoreFactory) {
     let h = harness(f).await;
+    let mut overlap = Overlap::default();
     for i in 0..RACE_ITERATIONS {
         let s = format!("p{i}");
         let p = h.project(&s).await;
@@ -344,15 +520,18 @@ pub async fn race_double_trash(f: &dyn StoreFactory) {
             slug: slug(&s),
             cleanup_delete_images: true,
         };
-        let (svc_a, svc_b) = (h.service.clone(), h.service.clone());
+        let gate = Gate::new();
+        let (svc_a, svc_b) = sides(&h, &gate);
         let (key_a, key_b, ws_a, ws_b) = (h.key.clone(), h.key.clone(), h.ws.clone(), h.ws.clone());
         let (ta, tb) = (target.clone(), target);
         let (a, b) = race(
+            &gate,
             async move { svc_a.move_to_trash(&key_a, &ws_a, &ta).await },
             async move { svc_b.move_to_trash(&key_b, &ws_b, &tb).await },
         )
         .await;
         let (a, b) = (a.expect("a"), b.expect("b"));
+        overlap.same_aggregate(&gate, i);
         assert!(
             a.already_in_trash != b.already_in_trash,
             "iteration {i}: exactly one creates the operation"
@@ -363,4 +542,5 @@ pub async fn race_double_trash(f: &dyn StoreFactory) {
         assert_no_active_child_under_trashed_parent(&agg);
     }
     assert_eq!(h.listing().await.len(), RACE_ITERATIONS);
+    overlap.finish("double trash");
 }
