@@ -751,6 +751,16 @@ pub async fn slug_is_free_while_trashed_and_restore_handles_conflicts(f: &dyn St
     let third = slug(&long).with_suffix(3);
     assert_eq!(renamed.slug, Some(third.clone()));
     assert_eq!(third.as_str().len(), 100);
+    // Two trashed projects share a slug: a repeated delete by slug answers
+    // for the most recently trashed one.
+    h.project("twice").await;
+    h.trash_project("twice").await;
+    let later = h.project("twice").await;
+    h.clock.advance(Duration::seconds(1));
+    h.trash_project("twice").await;
+    let again = h.trash_project("twice").await;
+    assert!(again.already_in_trash);
+    assert!(matches!(&again.item, TrashedItem::Project { id, .. } if id == &later.id));
     // Restoring when the slug is free keeps it, even with rename.
     h.project("free").await;
     let free = h.trash_project("free").await;

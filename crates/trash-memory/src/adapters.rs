@@ -1,6 +1,6 @@
 //! Reference adapters for the small ports: clocks, id generators and job cancellers.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -57,34 +57,6 @@ impl IdGenerator for RandomIds {
             .take(len)
             .map(char::from)
             .collect()
-    }
-}
-
-/// Predictable ids (`a0000000000000000001`, …) for readable tests. Each
-/// generator has its own prefix letter so two generators never collide.
-#[derive(Debug)]
-pub struct SequentialIds {
-    prefix: char,
-    next: AtomicU64,
-}
-
-impl SequentialIds {
-    /// A generator whose ids start with `prefix` (an ASCII letter).
-    pub fn new(prefix: char) -> SequentialIds {
-        assert!(prefix.is_ascii_alphabetic());
-        SequentialIds {
-            prefix,
-            next: AtomicU64::new(1),
-        }
-    }
-}
-
-impl IdGenerator for SequentialIds {
-    fn alphanumeric(&self, len: usize) -> String {
-        let n = self.next.fetch_add(1, Ordering::SeqCst);
-        let digits = format!("{n}");
-        let fill = len.saturating_sub(1 + digits.len());
-        format!("{}{}{}", self.prefix, "0".repeat(fill), digits)
     }
 }
 

@@ -106,6 +106,20 @@ impl State {
         }
     }
 
+    /// Of the items holding a slug, the active one, else the most recently
+    /// trashed one.
+    fn preferred<'a, T>(&self, holders: impl Iterator<Item = (&'a ItemState, T)>) -> Option<T> {
+        holders
+            .max_by_key(|(state, _)| {
+                let deleted_at = state
+                    .operation()
+                    .and_then(|op| self.operations.get(op))
+                    .map(|r| r.op.deleted_at);
+                (state.is_active(), deleted_at)
+            })
+            .map(|(_, item)| item)
+    }
+
     fn project_in(&self, ws: &WorkspaceSlug, id: &ProjectId) -> Option<&ProjectRow> {
         self.projects.get(id).filter(|r| &r.project.workspace == ws)
     }
@@ -272,28 +286,13 @@ impl TrashStore for MemoryStore {
         slug: &Slug,
     ) -> Result<Option<ProjectId>, StoreError> {
         let s = self.lock()?;
-        let candidates = s
+        let holders = s
             .projects
             .values()
             .map(|r| &r.project)
-            .filter(|p| &p.workspace == workspace && &p.slug == slug);
-        let mut best: Option<(&Project, Option<Timestamp>)> = None;
-        for p in candidates {
-            let deleted_at = p
-                .state
-                .operation()
-                .and_then(|op| s.operations.get(op))
-                .map(|r| r.op.deleted_at);
-            let better = match (&best, p.state.is_active()) {
-                (None, _) => true,
-                (Some((b, _)), true) => !b.state.is_active(),
-                (Some((b, bd)), false) => !b.state.is_active() && deleted_at > *bd,
-            };
-            if better {
-                best = Some((p, deleted_at));
-            }
-        }
-        Ok(best.map(|(p, _)| p.id.clone()))
+            .filter(|p| &p.workspace == workspace && &p.slug == slug)
+            .map(|p| (&p.state, &p.id));
+        Ok(s.preferred(holders).cloned())
     }
 
     async fn load_project(
@@ -369,28 +368,13 @@ impl TrashStore for MemoryStore {
         slug: &Slug,
     ) -> Result<Option<WorkflowId>, StoreError> {
         let s = self.lock()?;
-        let mut best: Option<(&Workflow, Option<Timestamp>)> = None;
-        for w in s
+        let holders = s
             .workflows
             .values()
             .map(|r| &r.workflow)
             .filter(|w| &w.workspace == workspace && &w.slug == slug)
-        {
-            let deleted_at = w
-                .state
-                .operation()
-                .and_then(|op| s.operations.get(op))
-                .map(|r| r.op.deleted_at);
-            let better = match (&best, w.state.is_active()) {
-                (None, _) => true,
-                (Some((b, _)), true) => !b.state.is_active(),
-                (Some((b, bd)), false) => !b.state.is_active() && deleted_at > *bd,
-            };
-            if better {
-                best = Some((w, deleted_at));
-            }
-        }
-        Ok(best.map(|(w, _)| w.id.clone()))
+            .map(|w| (&w.state, &w.id));
+        Ok(s.preferred(holders).cloned())
     }
 
     async fn load_workflow(
