@@ -1,4 +1,4 @@
-//! The conformance suite: one contract every [`TrashStore`] must pass.
+//! The conformance suite: one contract every store must pass, role by role.
 //!
 //! A store crate runs it from an integration test:
 //!
@@ -6,12 +6,19 @@
 //! struct Factory;
 //! #[async_trait::async_trait]
 //! impl trash_conformance::StoreFactory for Factory {
-//!     async fn create(&self) -> std::sync::Arc<dyn trash_core::ports::TrashStore> {
-//!         /* a fresh, empty store (own database / file / schema) */
+//!     async fn create(&self) -> trash_conformance::StoreUnderTest {
+//!         // a fresh, empty store (own database / file / schema)
+//!         trash_conformance::StoreUnderTest::whole(std::sync::Arc::new(MyStore::new()))
 //!     }
 //! }
 //! trash_conformance::store_conformance_tests!(Factory);
+//! // and, for a store that also plays the accounts role:
+//! trash_conformance::account_conformance_tests!(Factory);
 //! ```
+//!
+//! A store that plays only the trash roles (an embedder's) builds the
+//! [`StoreUnderTest`] field by field: its own trash roles, and any store
+//! sharing its data (or a fixture loader) for resources and accounts.
 //!
 //! Every case drives the store through the use cases of `trash-core`
 //! (with a manual clock and a recording job canceller), so a store passes
@@ -26,7 +33,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use trash_core::ports::TrashStore;
+use trash_core::ports::*;
 
 pub mod cases;
 pub mod gate;
@@ -36,12 +43,45 @@ pub mod races;
 /// How many times each race is run.
 pub const RACE_ITERATIONS: usize = 200;
 
+/// One store as the suite sees it: the trash roles under test, and where
+/// the fixtures (workspaces, projects, versions, trainings, images) are
+/// created. Fixtures MUST land in the same data the trash roles read.
+#[derive(Clone)]
+pub struct StoreUnderTest {
+    /// Trash reads under test.
+    pub reads: Arc<dyn TrashReads>,
+    /// Guarded transitions under test.
+    pub writes: Arc<dyn TrashWrites>,
+    /// The work queue under test.
+    pub queue: Arc<dyn WorkQueue>,
+    /// The audit log under test.
+    pub audit: Arc<dyn AuditLog>,
+    /// Creates resource fixtures (and is under test for the resource cases).
+    pub resources: Arc<dyn ResourceStore>,
+    /// Creates the workspaces (and is under test for the account cases).
+    pub accounts: Arc<dyn AccountStore>,
+}
+
+impl StoreUnderTest {
+    /// Every role from one store.
+    pub fn whole(store: Arc<dyn StandaloneStore>) -> StoreUnderTest {
+        StoreUnderTest {
+            reads: store.clone(),
+            writes: store.clone(),
+            queue: store.clone(),
+            audit: store.clone(),
+            resources: store.clone(),
+            accounts: store,
+        }
+    }
+}
+
 /// Creates fresh, empty stores for the suite (one per test case, and one
 /// per race iteration).
 #[async_trait]
 pub trait StoreFactory: Send + Sync + 'static {
     /// A new, empty, migrated store, isolated from every other one.
-    async fn create(&self) -> Arc<dyn TrashStore>;
+    async fn create(&self) -> StoreUnderTest;
 }
 
 /// Expands to one `#[tokio::test]` per conformance case, each calling the
@@ -71,7 +111,8 @@ macro_rules! store_conformance_tests {
             delete_forever_and_empty_trash,
             version_numbers_are_never_reused,
             trashed_items_are_hidden_from_reads,
-            keys_are_hashed_and_revocable,
+            purge_removes_exactly_the_plan,
+            writers_on_one_project_are_never_busy,
             race_restore_vs_cleanup,
             race_restore_version_vs_trash_project,
             race_two_cleanup_workers,
@@ -80,6 +121,9 @@ macro_rules! store_conformance_tests {
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
+        $crate::store_conformance_tests!(@each $factory; $($case),*);
+    };
+    (@each $factory:expr; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
@@ -87,5 +131,16 @@ macro_rules! store_conformance_tests {
                 $crate::cases::$case(&factory).await;
             }
         )*
+    };
+}
+
+/// Expands to one `#[tokio::test]` per case of the accounts role
+/// (workspaces, keys, users), for stores that play it.
+#[macro_export]
+macro_rules! account_conformance_tests {
+    ($factory:expr) => {
+        $crate::store_conformance_tests!(@each $factory;
+            keys_are_hashed_and_revocable,
+        );
     };
 }

@@ -8,10 +8,14 @@
 //!
 //! * [`domain`]: validated values (slugs, ids, scopes, retention) and records.
 //! * [`rules`]: pure decisions (what a trash / restore / purge does).
-//! * [`ports`]: what the core needs ([`ports::TrashStore`],
-//!   [`ports::JobCanceller`], [`ports::Clock`], [`ports::IdGenerator`]) and the
-//!   contract each implementation must keep.
-//! * [`usecases`]: [`TrashService`], every use case, one error enum each.
+//! * [`ports`]: what the core needs, one trait per role
+//!   ([`ports::TrashReads`], [`ports::TrashWrites`], [`ports::WorkQueue`],
+//!   [`ports::AuditLog`], and for the standalone server
+//!   [`ports::ResourceStore`], [`ports::AccountStore`], [`ports::Health`]),
+//!   plus [`ports::JobCanceller`], [`ports::Clock`], [`ports::IdGenerator`]
+//!   and [`ports::Pause`], with the contract each implementation must keep.
+//! * [`usecases`]: [`TrashService`] (the trash roles only),
+//!   [`ResourceService`], [`AccountService`]; one error enum per use case.
 //!
 //! Nothing here performs I/O or depends on an async runtime.
 #![warn(missing_docs)]
@@ -21,4 +25,6 @@ pub mod ports;
 pub mod rules;
 pub mod usecases;
 
-pub use usecases::{Ports, TrashConfig, TrashService};
+pub use usecases::{
+    AccountService, ResourceService, Runtime, Services, TrashConfig, TrashPorts, TrashService,
+};

@@ -6,7 +6,8 @@ use chrono::Duration;
 
 use crate::domain::*;
 use crate::ports::{
-    Guard, ProjectAggregate, ProjectHead, PurgePlan, RestorePlan, TrashPlan, WorkflowAggregate,
+    Guard, ProjectAggregate, ProjectItem, PurgePlan, PurgeSet, RestorePlan, SlugHolder,
+    TrainingItem, TrashPlan, TrashedItem, VersionItem, WorkflowAggregate, WorkflowItem,
 };
 
 /// Everything a trash decision needs besides what was read.
@@ -441,6 +442,61 @@ pub fn restore_workflow(
     }
 }
 
+/// An item of a project aggregate: its state and how it is shown in the
+/// trash (project, version or training), or `None` if the aggregate has no
+/// such item.
+pub fn describe_in_project(
+    agg: &ProjectAggregate,
+    target: &ItemRef,
+) -> Option<(ItemState, TrashedItem)> {
+    let p = &agg.project;
+    match target {
+        ItemRef::Project(id) if id == &p.id => Some((
+            p.state.clone(),
+            TrashedItem::Project(ProjectItem {
+                id: p.id.clone(),
+                slug: p.slug.clone(),
+                name: p.name.clone(),
+            }),
+        )),
+        ItemRef::Version(id, n) if id == &p.id => {
+            let v = agg.versions.iter().find(|v| v.number == *n)?;
+            Some((
+                v.state.clone(),
+                TrashedItem::Version(VersionItem {
+                    project: p.id.clone(),
+                    project_slug: p.slug.clone(),
+                    project_name: p.name.clone(),
+                    number: v.number,
+                    name: v.name.clone(),
+                }),
+            ))
+        }
+        ItemRef::Training(id) => {
+            let t = agg.trainings.iter().find(|t| &t.id == id)?;
+            Some((
+                t.state.clone(),
+                TrashedItem::Training(TrainingItem {
+                    id: t.id.clone(),
+                    project: p.id.clone(),
+                    project_slug: p.slug.clone(),
+                    version: t.version,
+                }),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// A workflow as shown in the trash.
+pub fn describe_workflow(agg: &WorkflowAggregate) -> WorkflowItem {
+    WorkflowItem {
+        id: agg.workflow.id.clone(),
+        slug: agg.workflow.slug.clone(),
+        name: agg.workflow.name.clone(),
+    }
+}
+
 /// The first slug `base-2`, `base-3`, … not in `taken`.
 pub fn free_slug(base: &Slug, taken: &[Slug]) -> Slug {
     (2u32..)
@@ -468,28 +524,11 @@ pub enum PurgeRefusal {
     NotDue,
 }
 
-/// Which trashed items a purge of `root` removes as dependants, given the
-/// live operations of the project. Used to record an audit event for every
-/// operation that disappears with the root.
-fn dependant_operations<'a>(
-    root: &ItemRef,
-    ops: &'a [TrashOperation],
-    trainings_of_version: &[TrainingId],
-) -> Vec<&'a TrashOperation> {
-    ops.iter()
-        .filter(|op| &op.root != root)
-        .filter(|op| match (root, &op.root) {
-            (ItemRef::Project(_), _) => true,
-            (ItemRef::Version(..), ItemRef::Training(t)) => trainings_of_version.contains(t),
-            _ => false,
-        })
-        .collect()
-}
-
 fn purge_plan(
     guard: Guard,
     op: &TrashOperation,
-    dependants: Vec<&TrashOperation>,
+    remove: PurgeSet,
+    ops: &[TrashOperation],
     reason: PurgeReason,
     actor: &Actor,
     now: Timestamp,
@@ -498,15 +537,21 @@ fn purge_plan(
         PurgeReason::Cleanup => AuditKind::Purged,
         PurgeReason::DeleteForever => AuditKind::DeletedForever,
     };
+    // One event per operation that disappears: the purged one first, then
+    // every operation rooted in a removed item.
     let events = std::iter::once(op)
-        .chain(dependants)
+        .chain(
+            ops.iter()
+                .filter(|o| o.id != op.id && remove.operations.contains(&o.id)),
+        )
         .map(|o| event(o, kind, actor, o.root.clone(), now))
         .collect();
     PurgePlan {
         guard,
         operation: op.id.clone(),
         root: op.root.clone(),
-        delete_exclusive_images: op.cleanup_delete_images && matches!(op.root, ItemRef::Project(_)),
+        remove,
+        delete_orphaned_images: op.cleanup_delete_images && matches!(op.root, ItemRef::Project(_)),
         events,
     }
 }
@@ -524,27 +569,56 @@ fn check_purgeable<'a>(
     Ok(op)
 }
 
-/// Decide purging an operation rooted in a project or one of its trainings
-/// (the project head is enough for those).
-pub fn purge_from_head(
-    head: &ProjectHead,
-    id: &OperationId,
-    reason: PurgeReason,
-    actor: &Actor,
-    now: Timestamp,
-) -> Result<PurgePlan, PurgeRefusal> {
-    let op = check_purgeable(&head.operations, id, reason, now)?;
-    let dependants = dependant_operations(&op.root, &head.operations, &[]);
-    let guard = Guard {
-        aggregate: AggregateId::Project(head.project.id.clone()),
-        revision: head.revision,
-    };
-    Ok(purge_plan(guard, op, dependants, reason, actor, now))
+/// What purging `root` removes from a project aggregate: a project takes
+/// every version, training and live operation of the aggregate; a version
+/// takes every training of its number and the operations rooted in any of
+/// them; a training takes itself and its operation. Trashed or not, earlier
+/// operations or not: a dependant cannot outlive what it depends on.
+pub fn purge_set(agg: &ProjectAggregate, root: &ItemRef) -> PurgeSet {
+    let pid = &agg.project.id;
+    let mut set = PurgeSet::default();
+    match root {
+        ItemRef::Project(p) if p == pid => {
+            set.projects.push(pid.clone());
+            set.versions = agg
+                .versions
+                .iter()
+                .map(|v| (pid.clone(), v.number))
+                .collect();
+            set.trainings = agg.trainings.iter().map(|t| t.id.clone()).collect();
+        }
+        ItemRef::Version(p, n) if p == pid => {
+            set.versions.push((pid.clone(), *n));
+            set.trainings = agg
+                .trainings
+                .iter()
+                .filter(|t| t.version == *n)
+                .map(|t| t.id.clone())
+                .collect();
+        }
+        ItemRef::Training(t) if agg.trainings.iter().any(|x| &x.id == t) => {
+            set.trainings.push(t.clone());
+        }
+        // Not an item of this aggregate: nothing to remove.
+        _ => return set,
+    }
+    set.operations = agg
+        .operations
+        .iter()
+        .filter(|op| match &op.root {
+            ItemRef::Project(p) => set.projects.contains(p),
+            ItemRef::Version(p, n) => set.versions.contains(&(p.clone(), *n)),
+            ItemRef::Training(t) => set.trainings.contains(t),
+            ItemRef::Workflow(_) => false,
+        })
+        .map(|op| op.id.clone())
+        .collect();
+    set
 }
 
-/// Decide purging an operation of a project aggregate (needed for a version
-/// root, whose trainings' own operations go with it).
-pub fn purge_from_project(
+/// Decide purging an operation of a project aggregate (rooted in the
+/// project, one of its versions or one of its trainings).
+pub fn purge_in_project(
     agg: &ProjectAggregate,
     id: &OperationId,
     reason: PurgeReason,
@@ -552,20 +626,16 @@ pub fn purge_from_project(
     now: Timestamp,
 ) -> Result<PurgePlan, PurgeRefusal> {
     let op = check_purgeable(&agg.operations, id, reason, now)?;
-    let trainings: Vec<TrainingId> = match &op.root {
-        ItemRef::Version(_, n) => agg
-            .trainings
-            .iter()
-            .filter(|t| t.version == *n)
-            .map(|t| t.id.clone())
-            .collect(),
-        _ => vec![],
-    };
-    let dependants = dependant_operations(&op.root, &agg.operations, &trainings);
+    let remove = purge_set(agg, &op.root);
+    if !remove.operations.contains(&op.id) {
+        // Its root is not in the aggregate: a store broke its invariants.
+        return Err(PurgeRefusal::Gone);
+    }
     Ok(purge_plan(
         project_guard(agg),
         op,
-        dependants,
+        remove,
+        &agg.operations,
         reason,
         actor,
         now,
@@ -586,7 +656,63 @@ pub fn purge_workflow(
         aggregate: AggregateId::Workflow(agg.workflow.id.clone()),
         revision: agg.revision,
     };
-    Ok(purge_plan(guard, op, vec![], reason, actor, now))
+    let remove = PurgeSet {
+        workflows: vec![agg.workflow.id.clone()],
+        operations: vec![op.id.clone()],
+        ..PurgeSet::default()
+    };
+    Ok(purge_plan(guard, op, remove, &ops, reason, actor, now))
+}
+
+/// Which of the items holding a slug the slug means: the active one, else
+/// the most recently trashed one (latest `deleted_at`, then the greatest
+/// id), so a repeated delete by slug stays idempotent after the slug was
+/// reused and trashed again.
+pub fn preferred_holder<Id: Clone + Ord>(holders: &[SlugHolder<Id>]) -> Option<Id> {
+    holders
+        .iter()
+        .find(|h| h.trashed_at.is_none())
+        .or_else(|| {
+            holders
+                .iter()
+                .max_by(|a, b| (a.trashed_at, &a.id).cmp(&(b.trashed_at, &b.id)))
+        })
+        .map(|h| h.id.clone())
+}
+
+/// How long to wait before attempt `retry + 1` of a write that lost a race
+/// (`retry` counts from 0): exponential from `backoff.first`, capped at
+/// `backoff.max`, with "full jitter": `random` (any number, reduced modulo
+/// the delay) picks a point between zero and that ceiling, so writers that
+/// collided once do not collide again in lockstep.
+pub fn retry_delay(backoff: Backoff, retry: u32, random: u64) -> Duration {
+    let ceiling = backoff
+        .first
+        .num_microseconds()
+        .unwrap_or(i64::MAX)
+        .max(1)
+        .saturating_mul(1i64 << retry.min(20))
+        .min(backoff.max.num_microseconds().unwrap_or(i64::MAX).max(1));
+    let jittered = (random % (ceiling as u64 + 1)) as i64;
+    Duration::microseconds(jittered)
+}
+
+/// The waits of [`retry_delay`]: the first ceiling and the largest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The ceiling of the first wait (default 2 ms).
+    pub first: Duration,
+    /// The largest ceiling (default 100 ms).
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            first: Duration::milliseconds(2),
+            max: Duration::milliseconds(100),
+        }
+    }
 }
 
 /// How long to wait before retrying a failed cancellation: 30 s doubled per

@@ -3,9 +3,9 @@
 
 use crate::domain::*;
 use crate::ports::{PurgeCounts, PurgePlan, StoreError};
-use crate::rules::{self, PurgeReason, PurgeRefusal};
+use crate::rules::{self, PurgeReason};
 
-use super::TrashService;
+use super::{Contended, TrashService};
 
 /// What one batch of cleanup did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,9 +42,27 @@ pub enum CleanupError {
     Store(#[from] StoreError),
 }
 
-/// Why purging one operation did not happen.
+/// Why purging one operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PurgeError {
+    /// Concurrent changes kept invalidating the decision.
+    #[error("the item is changing concurrently; try again")]
+    Busy,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Contended> for PurgeError {
+    fn from(_: Contended) -> Self {
+        PurgeError::Busy
+    }
+}
+
+/// What purging one operation did.
 pub(crate) enum PurgeOutcome {
     Purged(PurgeCounts),
+    /// The operation no longer exists or (for cleanup) is not due.
     Skipped,
 }
 
@@ -56,7 +74,7 @@ impl TrashService {
     pub async fn purge_due(&self, batch: u32) -> Result<CleanupReport, CleanupError> {
         let now = self.now();
         let ops = self
-            .store
+            .queue
             .claim_due_operations(now, now.plus(self.config.claim), batch.max(1))
             .await?;
         let mut report = CleanupReport {
@@ -66,13 +84,7 @@ impl TrashService {
         let mut last_error = None;
         for op in ops {
             let outcome = self
-                .purge_operation(
-                    &op.workspace,
-                    &op.root,
-                    &op.id,
-                    PurgeReason::Cleanup,
-                    &Actor::system(),
-                )
+                .purge_operation(&op, PurgeReason::Cleanup, &Actor::system())
                 .await;
             match outcome {
                 Ok(PurgeOutcome::Purged(counts)) => {
@@ -87,76 +99,65 @@ impl TrashService {
             }
         }
         match last_error {
-            // Nothing went through: report the failure itself.
-            Some(e) if report.purged == 0 && report.skipped == 0 => Err(e.into()),
+            // Nothing went through because the store failed: report that.
+            Some(PurgeError::Store(e)) if report.purged == 0 && report.skipped == 0 => {
+                Err(e.into())
+            }
             _ => Ok(report),
         }
     }
 
-    /// Purges one operation, re-reading on conflict. Returns `Skipped` if the
-    /// operation no longer exists or (for cleanup) is not due.
+    /// Purges one operation, re-reading on conflict.
     pub(crate) async fn purge_operation(
         &self,
-        workspace: &WorkspaceSlug,
-        root: &ItemRef,
-        operation: &OperationId,
+        op: &TrashOperation,
         reason: PurgeReason,
         actor: &Actor,
-    ) -> Result<PurgeOutcome, StoreError> {
-        for _ in 0..self.config.max_attempts {
+    ) -> Result<PurgeOutcome, PurgeError> {
+        let mut attempts = self.attempts();
+        loop {
+            attempts.next().await?;
             let now = self.now();
-            let Some(plan) = self
-                .plan_purge(workspace, root, operation, reason, actor, now)
-                .await?
-            else {
+            let Some(plan) = self.plan_purge(op, reason, actor, now).await? else {
                 return Ok(PurgeOutcome::Skipped);
             };
-            match self.store.purge(&plan).await {
+            match self.writes.purge(&plan).await {
                 Ok(counts) => return Ok(PurgeOutcome::Purged(counts)),
                 Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
-        Err(StoreError::Conflict)
     }
 
-    async fn plan_purge(
+    /// Reads the aggregate of `op`'s root and decides its purge; `None` if
+    /// the operation is gone or (for cleanup) not due.
+    pub(crate) async fn plan_purge(
         &self,
-        workspace: &WorkspaceSlug,
-        root: &ItemRef,
-        operation: &OperationId,
+        op: &TrashOperation,
         reason: PurgeReason,
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Option<PurgePlan>, StoreError> {
-        let planned: Option<Result<PurgePlan, PurgeRefusal>> = match root {
-            ItemRef::Workflow(id) => self
-                .store
-                .load_workflow(workspace, id)
-                .await?
-                .map(|agg| rules::purge_workflow(&agg, operation, reason, actor, now)),
-            ItemRef::Version(project, _) => self
-                .store
-                .load_project(workspace, project)
-                .await?
-                .map(|agg| rules::purge_from_project(&agg, operation, reason, actor, now)),
-            ItemRef::Project(project) => self
-                .store
-                .project_head(workspace, project)
-                .await?
-                .map(|head| rules::purge_from_head(&head, operation, reason, actor, now)),
-            ItemRef::Training(training) => {
-                match self.store.training_project(workspace, training).await? {
-                    None => None,
-                    Some(project) => self
-                        .store
-                        .project_head(workspace, &project)
-                        .await?
-                        .map(|head| rules::purge_from_head(&head, operation, reason, actor, now)),
-                }
+        let workspace = &op.workspace;
+        let project = match &op.root {
+            ItemRef::Workflow(id) => {
+                return Ok(self
+                    .reads
+                    .load_workflow(workspace, id)
+                    .await?
+                    .and_then(|agg| rules::purge_workflow(&agg, &op.id, reason, actor, now).ok()));
             }
+            ItemRef::Project(p) | ItemRef::Version(p, _) => p.clone(),
+            ItemRef::Training(t) => match self.reads.training_project(workspace, t).await? {
+                Some(p) => p,
+                None => return Ok(None),
+            },
         };
-        Ok(planned.and_then(Result::ok))
+        Ok(self
+            .reads
+            .load_project(workspace, &project)
+            .await?
+            .and_then(|agg| rules::purge_in_project(&agg, &op.id, reason, actor, now).ok()))
     }
 
     /// Sends cancellations for trainings whose pending cancellation the
@@ -202,7 +203,7 @@ impl TrashService {
         match result {
             Ok(()) => {
                 let _ = self
-                    .store
+                    .queue
                     .complete_cancellation(training, &event(AuditKind::CancellationSucceeded))
                     .await;
                 true
@@ -210,7 +211,7 @@ impl TrashService {
             Err(_) => {
                 let retry_at = now.plus(rules::cancellation_backoff(attempts));
                 let _ = self
-                    .store
+                    .queue
                     .fail_cancellation(training, retry_at, &event(AuditKind::CancellationFailed))
                     .await;
                 false
@@ -227,7 +228,7 @@ impl TrashService {
     ) -> Result<CancellationReport, CleanupError> {
         let now = self.now();
         let claimed = self
-            .store
+            .queue
             .claim_cancellations(now, now.plus(self.config.claim), batch.max(1))
             .await?;
         let mut report = CancellationReport::default();
@@ -252,12 +253,13 @@ impl TrashService {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;
     use crate::ports::*;
-    use crate::{Ports, TrashConfig};
+    use crate::usecases::TrashPorts;
+    use crate::TrashConfig;
 
     fn ts(ms: i64) -> Timestamp {
         Timestamp::from_unix_millis(ms).expect("valid")
@@ -293,40 +295,46 @@ mod tests {
         (op, agg)
     }
 
-    fn service(store: MockTrashStore) -> TrashService {
+    /// A runtime whose clock stands at 5 s and whose pauses return at once.
+    pub(crate) fn runtime() -> crate::usecases::Runtime {
         let mut clock = MockClock::new();
         clock.expect_now().returning(|| ts(5000));
-        TrashService::new(
-            Ports {
-                store: Arc::new(store),
-                canceller: Arc::new(MockJobCanceller::new()),
-                clock: Arc::new(clock),
-                ids: Arc::new(MockIdGenerator::new()),
-            },
-            TrashConfig::default(),
-        )
+        let mut ids = MockIdGenerator::new();
+        ids.expect_below().returning(|bound| bound / 2);
+        let mut pause = MockPause::new();
+        pause.expect_pause().returning(|_| ());
+        crate::usecases::Runtime {
+            clock: Arc::new(clock),
+            ids: Arc::new(ids),
+            pause: Arc::new(pause),
+        }
     }
 
-    fn store_with(failing: Vec<bool>) -> MockTrashStore {
+    /// Only the roles the cleanup touches get expectations: the queue
+    /// claims, the reads load the workflows, the writes purge them.
+    fn service(failing: Vec<bool>) -> TrashService {
         let pairs: Vec<_> = (1..=failing.len() as u8).map(workflow_op).collect();
         let ops: Vec<TrashOperation> = pairs.iter().map(|(op, _)| op.clone()).collect();
-        let mut store = MockTrashStore::new();
-        store
+        let mut queue = MockWorkQueue::new();
+        queue
             .expect_claim_due_operations()
             .times(1)
             .returning(move |_, _, _| Ok(ops.clone()));
         let aggs = pairs.clone();
-        store.expect_load_workflow().returning(move |_, id| {
+        let mut reads = MockTrashReads::new();
+        reads.expect_load_workflow().returning(move |_, id| {
             Ok(aggs
                 .iter()
                 .find(|(_, a)| &a.workflow.id == id)
                 .map(|(_, a)| a.clone()))
         });
-        store.expect_purge().returning(move |plan| {
+        let mut writes = MockTrashWrites::new();
+        writes.expect_purge().returning(move |plan| {
             let n = pairs
                 .iter()
                 .position(|(op, _)| op.id == plan.operation)
                 .expect("known operation");
+            assert_eq!(plan.remove.workflows, vec![pairs[n].1.workflow.id.clone()]);
             if failing[n] {
                 Err(StoreError::Unavailable("disk on fire".into()))
             } else {
@@ -336,12 +344,22 @@ mod tests {
                 })
             }
         });
-        store
+        TrashService::new(
+            TrashPorts {
+                reads: Arc::new(reads),
+                writes: Arc::new(writes),
+                queue: Arc::new(queue),
+                audit: Arc::new(MockAuditLog::new()),
+                canceller: Arc::new(MockJobCanceller::new()),
+                runtime: runtime(),
+            },
+            TrashConfig::default(),
+        )
     }
 
     #[tokio::test]
     async fn one_failing_purge_does_not_stop_the_batch() {
-        let report = service(store_with(vec![true, false, false]))
+        let report = service(vec![true, false, false])
             .purge_due(10)
             .await
             .expect("batch goes on");
@@ -351,7 +369,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_where_everything_fails_reports_the_error() {
-        let err = service(store_with(vec![true, true]))
+        let err = service(vec![true, true])
             .purge_due(10)
             .await
             .expect_err("nothing went through");
@@ -359,5 +377,45 @@ mod tests {
             err,
             CleanupError::Store(StoreError::Unavailable("disk on fire".into()))
         );
+    }
+
+    #[tokio::test]
+    async fn a_purge_that_keeps_conflicting_is_busy_not_a_raw_conflict() {
+        let (op, agg) = workflow_op(1);
+        let claimed = vec![op.clone()];
+        let mut queue = MockWorkQueue::new();
+        queue
+            .expect_claim_due_operations()
+            .returning(move |_, _, _| Ok(claimed.clone()));
+        let mut reads = MockTrashReads::new();
+        reads
+            .expect_load_workflow()
+            .returning(move |_, _| Ok(Some(agg.clone())));
+        let mut writes = MockTrashWrites::new();
+        writes
+            .expect_purge()
+            // Every attempt of the direct call, then every attempt of the batch.
+            .times(2 * TrashConfig::default().max_attempts as usize)
+            .returning(|_| Err(StoreError::Conflict));
+        let service = TrashService::new(
+            TrashPorts {
+                reads: Arc::new(reads),
+                writes: Arc::new(writes),
+                queue: Arc::new(queue),
+                audit: Arc::new(MockAuditLog::new()),
+                canceller: Arc::new(MockJobCanceller::new()),
+                runtime: runtime(),
+            },
+            TrashConfig::default(),
+        );
+        let outcome = service
+            .purge_operation(&op, PurgeReason::Cleanup, &Actor::system())
+            .await;
+        assert!(matches!(outcome, Err(PurgeError::Busy)));
+        let report = service
+            .purge_due(1)
+            .await
+            .expect("a busy purge is a failed item");
+        assert_eq!((report.claimed, report.failed), (1, 1));
     }
 }

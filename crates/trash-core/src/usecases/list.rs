@@ -102,7 +102,7 @@ impl TrashService {
     ) -> Result<TrashPage, StoreError> {
         let limit = request.limit.get();
         let mut entries = self
-            .store
+            .reads
             .list_trash(&TrashQuery {
                 workspace: workspace.clone(),
                 kind: request.kind,
@@ -120,5 +120,38 @@ impl TrashService {
             entries,
             next_cursor,
         })
+    }
+}
+
+/// Why reading the audit trail failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    /// The principal may not do this.
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl TrashService {
+    /// Reads the workspace's audit trail (needs `project:read`), oldest
+    /// first, after position `after`.
+    pub async fn audit_trail(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, AuditError> {
+        check_access(
+            principal,
+            workspace,
+            Scope::new(Resource::Project, Permission::Read),
+        )?;
+        Ok(self
+            .audit
+            .audit_events(workspace, after, limit.clamp(1, 1000))
+            .await?)
     }
 }

@@ -1,15 +1,28 @@
-//! Use cases: each reads through the store, decides with [`crate::rules`],
-//! and hands a guarded plan to the store; a conflicting concurrent change
-//! makes it re-read and decide again (a bounded number of times).
+//! Use cases, in three services by the roles they need:
+//!
+//! * [`TrashService`]: the trash itself (move to trash, restore, list,
+//!   cleanup, cancellations, permanent deletion, audit trail). Needs only
+//!   the trash roles: [`TrashReads`], [`TrashWrites`], [`WorkQueue`],
+//!   [`AuditLog`].
+//! * [`ResourceService`]: creating and reading projects, versions,
+//!   workflows, trainings and images (the standalone server).
+//! * [`AccountService`]: workspaces, API keys and web users, and turning a
+//!   presented key into a [`Principal`].
+//!
+//! Each reads through its ports, decides with [`crate::rules`], and hands a
+//! guarded plan to the store; a conflicting concurrent change makes it wait
+//! a little ([`crate::rules::retry_delay`]), re-read and decide again, a
+//! bounded number of times, after which it answers `Busy`.
 
 use std::sync::Arc;
 
 use chrono::Duration;
 
 use crate::domain::*;
-use crate::ports::{Clock, IdGenerator, JobCanceller, StoreError, TrashStore};
+use crate::ports::*;
+use crate::rules::{self, Backoff};
 
-mod access;
+mod accounts;
 mod cleanup;
 mod list;
 mod permanent;
@@ -17,7 +30,7 @@ mod resources;
 mod restore;
 mod trash;
 
-pub use access::*;
+pub use accounts::*;
 pub use cleanup::*;
 pub use list::*;
 pub use permanent::*;
@@ -30,9 +43,12 @@ pub use trash::*;
 pub struct TrashConfig {
     /// How long trashed items are kept (default 30 days).
     pub retention: Retention,
-    /// How often a use case re-reads and re-decides after a concurrent change
-    /// before giving up with a `Busy` error (default 16).
+    /// How many times a use case decides and writes before giving up with a
+    /// `Busy` error when concurrent changes keep invalidating its decision
+    /// (default 16).
     pub max_attempts: u32,
+    /// How long it waits between those attempts.
+    pub backoff: Backoff,
     /// How long a caller holds the claim on a cancellation it is sending, and
     /// a cleanup worker on the operations it purges (default 5 minutes).
     pub claim: Duration,
@@ -43,42 +59,81 @@ impl Default for TrashConfig {
         TrashConfig {
             retention: Retention::default(),
             max_attempts: 16,
+            backoff: Backoff::default(),
             claim: Duration::minutes(5),
         }
     }
 }
 
-/// The ports a [`TrashService`] is built from.
+/// The ports every service shares: time, randomness and waiting.
 #[derive(Clone)]
-pub struct Ports {
-    /// Persistence.
-    pub store: Arc<dyn TrashStore>,
-    /// Stops training jobs.
-    pub canceller: Arc<dyn JobCanceller>,
+pub struct Runtime {
     /// The time.
     pub clock: Arc<dyn Clock>,
-    /// Random ids and secrets.
+    /// Random ids, secrets and jitter.
     pub ids: Arc<dyn IdGenerator>,
+    /// Waiting between attempts.
+    pub pause: Arc<dyn Pause>,
 }
 
-/// The entry point of the core: every use case, over a set of ports.
+/// The ports a [`TrashService`] is built from: the trash roles, a job
+/// canceller and the [`Runtime`]. One store type may play every role: pass
+/// the same `Arc` to each field.
+#[derive(Clone)]
+pub struct TrashPorts {
+    /// Reads the rules decide on.
+    pub reads: Arc<dyn TrashReads>,
+    /// Guarded transitions.
+    pub writes: Arc<dyn TrashWrites>,
+    /// Due operations and pending cancellations.
+    pub queue: Arc<dyn WorkQueue>,
+    /// The audit trail.
+    pub audit: Arc<dyn AuditLog>,
+    /// Stops training jobs.
+    pub canceller: Arc<dyn JobCanceller>,
+    /// Time, randomness and waiting.
+    pub runtime: Runtime,
+}
+
+impl TrashPorts {
+    /// The trash roles of one store that plays them all.
+    pub fn from_store<S>(store: Arc<S>, canceller: Arc<dyn JobCanceller>, runtime: Runtime) -> Self
+    where
+        S: TrashReads + TrashWrites + WorkQueue + AuditLog + 'static,
+    {
+        TrashPorts {
+            reads: store.clone(),
+            writes: store.clone(),
+            queue: store.clone(),
+            audit: store,
+            canceller,
+            runtime,
+        }
+    }
+}
+
+/// The trash use cases over a set of ports.
 #[derive(Clone)]
 pub struct TrashService {
-    store: Arc<dyn TrashStore>,
+    reads: Arc<dyn TrashReads>,
+    writes: Arc<dyn TrashWrites>,
+    queue: Arc<dyn WorkQueue>,
+    audit: Arc<dyn AuditLog>,
     canceller: Arc<dyn JobCanceller>,
-    clock: Arc<dyn Clock>,
-    ids: Arc<dyn IdGenerator>,
+    runtime: Runtime,
     config: TrashConfig,
 }
 
 impl TrashService {
     /// Builds the service.
-    pub fn new(ports: Ports, config: TrashConfig) -> TrashService {
+    pub fn new(ports: TrashPorts, config: TrashConfig) -> TrashService {
         TrashService {
-            store: ports.store,
+            reads: ports.reads,
+            writes: ports.writes,
+            queue: ports.queue,
+            audit: ports.audit,
             canceller: ports.canceller,
-            clock: ports.clock,
-            ids: ports.ids,
+            runtime: ports.runtime,
             config,
         }
     }
@@ -88,32 +143,70 @@ impl TrashService {
         &self.config
     }
 
-    /// The store, for tests and operator tooling. Adapters serving users go
-    /// through the use cases, which check scopes and ownership.
-    pub fn store(&self) -> &Arc<dyn TrashStore> {
-        &self.store
-    }
-
-    /// Whether the storage answers (for readiness checks).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.store.ping().await
-    }
-
     fn now(&self) -> Timestamp {
-        self.clock.now()
+        self.runtime.clock.now()
     }
 
-    fn random_id(&self) -> String {
-        self.ids.alphanumeric(RANDOM_ID_LEN)
+    fn attempts(&self) -> Attempts<'_> {
+        Attempts::new(&self.runtime, &self.config)
     }
 
     fn new_operation_id(&self) -> Result<OperationId, StoreError> {
-        OperationId::parse(&self.random_id()).map_err(bad_generator)
+        self.runtime.new_id(OperationId::parse)
+    }
+}
+
+impl Runtime {
+    fn new_id<T>(&self, parse: impl Fn(&str) -> Result<T, InvalidValue>) -> Result<T, StoreError> {
+        parse(&self.ids.alphanumeric(RANDOM_ID_LEN)).map_err(bad_generator)
     }
 }
 
 fn bad_generator(e: InvalidValue) -> StoreError {
     StoreError::Internal(format!("id generator produced an invalid id: {e}"))
+}
+
+/// Concurrent changes kept invalidating a decision: every attempt lost its
+/// race. Each use case's error enum turns it into its own `Busy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the item is changing concurrently; try again")]
+pub struct Contended;
+
+/// The one retry helper: counts the attempts of a decide-and-write loop and
+/// waits between them with exponential backoff and full jitter. A use case
+/// calls [`Attempts::next`] before each attempt; it answers [`Contended`]
+/// once `max_attempts` have been made.
+pub(crate) struct Attempts<'a> {
+    runtime: &'a Runtime,
+    config: &'a TrashConfig,
+    made: u32,
+}
+
+impl<'a> Attempts<'a> {
+    pub(crate) fn new(runtime: &'a Runtime, config: &'a TrashConfig) -> Attempts<'a> {
+        Attempts {
+            runtime,
+            config,
+            made: 0,
+        }
+    }
+
+    /// Allows one more attempt, after a pause if this is not the first.
+    pub(crate) async fn next(&mut self) -> Result<(), Contended> {
+        if self.made >= self.config.max_attempts.max(1) {
+            return Err(Contended);
+        }
+        if self.made > 0 {
+            let delay = rules::retry_delay(self.config.backoff, self.made - 1, self.random());
+            self.runtime.pause.pause(delay).await;
+        }
+        self.made += 1;
+        Ok(())
+    }
+
+    fn random(&self) -> u64 {
+        self.runtime.ids.below(u64::MAX)
+    }
 }
 
 /// The checks every use case acting for a principal makes first: the
@@ -142,4 +235,73 @@ pub enum AccessDenied {
     /// The principal lacks the scope the action needs.
     #[error("this key lacks the {0} scope")]
     MissingScope(Scope),
+}
+
+/// Resolves a slug to the item it means ([`rules::preferred_holder`]).
+async fn project_by_slug(
+    reads: &dyn TrashReads,
+    workspace: &WorkspaceSlug,
+    slug: &Slug,
+) -> Result<Option<ProjectId>, StoreError> {
+    let holders = reads.projects_with_slug(workspace, slug).await?;
+    Ok(rules::preferred_holder(&holders))
+}
+
+async fn workflow_by_slug(
+    reads: &dyn TrashReads,
+    workspace: &WorkspaceSlug,
+    slug: &Slug,
+) -> Result<Option<WorkflowId>, StoreError> {
+    let holders = reads.workflows_with_slug(workspace, slug).await?;
+    Ok(rules::preferred_holder(&holders))
+}
+
+/// Every service of the standalone server, over one store that plays every
+/// role (the same `Arc` handed out once per role).
+#[derive(Clone)]
+pub struct Services {
+    /// The trash use cases.
+    pub trash: TrashService,
+    /// Creating and reading resources.
+    pub resources: ResourceService,
+    /// Workspaces, keys, users and authentication.
+    pub accounts: AccountService,
+    /// Readiness.
+    pub health: Arc<dyn Health>,
+}
+
+impl Services {
+    /// Wires every service over `store`.
+    pub fn over(
+        store: Arc<dyn StandaloneStore>,
+        canceller: Arc<dyn JobCanceller>,
+        runtime: Runtime,
+        config: TrashConfig,
+    ) -> Services {
+        let trash = TrashService::new(
+            TrashPorts {
+                reads: store.clone(),
+                writes: store.clone(),
+                queue: store.clone(),
+                audit: store.clone(),
+                canceller,
+                runtime: runtime.clone(),
+            },
+            config.clone(),
+        );
+        let resources = ResourceService::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            runtime.clone(),
+            config,
+        );
+        let accounts = AccountService::new(store.clone(), runtime);
+        Services {
+            trash,
+            resources,
+            accounts,
+            health: store,
+        }
+    }
 }

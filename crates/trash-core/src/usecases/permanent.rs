@@ -3,10 +3,10 @@
 //! `WorkspaceAdmin`, which cannot be built from an API key.
 
 use crate::domain::*;
-use crate::ports::{PurgeCounts, StoreError};
-use crate::rules::PurgeReason;
+use crate::ports::{PurgeCounts, StoreError, TrashedItem};
+use crate::rules::{self, PurgeReason};
 
-use super::cleanup::PurgeOutcome;
+use super::cleanup::{PurgeError, PurgeOutcome};
 use super::{ListTrashRequest, PageLimit, TrashService};
 
 /// Why a permanent deletion failed.
@@ -31,9 +31,21 @@ pub enum DeleteForeverError {
         /// What has to be typed.
         expected: String,
     },
-    /// The store failed (or concurrent changes kept conflicting).
+    /// Concurrent changes kept invalidating the decision.
+    #[error("the item is changing concurrently; try again")]
+    Busy,
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<PurgeError> for DeleteForeverError {
+    fn from(e: PurgeError) -> Self {
+        match e {
+            PurgeError::Busy => DeleteForeverError::Busy,
+            PurgeError::Store(e) => DeleteForeverError::Store(e),
+        }
+    }
 }
 
 /// What an "empty trash" removed.
@@ -60,21 +72,16 @@ impl TrashService {
         if &admin.user().workspace != workspace {
             return Err(DeleteForeverError::WrongWorkspace);
         }
-        let (op, expected) = self.operation_of(workspace, target).await?;
+        let (op, item) = self.trashed(workspace, target).await?;
         if op.root != *target {
             return Err(DeleteForeverError::CascadedWith { root: op.root });
         }
+        let expected = item.confirmation_name();
         if confirmation.trim() != expected {
             return Err(DeleteForeverError::ConfirmationMismatch { expected });
         }
         match self
-            .purge_operation(
-                workspace,
-                &op.root,
-                &op.id,
-                PurgeReason::DeleteForever,
-                &admin.actor(),
-            )
+            .purge_operation(&op, PurgeReason::DeleteForever, &admin.actor())
             .await?
         {
             PurgeOutcome::Purged(counts) => Ok(counts),
@@ -113,15 +120,8 @@ impl TrashService {
             }
             let mut progressed = false;
             for entry in page.entries {
-                let op = entry.operation;
                 if let PurgeOutcome::Purged(counts) = self
-                    .purge_operation(
-                        workspace,
-                        &op.root,
-                        &op.id,
-                        PurgeReason::DeleteForever,
-                        &admin.actor(),
-                    )
+                    .purge_operation(&entry.operation, PurgeReason::DeleteForever, &admin.actor())
                     .await?
                 {
                     report.operations += 1;
@@ -138,66 +138,44 @@ impl TrashService {
         }
     }
 
-    async fn operation_of(
+    /// The live operation that trashed `target`, and how the item is shown.
+    async fn trashed(
         &self,
         workspace: &WorkspaceSlug,
         target: &ItemRef,
-    ) -> Result<(TrashOperation, String), DeleteForeverError> {
-        let (state, ops, name) = match target {
+    ) -> Result<(TrashOperation, TrashedItem), DeleteForeverError> {
+        let project = match target {
             ItemRef::Workflow(id) => {
                 let agg = self
-                    .store
+                    .reads
                     .load_workflow(workspace, id)
                     .await?
                     .ok_or(DeleteForeverError::NotInTrash)?;
-                let name = agg.workflow.name.to_string();
-                (
-                    agg.workflow.state,
-                    agg.operation.into_iter().collect::<Vec<_>>(),
-                    name,
-                )
+                let item = TrashedItem::Workflow(rules::describe_workflow(&agg));
+                let op = agg.operation.ok_or(DeleteForeverError::NotInTrash)?;
+                return Ok((op, item));
             }
-            ItemRef::Project(_) | ItemRef::Version(..) | ItemRef::Training(_) => {
-                let project = match target {
-                    ItemRef::Project(p) | ItemRef::Version(p, _) => p.clone(),
-                    ItemRef::Training(t) => self
-                        .store
-                        .training_project(workspace, t)
-                        .await?
-                        .ok_or(DeleteForeverError::NotInTrash)?,
-                    ItemRef::Workflow(_) => return Err(DeleteForeverError::NotInTrash),
-                };
-                let agg = self
-                    .store
-                    .load_project(workspace, &project)
-                    .await?
-                    .ok_or(DeleteForeverError::NotInTrash)?;
-                let found = match target {
-                    ItemRef::Project(_) => {
-                        Some((agg.project.state.clone(), agg.project.name.to_string()))
-                    }
-                    ItemRef::Version(_, n) => agg
-                        .versions
-                        .iter()
-                        .find(|v| v.number == *n)
-                        .map(|v| (v.state.clone(), v.name.to_string())),
-                    ItemRef::Training(t) => agg
-                        .trainings
-                        .iter()
-                        .find(|x| &x.id == t)
-                        .map(|x| (x.state.clone(), x.id.to_string())),
-                    ItemRef::Workflow(_) => None,
-                };
-                let (state, name) = found.ok_or(DeleteForeverError::NotInTrash)?;
-                (state, agg.operations, name)
-            }
+            ItemRef::Project(p) | ItemRef::Version(p, _) => p.clone(),
+            ItemRef::Training(t) => self
+                .reads
+                .training_project(workspace, t)
+                .await?
+                .ok_or(DeleteForeverError::NotInTrash)?,
         };
+        let agg = self
+            .reads
+            .load_project(workspace, &project)
+            .await?
+            .ok_or(DeleteForeverError::NotInTrash)?;
+        let (state, item) =
+            rules::describe_in_project(&agg, target).ok_or(DeleteForeverError::NotInTrash)?;
         let op_id = state.operation().ok_or(DeleteForeverError::NotInTrash)?;
-        let op = ops
+        let op = agg
+            .operations
             .into_iter()
             .find(|op| &op.id == op_id)
             .ok_or(DeleteForeverError::NotInTrash)?;
-        Ok((op, name))
+        Ok((op, item))
     }
 }
 
@@ -207,7 +185,8 @@ mod tests {
 
     use super::*;
     use crate::ports::*;
-    use crate::{Ports, TrashConfig};
+    use crate::usecases::TrashPorts;
+    use crate::TrashConfig;
 
     #[tokio::test]
     async fn empty_trash_stops_when_a_listed_entry_cannot_be_purged() {
@@ -225,27 +204,27 @@ mod tests {
                 cleanup_delete_images: false,
                 contains: Contains::default(),
             },
-            item: TrashedItem::Workflow {
+            item: TrashedItem::Workflow(WorkflowItem {
                 id: wf,
                 slug: Slug::parse("w").expect("slug"),
                 name: Name::parse("w").expect("name"),
-            },
+            }),
         };
-        let mut store = MockTrashStore::new();
+        let mut reads = MockTrashReads::new();
         // A store that keeps listing an operation its aggregate does not have.
-        store
+        reads
             .expect_list_trash()
             .times(1)
             .returning(move |_| Ok(vec![entry.clone()]));
-        store.expect_load_workflow().returning(|_, _| Ok(None));
-        let mut clock = MockClock::new();
-        clock.expect_now().return_const(at);
+        reads.expect_load_workflow().returning(|_, _| Ok(None));
         let service = TrashService::new(
-            Ports {
-                store: Arc::new(store),
+            TrashPorts {
+                reads: Arc::new(reads),
+                writes: Arc::new(MockTrashWrites::new()),
+                queue: Arc::new(MockWorkQueue::new()),
+                audit: Arc::new(MockAuditLog::new()),
                 canceller: Arc::new(MockJobCanceller::new()),
-                clock: Arc::new(clock),
-                ids: Arc::new(MockIdGenerator::new()),
+                runtime: crate::usecases::cleanup::tests::runtime(),
             },
             TrashConfig::default(),
         );

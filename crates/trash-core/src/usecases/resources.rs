@@ -1,10 +1,53 @@
 //! The resources the trash acts on: creating and reading workspaces,
 //! projects, versions, workflows, trainings and images.
 
-use crate::domain::*;
-use crate::ports::{Guard, ImageView, ProjectAggregate, StoreError};
+use std::fmt;
+use std::sync::Arc;
 
-use super::{check_access, AccessDenied, TrashService};
+use crate::domain::*;
+use crate::ports::{
+    AccountStore, Guard, ImageView, ProjectAggregate, ResourceStore, StoreError, TrashReads,
+};
+
+use super::{check_access, project_by_slug, workflow_by_slug, AccessDenied, Attempts, Contended};
+use super::{Runtime, TrashConfig};
+
+/// Which kind of thing was not found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Missing {
+    /// The workspace.
+    Workspace,
+    /// The project (no active one with that slug).
+    Project,
+    /// The version (none active with that number).
+    Version,
+    /// The workflow.
+    Workflow,
+    /// The training.
+    Training,
+    /// The image.
+    Image,
+}
+
+impl Missing {
+    /// The lower-case name of the kind, as used in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Missing::Workspace => "workspace",
+            Missing::Project => "project",
+            Missing::Version => "version",
+            Missing::Workflow => "workflow",
+            Missing::Training => "training",
+            Missing::Image => "image",
+        }
+    }
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Why a resource operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,7 +60,7 @@ pub enum ResourceError {
     Invalid(InvalidValue),
     /// No such active item at that path (or not in this workspace).
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Missing),
     /// An active item already uses the slug.
     #[error("an active item already uses this slug")]
     SlugTaken {
@@ -33,6 +76,12 @@ pub enum ResourceError {
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
+}
+
+impl From<Contended> for ResourceError {
+    fn from(_: Contended) -> Self {
+        ResourceError::Busy
+    }
 }
 
 impl From<StoreError> for ResourceError {
@@ -84,41 +133,72 @@ fn guard_of(agg: &ProjectAggregate) -> Guard {
     }
 }
 
-impl TrashService {
+/// Creating and reading what the trash acts on (the standalone server).
+#[derive(Clone)]
+pub struct ResourceService {
+    accounts: Arc<dyn AccountStore>,
+    reads: Arc<dyn TrashReads>,
+    resources: Arc<dyn ResourceStore>,
+    runtime: Runtime,
+    config: TrashConfig,
+}
+
+impl ResourceService {
+    /// Builds the service. `config` supplies the retry settings.
+    pub fn new(
+        accounts: Arc<dyn AccountStore>,
+        reads: Arc<dyn TrashReads>,
+        resources: Arc<dyn ResourceStore>,
+        runtime: Runtime,
+        config: TrashConfig,
+    ) -> ResourceService {
+        ResourceService {
+            accounts,
+            reads,
+            resources,
+            runtime,
+            config,
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.runtime.clock.now()
+    }
+
     async fn active_project(
         &self,
         workspace: &WorkspaceSlug,
         slug: &Slug,
     ) -> Result<ProjectAggregate, ResourceError> {
-        let id = self
-            .store
-            .project_id_by_slug(workspace, slug)
+        let id = project_by_slug(self.reads.as_ref(), workspace, slug)
             .await?
-            .ok_or(ResourceError::NotFound("project"))?;
+            .ok_or(ResourceError::NotFound(Missing::Project))?;
         let agg = self
-            .store
+            .reads
             .load_project(workspace, &id)
             .await?
-            .ok_or(ResourceError::NotFound("project"))?;
+            .ok_or(ResourceError::NotFound(Missing::Project))?;
         if !agg.project.state.is_active() {
-            return Err(ResourceError::NotFound("project"));
+            return Err(ResourceError::NotFound(Missing::Project));
         }
         Ok(agg)
     }
 
-    /// Repeats `step` while it reports a concurrent change.
+    /// Repeats `step` while it reports a concurrent change, with the
+    /// backoff of [`Attempts`].
     async fn guarded<T, F, Fut>(&self, mut step: F) -> Result<T, ResourceError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, ResourceError>>,
     {
-        for _ in 0..self.config.max_attempts {
+        let mut attempts = Attempts::new(&self.runtime, &self.config);
+        loop {
+            attempts.next().await?;
             match step().await {
                 Err(ResourceError::Store(StoreError::Conflict)) => continue,
                 other => return other,
             }
         }
-        Err(ResourceError::Busy)
     }
 
     /// The workspace and its active projects (`project:read`).
@@ -129,11 +209,11 @@ impl TrashService {
     ) -> Result<WorkspaceView, ResourceError> {
         check_access(principal, workspace, read_scope())?;
         let ws = self
-            .store
+            .accounts
             .workspace(workspace)
             .await?
-            .ok_or(ResourceError::NotFound("workspace"))?;
-        let projects = self.store.active_projects(workspace).await?;
+            .ok_or(ResourceError::NotFound(Missing::Workspace))?;
+        let projects = self.resources.active_projects(workspace).await?;
         Ok(WorkspaceView {
             workspace: ws,
             projects,
@@ -159,14 +239,14 @@ impl TrashService {
             None => Slug::from_name(name.as_str()).map_err(ResourceError::Invalid)?,
         };
         let project = Project {
-            id: ProjectId::parse(&self.random_id()).map_err(super::bad_generator)?,
+            id: self.runtime.new_id(ProjectId::parse)?,
             workspace: workspace.clone(),
             slug,
             name,
             created_at: self.now(),
             state: ItemState::Active,
         };
-        self.store.create_project(&project).await?;
+        self.resources.create_project(&project).await?;
         Ok(project)
     }
 
@@ -217,7 +297,9 @@ impl TrashService {
                 created_at: self.now(),
                 state: ItemState::Active,
             };
-            self.store.create_version(&guard_of(&agg), &version).await?;
+            self.resources
+                .create_version(&guard_of(&agg), &version)
+                .await?;
             Ok(version)
         })
         .await
@@ -238,7 +320,7 @@ impl TrashService {
             .iter()
             .find(|v| v.number == number && v.state.is_active())
             .cloned()
-            .ok_or(ResourceError::NotFound("version"))?;
+            .ok_or(ResourceError::NotFound(Missing::Version))?;
         let trainings = agg
             .trainings
             .into_iter()
@@ -269,14 +351,14 @@ impl TrashService {
             None => Slug::from_name(name.as_str()).map_err(ResourceError::Invalid)?,
         };
         let workflow = Workflow {
-            id: WorkflowId::parse(&self.random_id()).map_err(super::bad_generator)?,
+            id: self.runtime.new_id(WorkflowId::parse)?,
             workspace: workspace.clone(),
             slug,
             name,
             created_at: self.now(),
             state: ItemState::Active,
         };
-        self.store.create_workflow(&workflow).await?;
+        self.resources.create_workflow(&workflow).await?;
         Ok(workflow)
     }
 
@@ -288,18 +370,16 @@ impl TrashService {
         slug: &Slug,
     ) -> Result<Workflow, ResourceError> {
         check_access(principal, workspace, read_scope())?;
-        let id = self
-            .store
-            .workflow_id_by_slug(workspace, slug)
+        let id = workflow_by_slug(self.reads.as_ref(), workspace, slug)
             .await?
-            .ok_or(ResourceError::NotFound("workflow"))?;
+            .ok_or(ResourceError::NotFound(Missing::Workflow))?;
         let agg = self
-            .store
+            .reads
             .load_workflow(workspace, &id)
             .await?
-            .ok_or(ResourceError::NotFound("workflow"))?;
+            .ok_or(ResourceError::NotFound(Missing::Workflow))?;
         if !agg.workflow.state.is_active() {
-            return Err(ResourceError::NotFound("workflow"));
+            return Err(ResourceError::NotFound(Missing::Workflow));
         }
         Ok(agg.workflow)
     }
@@ -317,7 +397,7 @@ impl TrashService {
             workspace,
             required_scope(Action::Create, ItemKind::Training),
         )?;
-        let id = TrainingId::parse(&self.random_id()).map_err(super::bad_generator)?;
+        let id = self.runtime.new_id(TrainingId::parse)?;
         self.guarded(|| async {
             let agg = self.active_project(workspace, project).await?;
             if !agg
@@ -325,7 +405,7 @@ impl TrashService {
                 .iter()
                 .any(|v| v.number == number && v.state.is_active())
             {
-                return Err(ResourceError::NotFound("version"));
+                return Err(ResourceError::NotFound(Missing::Version));
             }
             let training = Training {
                 id: id.clone(),
@@ -336,7 +416,7 @@ impl TrashService {
                 ended_at: None,
                 state: ItemState::Active,
             };
-            self.store
+            self.resources
                 .create_training(&guard_of(&agg), &training)
                 .await?;
             Ok(training)
@@ -371,7 +451,7 @@ impl TrashService {
             .await?
             .into_iter()
             .find(|t| &t.id == id)
-            .ok_or(ResourceError::NotFound("training"))
+            .ok_or(ResourceError::NotFound(Missing::Training))
     }
 
     /// Finishes an in-flight training with `status` (`training:update`).
@@ -401,12 +481,12 @@ impl TrashService {
                 .find(|t| &t.id == id && t.version == number && t.state.is_active())
                 .filter(|_| version_active)
                 .cloned()
-                .ok_or(ResourceError::NotFound("training"))?;
+                .ok_or(ResourceError::NotFound(Missing::Training))?;
             if !training.status.is_in_flight() {
                 return Err(ResourceError::NotInFlight(id.clone()));
             }
             let now = self.now();
-            self.store
+            self.resources
                 .set_training_status(&guard_of(&agg), id, status.get(), Some(now))
                 .await?;
             training.status = status.get();
@@ -431,7 +511,7 @@ impl TrashService {
             required_scope(Action::MoveToTrash, ItemKind::Project),
         )?;
         let image = Image {
-            id: ImageId::parse(&self.random_id()).map_err(super::bad_generator)?,
+            id: self.runtime.new_id(ImageId::parse)?,
             workspace: workspace.clone(),
             name,
             created_at: self.now(),
@@ -439,13 +519,13 @@ impl TrashService {
         let project_id = self
             .guarded(|| async {
                 let agg = self.active_project(workspace, project).await?;
-                self.store.add_image(&guard_of(&agg), &image).await?;
+                self.resources.add_image(&guard_of(&agg), &image).await?;
                 Ok(agg.project.id)
             })
             .await?;
         // Read back; a concurrent purge may already have taken it.
         Ok(self
-            .store
+            .resources
             .image(workspace, &image.id)
             .await?
             .unwrap_or(ImageView {
@@ -469,19 +549,19 @@ impl TrashService {
         )?;
         self.guarded(|| async {
             let agg = self.active_project(workspace, project).await?;
-            if self.store.image(workspace, image).await?.is_none() {
-                return Err(ResourceError::NotFound("image"));
+            if self.resources.image(workspace, image).await?.is_none() {
+                return Err(ResourceError::NotFound(Missing::Image));
             }
-            match self.store.link_image(&guard_of(&agg), image).await {
-                Err(StoreError::Missing) => Err(ResourceError::NotFound("image")),
+            match self.resources.link_image(&guard_of(&agg), image).await {
+                Err(StoreError::Missing) => Err(ResourceError::NotFound(Missing::Image)),
                 other => Ok(other?),
             }
         })
         .await?;
-        self.store
+        self.resources
             .image(workspace, image)
             .await?
-            .ok_or(ResourceError::NotFound("image"))
+            .ok_or(ResourceError::NotFound(Missing::Image))
     }
 
     /// An image and the projects linking it (`project:read`).
@@ -492,9 +572,9 @@ impl TrashService {
         image: &ImageId,
     ) -> Result<ImageView, ResourceError> {
         check_access(principal, workspace, read_scope())?;
-        self.store
+        self.resources
             .image(workspace, image)
             .await?
-            .ok_or(ResourceError::NotFound("image"))
+            .ok_or(ResourceError::NotFound(Missing::Image))
     }
 }

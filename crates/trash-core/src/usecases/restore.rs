@@ -4,7 +4,7 @@ use crate::domain::*;
 use crate::ports::{RestorePlan, SlugSpace, StoreError};
 use crate::rules::{self, RestoreDecision, RestoreRefusal};
 
-use super::{check_access, AccessDenied, TrashService};
+use super::{check_access, AccessDenied, Contended, TrashService};
 
 /// The result of a restore.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +60,12 @@ pub enum RestoreError {
     Store(StoreError),
 }
 
+impl From<Contended> for RestoreError {
+    fn from(_: Contended) -> Self {
+        RestoreError::Busy
+    }
+}
+
 impl From<StoreError> for RestoreError {
     fn from(e: StoreError) -> Self {
         RestoreError::Store(e)
@@ -97,7 +103,9 @@ impl TrashService {
         // Candidates refused at commit (taken meanwhile, or beyond what the
         // prefix lookup can see for very long slugs).
         let mut refused: Vec<Slug> = Vec::new();
-        for _ in 0..self.config.max_attempts {
+        let mut attempts = self.attempts();
+        loop {
+            attempts.next().await?;
             let now = self.now();
             let (decision, current_slug, parent) = self
                 .decide_restore(workspace, target, &actor, now, rename_to.clone())
@@ -114,7 +122,7 @@ impl TrashService {
                 }
                 RestoreDecision::Apply(plan) => plan,
             };
-            match self.store.restore(&plan).await {
+            match self.writes.restore(&plan).await {
                 Ok(()) => {
                     let renamed = plan.new_slug.is_some();
                     return Ok(RestoreOutcome {
@@ -134,7 +142,7 @@ impl TrashService {
                             (ItemRef::Workflow(_), Some(s)) => (SlugSpace::Workflows, s),
                             _ => return Err(RestoreError::NameTaken { conflicting }),
                         };
-                        let mut taken = self.store.taken_slugs(workspace, space, &base).await?;
+                        let mut taken = self.reads.taken_slugs(workspace, space, &base).await?;
                         refused.extend(rename_to.take());
                         taken.extend(refused.iter().cloned());
                         rename_to = Some(rules::free_slug(&base, &taken));
@@ -143,7 +151,6 @@ impl TrashService {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(RestoreError::Busy)
     }
 
     async fn decide_restore(
@@ -157,7 +164,7 @@ impl TrashService {
         let project_id = match target {
             ItemRef::Workflow(id) => {
                 let agg = self
-                    .store
+                    .reads
                     .load_workflow(workspace, id)
                     .await?
                     .ok_or(RestoreError::NotFound)?;
@@ -167,13 +174,13 @@ impl TrashService {
             }
             ItemRef::Project(id) | ItemRef::Version(id, _) => id.clone(),
             ItemRef::Training(id) => self
-                .store
+                .reads
                 .training_project(workspace, id)
                 .await?
                 .ok_or(RestoreError::NotFound)?,
         };
         let agg = self
-            .store
+            .reads
             .load_project(workspace, &project_id)
             .await?
             .ok_or(RestoreError::NotFound)?;

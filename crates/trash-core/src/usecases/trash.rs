@@ -1,10 +1,14 @@
 //! Move to trash.
 
+use std::future::Future;
+
 use crate::domain::*;
-use crate::ports::{StoreError, TrashPlan, TrashedItem};
+use crate::ports::{ProjectItem, StoreError, TrainingItem, TrashedItem, VersionItem, WorkflowItem};
 use crate::rules::{self, TrashContext, TrashDecision, TrashRefusal};
 
-use super::{check_access, AccessDenied, TrashService};
+use super::{
+    check_access, project_by_slug, workflow_by_slug, AccessDenied, Contended, TrashService,
+};
 
 /// What to move to trash, addressed as in the REST paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,13 +60,15 @@ impl TrashTarget {
     }
 }
 
-/// The result of a move to trash (a new one, or the existing one on repeat).
+/// The result of a move to trash (a new one, or the existing one on
+/// repeat), typed by what was trashed: trashing a project yields a
+/// `Trashed<ProjectItem>`, and so on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrashOutcome {
+pub struct Trashed<T> {
     /// The workspace.
     pub workspace: WorkspaceSlug,
     /// The item that was addressed.
-    pub item: TrashedItem,
+    pub item: T,
     /// When the item's operation was created.
     pub deleted_at: Timestamp,
     /// When cleanup may remove it (fixed at trash time).
@@ -74,6 +80,33 @@ pub struct TrashOutcome {
     /// Of those, cancellations the job canceller has not confirmed yet (kept
     /// pending and retried by the cleanup loop).
     pub cancellations_pending: u32,
+}
+
+impl<T> Trashed<T> {
+    /// The same outcome with its item mapped (e.g. into a [`TrashedItem`]).
+    pub fn map_item<U>(self, f: impl FnOnce(T) -> U) -> Trashed<U> {
+        Trashed {
+            workspace: self.workspace,
+            item: f(self.item),
+            deleted_at: self.deleted_at,
+            scheduled_cleanup_at: self.scheduled_cleanup_at,
+            already_in_trash: self.already_in_trash,
+            cancelled_trainings: self.cancelled_trainings,
+            cancellations_pending: self.cancellations_pending,
+        }
+    }
+}
+
+/// The outcome of [`TrashService::move_to_trash`], for any kind of item.
+pub type TrashOutcome = Trashed<TrashedItem>;
+
+/// A workflow addressed by slug (`DELETE /{ws}/workflows/{slug}`) or by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkflowRef {
+    /// By slug: the active workflow with it, else the most recently trashed.
+    Slug(Slug),
+    /// By id.
+    Id(WorkflowId),
 }
 
 /// Why a move to trash failed.
@@ -96,6 +129,12 @@ pub enum TrashError {
     Store(StoreError),
 }
 
+impl From<Contended> for TrashError {
+    fn from(_: Contended) -> Self {
+        TrashError::Busy
+    }
+}
+
 impl From<StoreError> for TrashError {
     fn from(e: StoreError) -> Self {
         TrashError::Store(e)
@@ -111,51 +150,310 @@ impl From<TrashRefusal> for TrashError {
     }
 }
 
-enum Decided {
-    Done(TrashOutcome),
-    Plan(Box<TrashPlan>, TrashedItem),
+/// One kind of trash target: how to read its aggregate and decide.
+trait Subject: Sync {
+    type Item: Send;
+    fn kind(&self) -> ItemKind;
+    fn cleanup_delete_images(&self) -> bool {
+        false
+    }
+    fn decide(
+        &self,
+        service: &TrashService,
+        workspace: &WorkspaceSlug,
+        ctx: &TrashContext,
+    ) -> impl Future<Output = Result<(TrashDecision, Self::Item), TrashError>> + Send;
+}
+
+struct ProjectSubject<'a> {
+    slug: &'a Slug,
+    cleanup_delete_images: bool,
+}
+
+struct VersionSubject<'a> {
+    project: &'a Slug,
+    number: VersionNumber,
+}
+
+struct TrainingSubject<'a> {
+    project: &'a Slug,
+    number: VersionNumber,
+    id: &'a TrainingId,
 }
 
 impl TrashService {
-    /// Moves an item to trash for `principal`, cascading and cancelling as
-    /// the rules say. Repeating it on an item already in trash changes
-    /// nothing and reports `already_in_trash`.
+    async fn project_aggregate(
+        &self,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<crate::ports::ProjectAggregate, TrashError> {
+        let id = project_by_slug(self.reads.as_ref(), workspace, slug)
+            .await?
+            .ok_or(TrashError::NotFound)?;
+        self.reads
+            .load_project(workspace, &id)
+            .await?
+            .ok_or(TrashError::NotFound)
+    }
+}
+
+fn project_item(p: &Project) -> ProjectItem {
+    ProjectItem {
+        id: p.id.clone(),
+        slug: p.slug.clone(),
+        name: p.name.clone(),
+    }
+}
+
+impl Subject for ProjectSubject<'_> {
+    type Item = ProjectItem;
+    fn kind(&self) -> ItemKind {
+        ItemKind::Project
+    }
+    fn cleanup_delete_images(&self) -> bool {
+        self.cleanup_delete_images
+    }
+    async fn decide(
+        &self,
+        service: &TrashService,
+        workspace: &WorkspaceSlug,
+        ctx: &TrashContext,
+    ) -> Result<(TrashDecision, ProjectItem), TrashError> {
+        let agg = service.project_aggregate(workspace, self.slug).await?;
+        Ok((rules::trash_project(&agg, ctx), project_item(&agg.project)))
+    }
+}
+
+impl Subject for VersionSubject<'_> {
+    type Item = VersionItem;
+    fn kind(&self) -> ItemKind {
+        ItemKind::Version
+    }
+    async fn decide(
+        &self,
+        service: &TrashService,
+        workspace: &WorkspaceSlug,
+        ctx: &TrashContext,
+    ) -> Result<(TrashDecision, VersionItem), TrashError> {
+        let agg = service.project_aggregate(workspace, self.project).await?;
+        let version = agg
+            .versions
+            .iter()
+            .find(|v| v.number == self.number)
+            .ok_or(TrashError::NotFound)?;
+        let item = VersionItem {
+            project: agg.project.id.clone(),
+            project_slug: agg.project.slug.clone(),
+            project_name: agg.project.name.clone(),
+            number: self.number,
+            name: version.name.clone(),
+        };
+        Ok((rules::trash_version(&agg, self.number, ctx)?, item))
+    }
+}
+
+impl Subject for TrainingSubject<'_> {
+    type Item = TrainingItem;
+    fn kind(&self) -> ItemKind {
+        ItemKind::Training
+    }
+    async fn decide(
+        &self,
+        service: &TrashService,
+        workspace: &WorkspaceSlug,
+        ctx: &TrashContext,
+    ) -> Result<(TrashDecision, TrainingItem), TrashError> {
+        let agg = service.project_aggregate(workspace, self.project).await?;
+        // The training must live under the version of the path.
+        if !agg
+            .trainings
+            .iter()
+            .any(|t| &t.id == self.id && t.version == self.number)
+        {
+            return Err(TrashError::NotFound);
+        }
+        let item = TrainingItem {
+            id: self.id.clone(),
+            project: agg.project.id.clone(),
+            project_slug: agg.project.slug.clone(),
+            version: self.number,
+        };
+        Ok((rules::trash_training(&agg, self.id, ctx)?, item))
+    }
+}
+
+impl Subject for WorkflowRef {
+    type Item = WorkflowItem;
+    fn kind(&self) -> ItemKind {
+        ItemKind::Workflow
+    }
+    async fn decide(
+        &self,
+        service: &TrashService,
+        workspace: &WorkspaceSlug,
+        ctx: &TrashContext,
+    ) -> Result<(TrashDecision, WorkflowItem), TrashError> {
+        let id = match self {
+            WorkflowRef::Id(id) => id.clone(),
+            WorkflowRef::Slug(slug) => workflow_by_slug(service.reads.as_ref(), workspace, slug)
+                .await?
+                .ok_or(TrashError::NotFound)?,
+        };
+        let agg = service
+            .reads
+            .load_workflow(workspace, &id)
+            .await?
+            .ok_or(TrashError::NotFound)?;
+        Ok((
+            rules::trash_workflow(&agg, ctx),
+            rules::describe_workflow(&agg),
+        ))
+    }
+}
+
+impl TrashService {
+    /// Moves a project to trash (`project:update`) with its active versions
+    /// and their trainings, cancelling the in-flight ones. With
+    /// `cleanup_delete_images`, the cleanup later also deletes the images no
+    /// other project links. Repeating it on a project already in trash
+    /// changes nothing and reports `already_in_trash`.
+    pub async fn trash_project(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+        cleanup_delete_images: bool,
+    ) -> Result<Trashed<ProjectItem>, TrashError> {
+        let subject = ProjectSubject {
+            slug,
+            cleanup_delete_images,
+        };
+        self.run_trash(principal, workspace, &subject).await
+    }
+
+    /// Moves a version to trash (`version:update`) with its active
+    /// trainings, cancelling the in-flight ones.
+    pub async fn trash_version(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        number: VersionNumber,
+    ) -> Result<Trashed<VersionItem>, TrashError> {
+        let subject = VersionSubject { project, number };
+        self.run_trash(principal, workspace, &subject).await
+    }
+
+    /// Moves a workflow to trash (`workflow:update`).
+    pub async fn trash_workflow(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        workflow: &WorkflowRef,
+    ) -> Result<Trashed<WorkflowItem>, TrashError> {
+        self.run_trash(principal, workspace, workflow).await
+    }
+
+    /// Moves a training to trash (`training:update`); refused while it is
+    /// queued or running.
+    pub async fn trash_training(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        number: VersionNumber,
+        id: &TrainingId,
+    ) -> Result<Trashed<TrainingItem>, TrashError> {
+        let subject = TrainingSubject {
+            project,
+            number,
+            id,
+        };
+        self.run_trash(principal, workspace, &subject).await
+    }
+
+    /// Moves any item to trash: [`TrashService::trash_project`] and its
+    /// siblings, for callers that hold a [`TrashTarget`].
     pub async fn move_to_trash(
         &self,
         principal: &Principal,
         workspace: &WorkspaceSlug,
         target: &TrashTarget,
     ) -> Result<TrashOutcome, TrashError> {
+        Ok(match target {
+            TrashTarget::Project {
+                slug,
+                cleanup_delete_images,
+            } => self
+                .trash_project(principal, workspace, slug, *cleanup_delete_images)
+                .await?
+                .map_item(TrashedItem::Project),
+            TrashTarget::Version { project, number } => self
+                .trash_version(principal, workspace, project, *number)
+                .await?
+                .map_item(TrashedItem::Version),
+            TrashTarget::Workflow { slug } => self
+                .trash_workflow(principal, workspace, &WorkflowRef::Slug(slug.clone()))
+                .await?
+                .map_item(TrashedItem::Workflow),
+            TrashTarget::WorkflowById { id } => self
+                .trash_workflow(principal, workspace, &WorkflowRef::Id(id.clone()))
+                .await?
+                .map_item(TrashedItem::Workflow),
+            TrashTarget::Training {
+                project,
+                number,
+                id,
+            } => self
+                .trash_training(principal, workspace, project, *number, id)
+                .await?
+                .map_item(TrashedItem::Training),
+        })
+    }
+
+    async fn run_trash<S: Subject>(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        subject: &S,
+    ) -> Result<Trashed<S::Item>, TrashError> {
         check_access(
             principal,
             workspace,
-            required_scope(Action::MoveToTrash, target.kind()),
+            required_scope(Action::MoveToTrash, subject.kind()),
         )?;
-        for _ in 0..self.config.max_attempts {
+        let mut attempts = self.attempts();
+        loop {
+            attempts.next().await?;
             let ctx = TrashContext {
                 actor: principal.actor(),
                 now: self.now(),
                 retention: self.config.retention,
                 operation_id: self.new_operation_id()?,
-                cleanup_delete_images: matches!(
-                    target,
-                    TrashTarget::Project {
-                        cleanup_delete_images: true,
-                        ..
-                    }
-                ),
+                cleanup_delete_images: subject.cleanup_delete_images(),
                 cancel_claim: self.config.claim,
             };
-            let (plan, item) = match self.decide_trash(workspace, target, &ctx).await? {
-                Decided::Done(outcome) => return Ok(outcome),
-                Decided::Plan(plan, item) => (plan, item),
+            let (decision, item) = subject.decide(self, workspace, &ctx).await?;
+            let plan = match decision {
+                TrashDecision::AlreadyInTrash(op) => {
+                    return Ok(Trashed {
+                        workspace: workspace.clone(),
+                        item,
+                        deleted_at: op.deleted_at,
+                        scheduled_cleanup_at: op.scheduled_cleanup_at,
+                        already_in_trash: true,
+                        cancelled_trainings: 0,
+                        cancellations_pending: 0,
+                    })
+                }
+                TrashDecision::Apply(plan) => plan,
             };
-            match self.store.trash(&plan).await {
+            match self.writes.trash(&plan).await {
                 Ok(()) => {
                     let pending = self
                         .send_cancellations(workspace, &plan.operation.id, &plan.cancel)
                         .await;
-                    return Ok(TrashOutcome {
+                    return Ok(Trashed {
                         workspace: workspace.clone(),
                         item,
                         deleted_at: plan.operation.deleted_at,
@@ -167,124 +465,6 @@ impl TrashService {
                 }
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
-            }
-        }
-        Err(TrashError::Busy)
-    }
-
-    async fn decide_trash(
-        &self,
-        workspace: &WorkspaceSlug,
-        target: &TrashTarget,
-        ctx: &TrashContext,
-    ) -> Result<Decided, TrashError> {
-        let already = |op: TrashOperation, item: TrashedItem| {
-            Decided::Done(TrashOutcome {
-                workspace: workspace.clone(),
-                item,
-                deleted_at: op.deleted_at,
-                scheduled_cleanup_at: op.scheduled_cleanup_at,
-                already_in_trash: true,
-                cancelled_trainings: 0,
-                cancellations_pending: 0,
-            })
-        };
-        let decided = |d: TrashDecision, item: TrashedItem| match d {
-            TrashDecision::AlreadyInTrash(op) => already(op, item),
-            TrashDecision::Apply(plan) => Decided::Plan(Box::new(plan), item),
-        };
-        match target {
-            TrashTarget::Workflow { .. } | TrashTarget::WorkflowById { .. } => {
-                let id = match target {
-                    TrashTarget::WorkflowById { id } => id.clone(),
-                    TrashTarget::Workflow { slug } => self
-                        .store
-                        .workflow_id_by_slug(workspace, slug)
-                        .await?
-                        .ok_or(TrashError::NotFound)?,
-                    _ => return Err(TrashError::NotFound),
-                };
-                let agg = self
-                    .store
-                    .load_workflow(workspace, &id)
-                    .await?
-                    .ok_or(TrashError::NotFound)?;
-                let item = TrashedItem::Workflow {
-                    id: agg.workflow.id.clone(),
-                    slug: agg.workflow.slug.clone(),
-                    name: agg.workflow.name.clone(),
-                };
-                Ok(decided(rules::trash_workflow(&agg, ctx), item))
-            }
-            TrashTarget::Project {
-                slug: project_slug, ..
-            }
-            | TrashTarget::Version {
-                project: project_slug,
-                ..
-            }
-            | TrashTarget::Training {
-                project: project_slug,
-                ..
-            } => {
-                let id = self
-                    .store
-                    .project_id_by_slug(workspace, project_slug)
-                    .await?
-                    .ok_or(TrashError::NotFound)?;
-                let agg = self
-                    .store
-                    .load_project(workspace, &id)
-                    .await?
-                    .ok_or(TrashError::NotFound)?;
-                let project = &agg.project;
-                match target {
-                    TrashTarget::Project { .. } => {
-                        let item = TrashedItem::Project {
-                            id: project.id.clone(),
-                            slug: project.slug.clone(),
-                            name: project.name.clone(),
-                        };
-                        Ok(decided(rules::trash_project(&agg, ctx), item))
-                    }
-                    TrashTarget::Version { number, .. } => {
-                        let version = agg
-                            .versions
-                            .iter()
-                            .find(|v| v.number == *number)
-                            .ok_or(TrashError::NotFound)?;
-                        let item = TrashedItem::Version {
-                            project: project.id.clone(),
-                            project_slug: project.slug.clone(),
-                            project_name: project.name.clone(),
-                            number: *number,
-                            name: version.name.clone(),
-                        };
-                        Ok(decided(rules::trash_version(&agg, *number, ctx)?, item))
-                    }
-                    TrashTarget::Training {
-                        number, id: tid, ..
-                    } => {
-                        // The training must live under the version of the path.
-                        if !agg
-                            .trainings
-                            .iter()
-                            .any(|t| &t.id == tid && t.version == *number)
-                        {
-                            return Err(TrashError::NotFound);
-                        }
-                        let item = TrashedItem::Training {
-                            id: tid.clone(),
-                            project: project.id.clone(),
-                            project_slug: project.slug.clone(),
-                            version: *number,
-                        };
-                        Ok(decided(rules::trash_training(&agg, tid, ctx)?, item))
-                    }
-                    TrashTarget::Workflow { .. } | TrashTarget::WorkflowById { .. } => {
-                        Err(TrashError::NotFound)
-                    }
-                }
             }
         }
     }

@@ -1,10 +1,13 @@
-//! Authentication and administration: workspaces, API keys, web users, and
-//! the audit trail.
+//! Authentication and administration: workspaces, API keys and web users.
+//! Needs the accounts role only; an embedder with its own identity builds
+//! [`Principal`]s itself and never uses this service.
+
+use std::sync::Arc;
 
 use crate::domain::*;
-use crate::ports::StoreError;
+use crate::ports::{AccountStore, StoreError};
 
-use super::{check_access, AccessDenied, TrashService};
+use super::Runtime;
 
 /// Why a presented API key was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,21 +58,26 @@ pub struct NewApiKey {
     pub plaintext: String,
 }
 
-/// Why reading the audit trail failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuditError {
-    /// The principal may not do this.
-    #[error(transparent)]
-    Denied(#[from] AccessDenied),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Length of generated API keys.
 pub const API_KEY_LEN: usize = 32;
 
-impl TrashService {
+/// Workspaces, API keys and web users over the accounts role.
+#[derive(Clone)]
+pub struct AccountService {
+    accounts: Arc<dyn AccountStore>,
+    runtime: Runtime,
+}
+
+impl AccountService {
+    /// Builds the service.
+    pub fn new(accounts: Arc<dyn AccountStore>, runtime: Runtime) -> AccountService {
+        AccountService { accounts, runtime }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.runtime.clock.now()
+    }
+
     /// Authenticates a presented API key: looked up by its SHA-256 and
     /// compared in constant time; revoked keys are refused.
     pub async fn authenticate(&self, presented: &str) -> Result<ApiKeyPrincipal, AuthError> {
@@ -81,7 +89,7 @@ impl TrashService {
         }
         let hash = KeyHash::of(presented);
         let record = self
-            .store
+            .accounts
             .api_key_by_hash(&hash)
             .await?
             .ok_or(AuthError::Invalid)?;
@@ -110,7 +118,7 @@ impl TrashService {
             name,
             created_at: self.now(),
         };
-        self.store.create_workspace(&workspace).await?;
+        self.accounts.create_workspace(&workspace).await?;
         Ok(workspace)
     }
 
@@ -122,18 +130,18 @@ impl TrashService {
         name: Name,
         scopes: ScopeSet,
     ) -> Result<NewApiKey, AdminError> {
-        self.store
+        self.accounts
             .workspace(workspace)
             .await?
             .ok_or(AdminError::NoSuchWorkspace)?;
-        let plaintext = self.ids.alphanumeric(API_KEY_LEN);
+        let plaintext = self.runtime.ids.alphanumeric(API_KEY_LEN);
         if !plausible_key(&plaintext) {
             return Err(AdminError::Store(StoreError::Internal(
                 "id generator produced an invalid key".into(),
             )));
         }
         let record = ApiKeyRecord {
-            id: KeyId::parse(&self.random_id()).map_err(super::bad_generator)?,
+            id: self.runtime.new_id(KeyId::parse)?,
             workspace: workspace.clone(),
             name,
             scopes,
@@ -141,13 +149,13 @@ impl TrashService {
             created_at: self.now(),
             revoked_at: None,
         };
-        self.store.insert_api_key(&record).await?;
+        self.accounts.insert_api_key(&record).await?;
         Ok(NewApiKey { record, plaintext })
     }
 
     /// Revokes a key; returns whether it existed.
     pub async fn revoke_api_key(&self, id: &KeyId) -> Result<bool, AdminError> {
-        Ok(self.store.revoke_api_key(id, self.now()).await?)
+        Ok(self.accounts.revoke_api_key(id, self.now()).await?)
     }
 
     /// Creates a web user. The password hash is computed by the caller
@@ -159,54 +167,35 @@ impl TrashService {
         role: Role,
         password_hash: String,
     ) -> Result<UserRecord, AdminError> {
-        self.store
+        self.accounts
             .workspace(workspace)
             .await?
             .ok_or(AdminError::NoSuchWorkspace)?;
         let user = UserRecord {
-            id: UserId::parse(&self.random_id()).map_err(super::bad_generator)?,
+            id: self.runtime.new_id(UserId::parse)?,
             workspace: workspace.clone(),
             email,
             role,
             password_hash,
             created_at: self.now(),
         };
-        self.store.insert_user(&user).await?;
+        self.accounts.insert_user(&user).await?;
         Ok(user)
     }
 
     /// Finds the user who signs in with `email`, for the web adapter to check
     /// the password against the stored hash.
     pub async fn user_for_sign_in(&self, email: &Email) -> Result<Option<UserRecord>, AuthError> {
-        Ok(self.store.user_by_email(email).await?)
+        Ok(self.accounts.user_by_email(email).await?)
     }
 
     /// The web principal of a signed-in user (by the id kept in the session).
     pub async fn web_user(&self, id: &UserId) -> Result<Option<WebUser>, AuthError> {
-        Ok(self.store.user_by_id(id).await?.map(|u| WebUser {
+        Ok(self.accounts.user_by_id(id).await?.map(|u| WebUser {
             workspace: u.workspace,
             user_id: u.id,
             email: u.email,
             role: u.role,
         }))
-    }
-
-    /// Reads the workspace's audit trail (needs `project:read`).
-    pub async fn audit_trail(
-        &self,
-        principal: &Principal,
-        workspace: &WorkspaceSlug,
-        after: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<AuditRecord>, AuditError> {
-        check_access(
-            principal,
-            workspace,
-            Scope::new(Resource::Project, Permission::Read),
-        )?;
-        Ok(self
-            .store
-            .audit_events(workspace, after, limit.clamp(1, 1000))
-            .await?)
     }
 }

@@ -1,0 +1,36 @@
+//! The accounts role: workspaces, API keys and web users.
+//!
+//! Only needed to authenticate with the core's own identity model (the
+//! standalone server). An embedder with its own identity builds a
+//! [`Principal`](crate::domain::Principal) from its own authentication and
+//! never implements this role.
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::domain::*;
+
+/// Workspaces, API keys (stored as hashes) and web users.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// MUST store the workspace, or return `AlreadyExists` (storing
+    /// nothing) if the slug is used.
+    async fn create_workspace(&self, workspace: &Workspace) -> Result<(), StoreError>;
+    /// MUST return the workspace with this slug, if any.
+    async fn workspace(&self, slug: &WorkspaceSlug) -> Result<Option<Workspace>, StoreError>;
+    /// MUST store the key record (its hash, never a plaintext), or return
+    /// `AlreadyExists` on a duplicate id or hash.
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// MUST return the key whose hash equals `hash`, revoked or not.
+    async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// MUST mark the key revoked at `at`, keeping an earlier revocation time,
+    /// and return whether such a key exists.
+    async fn revoke_api_key(&self, id: &KeyId, at: Timestamp) -> Result<bool, StoreError>;
+    /// MUST store the user, or return `AlreadyExists` if the e-mail is used.
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    /// MUST return the user with this e-mail, if any.
+    async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>, StoreError>;
+    /// MUST return the user with this id, if any.
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError>;
+}

@@ -1,0 +1,231 @@
+//! The trash-reads role: the aggregates the rules decide on, and the listing.
+
+use async_trait::async_trait;
+
+use super::{Revision, StoreError};
+use crate::domain::*;
+
+/// A project with everything that belongs to it, read at one revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectAggregate {
+    /// The project.
+    pub project: Project,
+    /// The revision all of this was read at.
+    pub revision: Revision,
+    /// The number the next new version gets (numbers are never reused).
+    pub next_version: VersionNumber,
+    /// All its versions, active or trashed.
+    pub versions: Vec<Version>,
+    /// All its trainings, active or trashed.
+    pub trainings: Vec<Training>,
+    /// The live trash operations rooted in the project, its versions or its trainings.
+    pub operations: Vec<TrashOperation>,
+}
+
+/// A workflow with its live trash operation, read at one revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowAggregate {
+    /// The workflow.
+    pub workflow: Workflow,
+    /// The revision this was read at.
+    pub revision: Revision,
+    /// The live operation that trashed it, if it is trashed.
+    pub operation: Option<TrashOperation>,
+}
+
+/// One item holding a slug: active, or trashed at `trashed_at`. Which holder
+/// a slug means is a rule ([`crate::rules::preferred_holder`]), not a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlugHolder<Id> {
+    /// The item.
+    pub id: Id,
+    /// `None` while active; the `deleted_at` of its live operation when trashed.
+    pub trashed_at: Option<Timestamp>,
+}
+
+/// Which slugs a slug belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlugSpace {
+    /// Project slugs.
+    Projects,
+    /// Workflow slugs.
+    Workflows,
+}
+
+/// One listing entry: a live operation and what its root looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrashEntry {
+    /// The operation.
+    pub operation: TrashOperation,
+    /// Its root item.
+    pub item: TrashedItem,
+}
+
+/// A trashed project as shown in the listing and in trash outcomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectItem {
+    /// Id.
+    pub id: ProjectId,
+    /// Slug.
+    pub slug: Slug,
+    /// Name.
+    pub name: Name,
+}
+
+/// A trashed version as shown in the listing and in trash outcomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionItem {
+    /// Its project.
+    pub project: ProjectId,
+    /// The project's slug.
+    pub project_slug: Slug,
+    /// The project's name.
+    pub project_name: Name,
+    /// Its number.
+    pub number: VersionNumber,
+    /// Its name.
+    pub name: Name,
+}
+
+/// A trashed workflow as shown in the listing and in trash outcomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowItem {
+    /// Id.
+    pub id: WorkflowId,
+    /// Slug.
+    pub slug: Slug,
+    /// Name.
+    pub name: Name,
+}
+
+/// A trashed training as shown in the listing and in trash outcomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingItem {
+    /// Id.
+    pub id: TrainingId,
+    /// Its project.
+    pub project: ProjectId,
+    /// The project's slug.
+    pub project_slug: Slug,
+    /// Its version.
+    pub version: VersionNumber,
+}
+
+/// The root item of a listed operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrashedItem {
+    /// A project.
+    Project(ProjectItem),
+    /// A version.
+    Version(VersionItem),
+    /// A workflow.
+    Workflow(WorkflowItem),
+    /// A training.
+    Training(TrainingItem),
+}
+
+impl TrashedItem {
+    /// The item referenced.
+    pub fn item_ref(&self) -> ItemRef {
+        match self {
+            TrashedItem::Project(p) => ItemRef::Project(p.id.clone()),
+            TrashedItem::Version(v) => ItemRef::Version(v.project.clone(), v.number),
+            TrashedItem::Workflow(w) => ItemRef::Workflow(w.id.clone()),
+            TrashedItem::Training(t) => ItemRef::Training(t.id.clone()),
+        }
+    }
+
+    /// The name a person types to confirm a permanent deletion: the item's
+    /// name, or a training's id (trainings have no name).
+    pub fn confirmation_name(&self) -> String {
+        match self {
+            TrashedItem::Project(p) => p.name.to_string(),
+            TrashedItem::Version(v) => v.name.to_string(),
+            TrashedItem::Workflow(w) => w.name.to_string(),
+            TrashedItem::Training(t) => t.id.to_string(),
+        }
+    }
+}
+
+/// A page request for the trash listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrashQuery {
+    /// The workspace.
+    pub workspace: WorkspaceSlug,
+    /// Only operations whose root is of this kind.
+    pub kind: Option<ItemKind>,
+    /// At most this many entries.
+    pub limit: u32,
+    /// Only entries strictly after this position.
+    pub after: Option<TrashCursor>,
+}
+
+/// Reads for the trash rules. Every read is scoped to the workspace given.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TrashReads: Send + Sync {
+    /// MUST return every project of the workspace whose slug is `slug`: the
+    /// active one (at most one) and the trashed ones, each with the
+    /// `deleted_at` of its live operation. Order does not matter.
+    async fn projects_with_slug(
+        &self,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<Vec<SlugHolder<ProjectId>>, StoreError>;
+    /// Like [`TrashReads::projects_with_slug`], for workflows.
+    async fn workflows_with_slug(
+        &self,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<Vec<SlugHolder<WorkflowId>>, StoreError>;
+    /// MUST return the project with everything in it (every version,
+    /// training and live operation rooted in any of them, active or
+    /// trashed), read consistently at one revision.
+    async fn load_project(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ProjectId,
+    ) -> Result<Option<ProjectAggregate>, StoreError>;
+    /// MUST return the project a training belongs to, if the training is in
+    /// the workspace.
+    async fn training_project(
+        &self,
+        workspace: &WorkspaceSlug,
+        training: &TrainingId,
+    ) -> Result<Option<ProjectId>, StoreError>;
+    /// MUST return the workflow and its live operation, read consistently.
+    async fn load_workflow(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &WorkflowId,
+    ) -> Result<Option<WorkflowAggregate>, StoreError>;
+    /// MUST return the slugs of *active* items in `space` that equal `base`
+    /// or start with `base-`.
+    async fn taken_slugs(
+        &self,
+        workspace: &WorkspaceSlug,
+        space: SlugSpace,
+        base: &Slug,
+    ) -> Result<Vec<Slug>, StoreError>;
+    /// MUST return the workspace's live operations (roots of kind
+    /// `query.kind`, if given) ordered by `deleted_at` descending then
+    /// operation id descending, strictly after `query.after`, at most
+    /// `query.limit`, each with its root as it looks now. The cost MUST NOT
+    /// grow with the size of the trash.
+    async fn list_trash(&self, query: &TrashQuery) -> Result<Vec<TrashEntry>, StoreError>;
+}
+
+/// Reading the audit trail that [`super::TrashWrites`] and
+/// [`super::WorkQueue`] record in the same transaction as each change.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// MUST return the workspace's audit trail after position `after`,
+    /// oldest first, at most `limit` records.
+    async fn audit_events(
+        &self,
+        workspace: &WorkspaceSlug,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+}
