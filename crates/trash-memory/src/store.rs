@@ -1,5 +1,5 @@
-//! The in-memory store: every port method under one mutex, so each call is
-//! atomic. It is the reference the SQL stores are held against.
+//! The in-memory store: every role's methods under one mutex, so each call
+//! is atomic. It is the reference the SQL stores are held against.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
@@ -49,7 +49,8 @@ struct State {
     audit: Vec<AuditRecord>,
 }
 
-/// A thread-safe in-memory [`TrashStore`]. Nothing survives the process.
+/// A thread-safe in-memory store playing every role (it is a
+/// [`StandaloneStore`]). Nothing survives the process.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
@@ -106,18 +107,23 @@ impl State {
         }
     }
 
-    /// Of the items holding a slug, the active one, else the most recently
-    /// trashed one.
-    fn preferred<'a, T>(&self, holders: impl Iterator<Item = (&'a ItemState, T)>) -> Option<T> {
-        holders
-            .max_by_key(|(state, _)| {
-                let deleted_at = state
-                    .operation()
-                    .and_then(|op| self.operations.get(op))
-                    .map(|r| r.op.deleted_at);
-                (state.is_active(), deleted_at)
-            })
-            .map(|(_, item)| item)
+    /// One slug holder: active, or trashed at its live operation's time.
+    fn holder<Id: Clone>(&self, state: &ItemState, id: &Id) -> Result<SlugHolder<Id>, StoreError> {
+        let trashed_at = match state.operation() {
+            None => None,
+            Some(op) => Some(
+                self.operations
+                    .get(op)
+                    .map(|r| r.op.deleted_at)
+                    .ok_or_else(|| {
+                        StoreError::Internal("trashed item refers to a missing operation".into())
+                    })?,
+            ),
+        };
+        Ok(SlugHolder {
+            id: id.clone(),
+            trashed_at,
+        })
     }
 
     fn project_in(&self, ws: &WorkspaceSlug, id: &ProjectId) -> Option<&ProjectRow> {
@@ -193,10 +199,6 @@ impl State {
             }
         }
     }
-
-    fn remove_operations_rooted_in(&mut self, removed: &dyn Fn(&ItemRef) -> bool) {
-        self.operations.retain(|_, r| !removed(&r.op.root));
-    }
 }
 
 fn slug_matches(candidate: &Slug, base: &Slug) -> bool {
@@ -208,91 +210,33 @@ fn slug_matches(candidate: &Slug, base: &Slug) -> bool {
 }
 
 #[async_trait]
-impl TrashStore for MemoryStore {
-    async fn create_workspace(&self, workspace: &Workspace) -> Result<(), StoreError> {
-        let mut s = self.lock()?;
-        if s.workspaces.contains_key(&workspace.slug) {
-            return Err(StoreError::AlreadyExists);
-        }
-        s.workspaces
-            .insert(workspace.slug.clone(), workspace.clone());
-        Ok(())
-    }
-
-    async fn workspace(&self, slug: &WorkspaceSlug) -> Result<Option<Workspace>, StoreError> {
-        Ok(self.lock()?.workspaces.get(slug).cloned())
-    }
-
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        let mut s = self.lock()?;
-        if s.keys.contains_key(&key.id) || s.keys.values().any(|k| k.hash == key.hash) {
-            return Err(StoreError::AlreadyExists);
-        }
-        if !s.workspaces.contains_key(&key.workspace) {
-            return Err(StoreError::Missing);
-        }
-        s.keys.insert(key.id.clone(), key.clone());
-        Ok(())
-    }
-
-    async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
-        Ok(self
-            .lock()?
-            .keys
-            .values()
-            .find(|k| &k.hash == hash)
-            .cloned())
-    }
-
-    async fn revoke_api_key(&self, id: &KeyId, at: Timestamp) -> Result<bool, StoreError> {
-        let mut s = self.lock()?;
-        Ok(match s.keys.get_mut(id) {
-            Some(k) => {
-                k.revoked_at.get_or_insert(at);
-                true
-            }
-            None => false,
-        })
-    }
-
-    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        let mut s = self.lock()?;
-        if s.users.contains_key(&user.id) || s.users.values().any(|u| u.email == user.email) {
-            return Err(StoreError::AlreadyExists);
-        }
-        if !s.workspaces.contains_key(&user.workspace) {
-            return Err(StoreError::Missing);
-        }
-        s.users.insert(user.id.clone(), user.clone());
-        Ok(())
-    }
-
-    async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>, StoreError> {
-        Ok(self
-            .lock()?
-            .users
-            .values()
-            .find(|u| &u.email == email)
-            .cloned())
-    }
-
-    async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
-        Ok(self.lock()?.users.get(id).cloned())
-    }
-
-    async fn project_id_by_slug(
+impl TrashReads for MemoryStore {
+    async fn projects_with_slug(
         &self,
         workspace: &WorkspaceSlug,
         slug: &Slug,
-    ) -> Result<Option<ProjectId>, StoreError> {
+    ) -> Result<Vec<SlugHolder<ProjectId>>, StoreError> {
         let s = self.lock()?;
-        let holders = s
-            .projects
+        s.projects
             .values()
             .map(|r| &r.project)
             .filter(|p| &p.workspace == workspace && &p.slug == slug)
-            .map(|p| (&p.state, &p.id));
-        Ok(s.preferred(holders).cloned())
+            .map(|p| s.holder(&p.state, &p.id))
+            .collect()
+    }
+
+    async fn workflows_with_slug(
+        &self,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<Vec<SlugHolder<WorkflowId>>, StoreError> {
+        let s = self.lock()?;
+        s.workflows
+            .values()
+            .map(|r| &r.workflow)
+            .filter(|w| &w.workspace == workspace && &w.slug == slug)
+            .map(|w| s.holder(&w.state, &w.id))
+            .collect()
     }
 
     async fn load_project(
@@ -324,32 +268,6 @@ impl TrashStore for MemoryStore {
         }))
     }
 
-    async fn project_head(
-        &self,
-        workspace: &WorkspaceSlug,
-        id: &ProjectId,
-    ) -> Result<Option<ProjectHead>, StoreError> {
-        let s = self.lock()?;
-        Ok(s.project_in(workspace, id).map(|row| ProjectHead {
-            project: row.project.clone(),
-            revision: Revision(row.revision),
-            operations: s.project_operations(id),
-        }))
-    }
-
-    async fn active_projects(&self, workspace: &WorkspaceSlug) -> Result<Vec<Project>, StoreError> {
-        let s = self.lock()?;
-        let mut out: Vec<Project> = s
-            .projects
-            .values()
-            .map(|r| &r.project)
-            .filter(|p| &p.workspace == workspace && p.state.is_active())
-            .cloned()
-            .collect();
-        out.sort_by(|a, b| a.slug.cmp(&b.slug));
-        Ok(out)
-    }
-
     async fn training_project(
         &self,
         workspace: &WorkspaceSlug,
@@ -360,21 +278,6 @@ impl TrashStore for MemoryStore {
             .get(training)
             .filter(|t| s.project_in(workspace, &t.project).is_some())
             .map(|t| t.project.clone()))
-    }
-
-    async fn workflow_id_by_slug(
-        &self,
-        workspace: &WorkspaceSlug,
-        slug: &Slug,
-    ) -> Result<Option<WorkflowId>, StoreError> {
-        let s = self.lock()?;
-        let holders = s
-            .workflows
-            .values()
-            .map(|r| &r.workflow)
-            .filter(|w| &w.workspace == workspace && &w.slug == slug)
-            .map(|w| (&w.state, &w.id));
-        Ok(s.preferred(holders).cloned())
     }
 
     async fn load_workflow(
@@ -427,26 +330,6 @@ impl TrashStore for MemoryStore {
         Ok(out)
     }
 
-    async fn image(
-        &self,
-        workspace: &WorkspaceSlug,
-        id: &ImageId,
-    ) -> Result<Option<ImageView>, StoreError> {
-        let s = self.lock()?;
-        Ok(s.images
-            .get(id)
-            .filter(|i| &i.workspace == workspace)
-            .map(|image| ImageView {
-                image: image.clone(),
-                projects: s
-                    .links
-                    .iter()
-                    .filter(|(_, i)| i == id)
-                    .map(|(p, _)| p.clone())
-                    .collect(),
-            }))
-    }
-
     async fn list_trash(&self, query: &TrashQuery) -> Result<Vec<TrashEntry>, StoreError> {
         let s = self.lock()?;
         let mut ops: Vec<&TrashOperation> = s
@@ -466,40 +349,40 @@ impl TrashStore for MemoryStore {
             let item = match &op.root {
                 ItemRef::Project(id) => {
                     let p = &s.projects.get(id).ok_or_else(dangling)?.project;
-                    TrashedItem::Project {
+                    TrashedItem::Project(ProjectItem {
                         id: p.id.clone(),
                         slug: p.slug.clone(),
                         name: p.name.clone(),
-                    }
+                    })
                 }
                 ItemRef::Version(pid, n) => {
                     let p = &s.projects.get(pid).ok_or_else(dangling)?.project;
                     let v = s.versions.get(&(pid.clone(), *n)).ok_or_else(dangling)?;
-                    TrashedItem::Version {
+                    TrashedItem::Version(VersionItem {
                         project: p.id.clone(),
                         project_slug: p.slug.clone(),
                         project_name: p.name.clone(),
                         number: *n,
                         name: v.name.clone(),
-                    }
+                    })
                 }
                 ItemRef::Workflow(id) => {
                     let w = &s.workflows.get(id).ok_or_else(dangling)?.workflow;
-                    TrashedItem::Workflow {
+                    TrashedItem::Workflow(WorkflowItem {
                         id: w.id.clone(),
                         slug: w.slug.clone(),
                         name: w.name.clone(),
-                    }
+                    })
                 }
                 ItemRef::Training(id) => {
                     let t = s.trainings.get(id).ok_or_else(dangling)?;
                     let p = &s.projects.get(&t.project).ok_or_else(dangling)?.project;
-                    TrashedItem::Training {
+                    TrashedItem::Training(TrainingItem {
                         id: t.id.clone(),
                         project: p.id.clone(),
                         project_slug: p.slug.clone(),
                         version: t.version,
-                    }
+                    })
                 }
             };
             out.push(TrashEntry {
@@ -509,7 +392,10 @@ impl TrashStore for MemoryStore {
         }
         Ok(out)
     }
+}
 
+#[async_trait]
+impl AuditLog for MemoryStore {
     async fn audit_events(
         &self,
         workspace: &WorkspaceSlug,
@@ -523,6 +409,299 @@ impl TrashStore for MemoryStore {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl TrashWrites for MemoryStore {
+    async fn trash(&self, plan: &TrashPlan) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.check_guard(&plan.guard)?;
+        let op = &plan.operation;
+        s.set_state(
+            &op.root,
+            ItemState::Trashed {
+                operation: op.id.clone(),
+                cascaded: false,
+            },
+        );
+        for member in &plan.members {
+            s.set_state(
+                member,
+                ItemState::Trashed {
+                    operation: op.id.clone(),
+                    cascaded: true,
+                },
+            );
+        }
+        for training in &plan.cancel {
+            if let Some(t) = s.trainings.get_mut(training) {
+                t.status = TrainingStatus::Cancelled;
+                t.ended_at = Some(op.deleted_at);
+            }
+            s.cancellations.insert(
+                training.clone(),
+                CancellationRow {
+                    pending: PendingCancellation {
+                        workspace: op.workspace.clone(),
+                        training: training.clone(),
+                        operation: op.id.clone(),
+                        attempts: 0,
+                    },
+                    claimed_until: plan.cancel_claimed_until,
+                },
+            );
+        }
+        s.operations.insert(
+            op.id.clone(),
+            OperationRow {
+                op: op.clone(),
+                claimed_until: None,
+            },
+        );
+        s.record(&plan.events);
+        s.bump(&plan.guard);
+        Ok(())
+    }
+
+    async fn restore(&self, plan: &RestorePlan) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.check_guard(&plan.guard)?;
+        let ws = s
+            .operations
+            .get(&plan.operation)
+            .map(|r| r.op.workspace.clone())
+            .ok_or(StoreError::Conflict)?;
+        // Slug uniqueness among active items, checked before anything changes.
+        let slug_check = match &plan.root {
+            ItemRef::Project(id) => s.projects.get(id).map(|r| {
+                (
+                    SlugSpace::Projects,
+                    plan.new_slug
+                        .clone()
+                        .unwrap_or_else(|| r.project.slug.clone()),
+                    id.to_string(),
+                )
+            }),
+            ItemRef::Workflow(id) => s.workflows.get(id).map(|r| {
+                (
+                    SlugSpace::Workflows,
+                    plan.new_slug
+                        .clone()
+                        .unwrap_or_else(|| r.workflow.slug.clone()),
+                    id.to_string(),
+                )
+            }),
+            _ => None,
+        };
+        if let Some((space, slug, own)) = &slug_check {
+            if let Some(conflicting) = s.active_slug_holder(&ws, *space, slug, own) {
+                return Err(StoreError::SlugTaken { conflicting });
+            }
+        }
+        let op_id = plan.operation.clone();
+        let has_op = |state: &ItemState| state.operation() == Some(&op_id);
+        for r in s.projects.values_mut() {
+            if has_op(&r.project.state) {
+                r.project.state = ItemState::Active;
+                if let Some(slug) = &plan.new_slug {
+                    r.project.slug = slug.clone();
+                }
+            }
+        }
+        for v in s.versions.values_mut() {
+            if has_op(&v.state) {
+                v.state = ItemState::Active;
+            }
+        }
+        for t in s.trainings.values_mut() {
+            if has_op(&t.state) {
+                t.state = ItemState::Active;
+            }
+        }
+        for r in s.workflows.values_mut() {
+            if has_op(&r.workflow.state) {
+                r.workflow.state = ItemState::Active;
+                if let Some(slug) = &plan.new_slug {
+                    r.workflow.slug = slug.clone();
+                }
+            }
+        }
+        s.operations.remove(&plan.operation);
+        s.record(&plan.events);
+        s.bump(&plan.guard);
+        Ok(())
+    }
+
+    async fn purge(&self, plan: &PurgePlan) -> Result<PurgeCounts, StoreError> {
+        let mut s = self.lock()?;
+        s.check_guard(&plan.guard)?;
+        if !s.operations.contains_key(&plan.operation) {
+            return Err(StoreError::Conflict);
+        }
+        let set = &plan.remove;
+        let mut counts = PurgeCounts::default();
+        for id in &set.operations {
+            s.operations.remove(id);
+        }
+        for key in &set.versions {
+            counts.versions += u64::from(s.versions.remove(key).is_some());
+        }
+        for id in &set.trainings {
+            counts.trainings += u64::from(s.trainings.remove(id).is_some());
+        }
+        for id in &set.workflows {
+            counts.workflows += u64::from(s.workflows.remove(id).is_some());
+        }
+        let removed: BTreeSet<&ProjectId> = set.projects.iter().collect();
+        let unlinked: BTreeSet<ImageId> = s
+            .links
+            .iter()
+            .filter(|(p, _)| removed.contains(p))
+            .map(|(_, i)| i.clone())
+            .collect();
+        s.links.retain(|(p, _)| !removed.contains(p));
+        for id in &set.projects {
+            counts.projects += u64::from(s.projects.remove(id).is_some());
+        }
+        if plan.delete_orphaned_images {
+            for image in &unlinked {
+                if !s.links.iter().any(|(_, i)| i == image) {
+                    counts.images += u64::from(s.images.remove(image).is_some());
+                }
+            }
+        }
+        s.record(&plan.events);
+        s.bump(&plan.guard);
+        Ok(counts)
+    }
+}
+
+#[async_trait]
+impl WorkQueue for MemoryStore {
+    async fn claim_due_operations(
+        &self,
+        now: Timestamp,
+        claimed_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TrashOperation>, StoreError> {
+        let mut s = self.lock()?;
+        let mut due: Vec<&mut OperationRow> = s
+            .operations
+            .values_mut()
+            .filter(|r| {
+                r.op.scheduled_cleanup_at <= now && r.claimed_until.is_none_or(|c| c <= now)
+            })
+            .collect();
+        due.sort_by(|a, b| {
+            (a.op.scheduled_cleanup_at, &a.op.id).cmp(&(b.op.scheduled_cleanup_at, &b.op.id))
+        });
+        Ok(due
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| {
+                r.claimed_until = Some(claimed_until);
+                r.op.clone()
+            })
+            .collect())
+    }
+
+    async fn claim_cancellations(
+        &self,
+        now: Timestamp,
+        claimed_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PendingCancellation>, StoreError> {
+        let mut s = self.lock()?;
+        let mut due: Vec<&mut CancellationRow> = s
+            .cancellations
+            .values_mut()
+            .filter(|r| r.claimed_until <= now)
+            .collect();
+        due.sort_by_key(|r| r.claimed_until);
+        Ok(due
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| {
+                r.claimed_until = claimed_until;
+                r.pending.clone()
+            })
+            .collect())
+    }
+
+    async fn complete_cancellation(
+        &self,
+        training: &TrainingId,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.cancellations.remove(training);
+        s.record(std::slice::from_ref(event));
+        Ok(())
+    }
+
+    async fn fail_cancellation(
+        &self,
+        training: &TrainingId,
+        retry_at: Timestamp,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if let Some(r) = s.cancellations.get_mut(training) {
+            r.pending.attempts += 1;
+            r.claimed_until = retry_at;
+        }
+        s.record(std::slice::from_ref(event));
+        Ok(())
+    }
+
+    async fn pending_cancellations(
+        &self,
+        workspace: &WorkspaceSlug,
+    ) -> Result<Vec<PendingCancellation>, StoreError> {
+        Ok(self
+            .lock()?
+            .cancellations
+            .values()
+            .filter(|r| &r.pending.workspace == workspace)
+            .map(|r| r.pending.clone())
+            .collect())
+    }
+}
+
+#[async_trait]
+impl ResourceStore for MemoryStore {
+    async fn active_projects(&self, workspace: &WorkspaceSlug) -> Result<Vec<Project>, StoreError> {
+        let s = self.lock()?;
+        let mut out: Vec<Project> = s
+            .projects
+            .values()
+            .map(|r| &r.project)
+            .filter(|p| &p.workspace == workspace && p.state.is_active())
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.slug.cmp(&b.slug));
+        Ok(out)
+    }
+
+    async fn image(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ImageId,
+    ) -> Result<Option<ImageView>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.images
+            .get(id)
+            .filter(|i| &i.workspace == workspace)
+            .map(|image| ImageView {
+                image: image.clone(),
+                projects: s
+                    .links
+                    .iter()
+                    .filter(|(_, i)| i == id)
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+            }))
     }
 
     async fn create_project(&self, project: &Project) -> Result<(), StoreError> {
@@ -650,307 +829,84 @@ impl TrashStore for MemoryStore {
         s.bump(guard);
         Ok(())
     }
+}
 
-    async fn trash(&self, plan: &TrashPlan) -> Result<(), StoreError> {
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn create_workspace(&self, workspace: &Workspace) -> Result<(), StoreError> {
         let mut s = self.lock()?;
-        s.check_guard(&plan.guard)?;
-        let op = &plan.operation;
-        s.set_state(
-            &op.root,
-            ItemState::Trashed {
-                operation: op.id.clone(),
-                cascaded: false,
-            },
-        );
-        for member in &plan.members {
-            s.set_state(
-                member,
-                ItemState::Trashed {
-                    operation: op.id.clone(),
-                    cascaded: true,
-                },
-            );
+        if s.workspaces.contains_key(&workspace.slug) {
+            return Err(StoreError::AlreadyExists);
         }
-        for training in &plan.cancel {
-            if let Some(t) = s.trainings.get_mut(training) {
-                t.status = TrainingStatus::Cancelled;
-                t.ended_at = Some(op.deleted_at);
-            }
-            s.cancellations.insert(
-                training.clone(),
-                CancellationRow {
-                    pending: PendingCancellation {
-                        workspace: op.workspace.clone(),
-                        training: training.clone(),
-                        operation: op.id.clone(),
-                        attempts: 0,
-                    },
-                    claimed_until: plan.cancel_claimed_until,
-                },
-            );
-        }
-        s.operations.insert(
-            op.id.clone(),
-            OperationRow {
-                op: op.clone(),
-                claimed_until: None,
-            },
-        );
-        s.record(&plan.events);
-        s.bump(&plan.guard);
+        s.workspaces
+            .insert(workspace.slug.clone(), workspace.clone());
         Ok(())
     }
 
-    async fn restore(&self, plan: &RestorePlan) -> Result<(), StoreError> {
+    async fn workspace(&self, slug: &WorkspaceSlug) -> Result<Option<Workspace>, StoreError> {
+        Ok(self.lock()?.workspaces.get(slug).cloned())
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let mut s = self.lock()?;
-        s.check_guard(&plan.guard)?;
-        let ws = s
-            .operations
-            .get(&plan.operation)
-            .map(|r| r.op.workspace.clone())
-            .ok_or(StoreError::Conflict)?;
-        // Slug uniqueness among active items, checked before anything changes.
-        let slug_check = match &plan.root {
-            ItemRef::Project(id) => s.projects.get(id).map(|r| {
-                (
-                    SlugSpace::Projects,
-                    plan.new_slug
-                        .clone()
-                        .unwrap_or_else(|| r.project.slug.clone()),
-                    id.to_string(),
-                )
-            }),
-            ItemRef::Workflow(id) => s.workflows.get(id).map(|r| {
-                (
-                    SlugSpace::Workflows,
-                    plan.new_slug
-                        .clone()
-                        .unwrap_or_else(|| r.workflow.slug.clone()),
-                    id.to_string(),
-                )
-            }),
-            _ => None,
-        };
-        if let Some((space, slug, own)) = &slug_check {
-            if let Some(conflicting) = s.active_slug_holder(&ws, *space, slug, own) {
-                return Err(StoreError::SlugTaken { conflicting });
-            }
+        if s.keys.contains_key(&key.id) || s.keys.values().any(|k| k.hash == key.hash) {
+            return Err(StoreError::AlreadyExists);
         }
-        let op_id = plan.operation.clone();
-        let has_op = |state: &ItemState| state.operation() == Some(&op_id);
-        for r in s.projects.values_mut() {
-            if has_op(&r.project.state) {
-                r.project.state = ItemState::Active;
-                if let Some(slug) = &plan.new_slug {
-                    r.project.slug = slug.clone();
-                }
-            }
+        if !s.workspaces.contains_key(&key.workspace) {
+            return Err(StoreError::Missing);
         }
-        for v in s.versions.values_mut() {
-            if has_op(&v.state) {
-                v.state = ItemState::Active;
-            }
-        }
-        for t in s.trainings.values_mut() {
-            if has_op(&t.state) {
-                t.state = ItemState::Active;
-            }
-        }
-        for r in s.workflows.values_mut() {
-            if has_op(&r.workflow.state) {
-                r.workflow.state = ItemState::Active;
-                if let Some(slug) = &plan.new_slug {
-                    r.workflow.slug = slug.clone();
-                }
-            }
-        }
-        s.operations.remove(&plan.operation);
-        s.record(&plan.events);
-        s.bump(&plan.guard);
+        s.keys.insert(key.id.clone(), key.clone());
         Ok(())
     }
 
-    async fn purge(&self, plan: &PurgePlan) -> Result<PurgeCounts, StoreError> {
-        let mut s = self.lock()?;
-        s.check_guard(&plan.guard)?;
-        if !s.operations.contains_key(&plan.operation) {
-            return Err(StoreError::Conflict);
-        }
-        let mut counts = PurgeCounts::default();
-        match &plan.root {
-            ItemRef::Project(pid) => {
-                let versions: Vec<_> = s
-                    .versions
-                    .keys()
-                    .filter(|(p, _)| p == pid)
-                    .cloned()
-                    .collect();
-                let trainings: Vec<TrainingId> = s
-                    .trainings
-                    .values()
-                    .filter(|t| &t.project == pid)
-                    .map(|t| t.id.clone())
-                    .collect();
-                let linked: Vec<ImageId> = s
-                    .links
-                    .iter()
-                    .filter(|(p, _)| p == pid)
-                    .map(|(_, i)| i.clone())
-                    .collect();
-                let pid2 = pid.clone();
-                let train_set: BTreeSet<TrainingId> = trainings.iter().cloned().collect();
-                s.remove_operations_rooted_in(&|root| match root {
-                    ItemRef::Project(p) | ItemRef::Version(p, _) => p == &pid2,
-                    ItemRef::Training(t) => train_set.contains(t),
-                    ItemRef::Workflow(_) => false,
-                });
-                for key in &versions {
-                    s.versions.remove(key);
-                }
-                for t in &trainings {
-                    s.trainings.remove(t);
-                }
-                s.links.retain(|(p, _)| p != pid);
-                if plan.delete_exclusive_images {
-                    for image in &linked {
-                        if !s.links.iter().any(|(_, i)| i == image) {
-                            s.images.remove(image);
-                            counts.images += 1;
-                        }
-                    }
-                }
-                s.projects.remove(pid);
-                counts.projects = 1;
-                counts.versions = versions.len() as u64;
-                counts.trainings = trainings.len() as u64;
-            }
-            ItemRef::Version(pid, n) => {
-                let trainings: BTreeSet<TrainingId> = s
-                    .trainings
-                    .values()
-                    .filter(|t| &t.project == pid && t.version == *n)
-                    .map(|t| t.id.clone())
-                    .collect();
-                let (pid2, n2) = (pid.clone(), *n);
-                s.remove_operations_rooted_in(&|root| match root {
-                    ItemRef::Version(p, m) => p == &pid2 && *m == n2,
-                    ItemRef::Training(t) => trainings.contains(t),
-                    _ => false,
-                });
-                for t in &trainings {
-                    s.trainings.remove(t);
-                }
-                s.versions.remove(&(pid.clone(), *n));
-                counts.versions = 1;
-                counts.trainings = trainings.len() as u64;
-            }
-            ItemRef::Workflow(id) => {
-                s.operations.remove(&plan.operation);
-                s.workflows.remove(id);
-                counts.workflows = 1;
-            }
-            ItemRef::Training(id) => {
-                s.operations.remove(&plan.operation);
-                s.trainings.remove(id);
-                counts.trainings = 1;
-            }
-        }
-        s.record(&plan.events);
-        if let AggregateId::Project(_) = plan.guard.aggregate {
-            s.bump(&plan.guard);
-        }
-        Ok(counts)
-    }
-
-    async fn claim_due_operations(
-        &self,
-        now: Timestamp,
-        claimed_until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<TrashOperation>, StoreError> {
-        let mut s = self.lock()?;
-        let mut due: Vec<&mut OperationRow> = s
-            .operations
-            .values_mut()
-            .filter(|r| {
-                r.op.scheduled_cleanup_at <= now && r.claimed_until.is_none_or(|c| c <= now)
-            })
-            .collect();
-        due.sort_by(|a, b| {
-            (a.op.scheduled_cleanup_at, &a.op.id).cmp(&(b.op.scheduled_cleanup_at, &b.op.id))
-        });
-        Ok(due
-            .into_iter()
-            .take(limit as usize)
-            .map(|r| {
-                r.claimed_until = Some(claimed_until);
-                r.op.clone()
-            })
-            .collect())
-    }
-
-    async fn claim_cancellations(
-        &self,
-        now: Timestamp,
-        claimed_until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<PendingCancellation>, StoreError> {
-        let mut s = self.lock()?;
-        let mut due: Vec<&mut CancellationRow> = s
-            .cancellations
-            .values_mut()
-            .filter(|r| r.claimed_until <= now)
-            .collect();
-        due.sort_by_key(|r| r.claimed_until);
-        Ok(due
-            .into_iter()
-            .take(limit as usize)
-            .map(|r| {
-                r.claimed_until = claimed_until;
-                r.pending.clone()
-            })
-            .collect())
-    }
-
-    async fn complete_cancellation(
-        &self,
-        training: &TrainingId,
-        event: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let mut s = self.lock()?;
-        s.cancellations.remove(training);
-        s.record(std::slice::from_ref(event));
-        Ok(())
-    }
-
-    async fn fail_cancellation(
-        &self,
-        training: &TrainingId,
-        retry_at: Timestamp,
-        event: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let mut s = self.lock()?;
-        if let Some(r) = s.cancellations.get_mut(training) {
-            r.pending.attempts += 1;
-            r.claimed_until = retry_at;
-        }
-        s.record(std::slice::from_ref(event));
-        Ok(())
-    }
-
-    async fn pending_cancellations(
-        &self,
-        workspace: &WorkspaceSlug,
-    ) -> Result<Vec<PendingCancellation>, StoreError> {
+    async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
         Ok(self
             .lock()?
-            .cancellations
+            .keys
             .values()
-            .filter(|r| &r.pending.workspace == workspace)
-            .map(|r| r.pending.clone())
-            .collect())
+            .find(|k| &k.hash == hash)
+            .cloned())
     }
 
+    async fn revoke_api_key(&self, id: &KeyId, at: Timestamp) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        Ok(match s.keys.get_mut(id) {
+            Some(k) => {
+                k.revoked_at.get_or_insert(at);
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if s.users.contains_key(&user.id) || s.users.values().any(|u| u.email == user.email) {
+            return Err(StoreError::AlreadyExists);
+        }
+        if !s.workspaces.contains_key(&user.workspace) {
+            return Err(StoreError::Missing);
+        }
+        s.users.insert(user.id.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .lock()?
+            .users
+            .values()
+            .find(|u| &u.email == email)
+            .cloned())
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.lock()?.users.get(id).cloned())
+    }
+}
+
+#[async_trait]
+impl Health for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.lock().map(|_| ())
     }
