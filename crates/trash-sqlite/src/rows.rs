@@ -485,3 +485,15 @@ pub(crate) fn json_strings<'a>(values: impl IntoIterator<Item = &'a str>) -> Str
 pub(crate) fn json_numbers(values: impl IntoIterator<Item = i64>) -> String {
     serde_json::Value::Array(values.into_iter().map(serde_json::Value::from).collect()).to_string()
 }
+
+/// Version keys as a JSON array of `[project id, number]` pairs, for
+/// `json_each(?)` (read back with `value ->> 0` and `value ->> 1`).
+pub(crate) fn json_versions(versions: &[(ProjectId, VersionNumber)]) -> String {
+    serde_json::Value::Array(
+        versions
+            .iter()
+            .map(|(project, number)| serde_json::json!([project.as_str(), number_value(*number)]))
+            .collect(),
+    )
+    .to_string()
+}

@@ -1,0 +1,143 @@
+//! [`WorkQueue`]: claiming due operations and pending cancellations. A claim
+//! selects and marks rows inside one immediate transaction, and lives in
+//! `claimed_until`, so it survives restarts.
+
+use super::*;
+
+#[async_trait]
+impl WorkQueue for SqliteStore {
+    async fn claim_due_operations(
+        &self,
+        now: Timestamp,
+        claimed_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TrashOperation>, StoreError> {
+        let sql = format!(
+            "UPDATE operations SET claimed_until = ?1 WHERE id IN ( \
+                 SELECT id FROM operations \
+                 WHERE scheduled_cleanup_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2) \
+                 ORDER BY scheduled_cleanup_at, id LIMIT ?3) \
+             RETURNING {OPERATION_RETURNING}"
+        );
+        let mut tx = self.begin_write().await?;
+        let result = sqlx::query_as::<_, OperationRow>(&sql)
+            .bind(claimed_until.unix_millis())
+            .bind(now.unix_millis())
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)
+            .and_then(|rows| {
+                rows.into_iter()
+                    .map(TrashOperation::try_from)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map(|mut ops| {
+                // RETURNING has no defined order.
+                ops.sort_by(|a, b| {
+                    (a.scheduled_cleanup_at, &a.id).cmp(&(b.scheduled_cleanup_at, &b.id))
+                });
+                ops
+            });
+        finish(tx, result).await
+    }
+
+    async fn claim_cancellations(
+        &self,
+        now: Timestamp,
+        claimed_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PendingCancellation>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let result = async {
+            let conn = &mut *tx;
+            let sql = format!(
+                "SELECT {CANCELLATION_COLUMNS} FROM cancellations WHERE claimed_until <= ?1 \
+                 ORDER BY claimed_until, training_id LIMIT ?2"
+            );
+            let rows = sqlx::query_as::<_, CancellationRow>(&sql)
+                .bind(now.unix_millis())
+                .bind(i64::from(limit))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+            if rows.is_empty() {
+                return Ok(Vec::new());
+            }
+            sqlx::query(
+                "UPDATE cancellations SET claimed_until = ?1 \
+                 WHERE training_id IN (SELECT value FROM json_each(?2))",
+            )
+            .bind(claimed_until.unix_millis())
+            .bind(json_strings(rows.iter().map(|r| r.training_id.as_str())))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+            rows.into_iter()
+                .map(PendingCancellation::try_from)
+                .collect()
+        }
+        .await;
+        finish(tx, result).await
+    }
+
+    async fn complete_cancellation(
+        &self,
+        training: &TrainingId,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let result = async {
+            let conn = &mut *tx;
+            sqlx::query("DELETE FROM cancellations WHERE training_id = ?1")
+                .bind(training.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            record(conn, std::slice::from_ref(event)).await
+        }
+        .await;
+        finish(tx, result).await
+    }
+
+    async fn fail_cancellation(
+        &self,
+        training: &TrainingId,
+        retry_at: Timestamp,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let result = async {
+            let conn = &mut *tx;
+            sqlx::query(
+                "UPDATE cancellations SET attempts = attempts + 1, claimed_until = ?2 \
+                 WHERE training_id = ?1",
+            )
+            .bind(training.as_str())
+            .bind(retry_at.unix_millis())
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+            record(conn, std::slice::from_ref(event)).await
+        }
+        .await;
+        finish(tx, result).await
+    }
+
+    async fn pending_cancellations(
+        &self,
+        workspace: &WorkspaceSlug,
+    ) -> Result<Vec<PendingCancellation>, StoreError> {
+        let sql = format!(
+            "SELECT {CANCELLATION_COLUMNS} FROM cancellations WHERE workspace = ?1 ORDER BY training_id"
+        );
+        sqlx::query_as::<_, CancellationRow>(&sql)
+            .bind(workspace.as_str())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(PendingCancellation::try_from)
+            .collect()
+    }
+}
