@@ -107,12 +107,86 @@ const FORBIDDEN_IN_SOURCE: &[&str] = &[
 /// (`use std::{fs, …}` included).
 const FORBIDDEN_STD_MODULES: &[&str] = &["fs", "net", "process", "thread", "env"];
 
-/// The code of a file without its trailing unit-test module.
+/// The code of a file without its trailing unit-test module
+/// (`#[cfg(test)]` followed by `mod tests`, with or without a visibility).
 fn non_test_code(text: &str) -> &str {
-    match text.find("#[cfg(test)]\nmod tests") {
-        Some(i) => &text[..i],
-        None => text,
+    let mut from = 0;
+    while let Some(i) = text[from..].find("#[cfg(test)]\n") {
+        let at = from + i;
+        let next = text[at + "#[cfg(test)]\n".len()..]
+            .lines()
+            .next()
+            .unwrap_or("");
+        let item = next
+            .trim_start_matches("pub(crate) ")
+            .trim_start_matches("pub ");
+        if item.starts_with("mod tests") {
+            return &text[..at];
+        }
+        from = at + 1;
     }
+    text
+}
+
+/// The most methods a port (a trait in `trash-core/src/ports`) may have: a
+/// role an embedder implements should fit in one hand.
+pub const MAX_PORT_METHODS: usize = 12;
+
+/// Every `trait` declared in `code` with the number of `fn`s at its top
+/// level. Comment lines are skipped, so braces in docs do not count.
+pub fn trait_method_counts(code: &str) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = code
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect();
+    let code = lines.join("\n");
+    let mut out = Vec::new();
+    let mut rest = code.as_str();
+    while let Some(i) = rest.find("trait ") {
+        let before = &rest[..i];
+        let at_item_start = before.chars().last().is_none_or(|c| c.is_whitespace());
+        let after = &rest[i + "trait ".len()..];
+        if !at_item_start {
+            rest = after;
+            continue;
+        }
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let Some(open) = after.find(['{', ';']) else {
+            break;
+        };
+        if after.as_bytes()[open] == b';' {
+            rest = &after[open + 1..];
+            continue;
+        }
+        let body = &after[open + 1..];
+        let mut depth = 1usize;
+        let mut methods = 0usize;
+        let mut end = body.len();
+        let mut word_start = true;
+        for (j, c) in body.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = j;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            if depth == 1 && word_start && body[j..].starts_with("fn ") {
+                methods += 1;
+            }
+            word_start = !(c.is_alphanumeric() || c == '_');
+        }
+        out.push((name, methods));
+        rest = &body[end.min(body.len())..];
+    }
+    out
 }
 
 /// The `std` modules named inside `use std::{…}` groups.
@@ -187,6 +261,23 @@ pub fn check(root: &Path) -> Result<(), Vec<String>> {
             }
         }
     }
+    let mut port_files = Vec::new();
+    rust_files(&core.join("src/ports"), &mut port_files);
+    let single = core.join("src/ports.rs");
+    if single.exists() {
+        port_files.push(single);
+    }
+    for file in port_files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for (name, methods) in trait_method_counts(non_test_code(&text)) {
+            if methods > MAX_PORT_METHODS {
+                errors.push(format!(
+                    "{}: port `{name}` has {methods} methods; a role has at most {MAX_PORT_METHODS} (split it by role)",
+                    file.strip_prefix(root).unwrap_or(&file).display()
+                ));
+            }
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -202,6 +293,33 @@ mod tests {
     fn trash_core_stays_pure() {
         if let Err(errors) = check(&workspace_root()) {
             panic!("architecture invariant broken:\n{}", errors.join("\n"));
+        }
+    }
+
+    #[test]
+    fn the_real_ports_are_seen() {
+        let mut files = Vec::new();
+        rust_files(
+            &workspace_root().join("crates/trash-core/src/ports"),
+            &mut files,
+        );
+        let counts: Vec<(String, usize)> = files
+            .iter()
+            .flat_map(|f| trait_method_counts(&std::fs::read_to_string(f).unwrap()))
+            .collect();
+        for role in [
+            "TrashReads",
+            "TrashWrites",
+            "WorkQueue",
+            "AccountStore",
+            "ResourceStore",
+        ] {
+            let n = counts
+                .iter()
+                .find(|(name, _)| name == role)
+                .map(|(_, n)| *n)
+                .unwrap_or_else(|| panic!("{role} not found in {counts:?}"));
+            assert!((1..=MAX_PORT_METHODS).contains(&n), "{role}: {n}");
         }
     }
 
@@ -268,6 +386,46 @@ sha2.workspace = true
         assert!(
             !errors.iter().any(|e| e.contains("std::collections")),
             "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn ports_are_counted_and_big_ones_refused() {
+        let code = "/// A { brace in a doc\n#[async_trait]\npub trait Small: Send {\n    /// doc fn x()\n    async fn a(&self) -> Result<(), E>;\n    fn b(&self) { let f = |x| x; }\n}\npub trait Marker: A + B {}\nimpl<T> Marker for T {}\n";
+        assert_eq!(
+            trait_method_counts(code),
+            vec![("Small".to_string(), 2), ("Marker".to_string(), 0)]
+        );
+        let dir = std::env::temp_dir().join(format!("tidy-ports-{}", std::process::id()));
+        let ports = dir.join("crates/trash-core/src/ports");
+        std::fs::create_dir_all(&ports).unwrap();
+        std::fs::write(dir.join("crates/trash-core/Cargo.toml"), "[dependencies]\n").unwrap();
+        let methods: String = (0..13).map(|n| format!("    fn m{n}(&self);\n")).collect();
+        std::fs::write(
+            ports.join("big.rs"),
+            format!("pub trait Everything {{\n{methods}}}\n"),
+        )
+        .unwrap();
+        let errors = check(&dir).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("`Everything` has 13 methods")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn test_modules_are_skipped_with_or_without_visibility() {
+        assert_eq!(non_test_code("a\n#[cfg(test)]\nmod tests {}"), "a\n");
+        assert_eq!(
+            non_test_code("a\n#[cfg(test)]\npub(crate) mod tests {}"),
+            "a\n"
+        );
+        assert_eq!(
+            non_test_code("a\n#[cfg(test)]\nfn helper() {}\n"),
+            "a\n#[cfg(test)]\nfn helper() {}\n"
         );
     }
 }

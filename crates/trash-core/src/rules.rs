@@ -740,4 +740,178 @@ mod tests {
         assert_eq!(free_slug(&base, &taken).as_str(), "det-4");
         assert_eq!(free_slug(&base, &[]).as_str(), "det-2");
     }
+
+    fn ts(ms: i64) -> Timestamp {
+        Timestamp::from_unix_millis(ms).expect("valid")
+    }
+
+    #[test]
+    fn the_active_holder_wins_else_the_latest_trashed() {
+        let h = |id: &str, at: Option<i64>| SlugHolder {
+            id: id.to_string(),
+            trashed_at: at.map(ts),
+        };
+        assert_eq!(preferred_holder::<String>(&[]), None);
+        assert_eq!(
+            preferred_holder(&[h("a", Some(5)), h("b", None), h("c", Some(9))]),
+            Some("b".to_string())
+        );
+        assert_eq!(
+            preferred_holder(&[h("a", Some(5)), h("c", Some(9)), h("b", Some(7))]),
+            Some("c".to_string())
+        );
+        // A tie on the time goes to the greater id, whatever the order read.
+        assert_eq!(
+            preferred_holder(&[h("y", Some(9)), h("x", Some(9))]),
+            Some("y".to_string())
+        );
+        assert_eq!(
+            preferred_holder(&[h("x", Some(9)), h("y", Some(9))]),
+            Some("y".to_string())
+        );
+    }
+
+    #[test]
+    fn retry_delays_grow_cap_and_jitter_within_the_ceiling() {
+        let b = Backoff {
+            first: Duration::milliseconds(2),
+            max: Duration::milliseconds(100),
+        };
+        for retry in 0..40 {
+            for random in [0u64, 1, 999, 123_456_789, u64::MAX] {
+                let d = retry_delay(b, retry, random);
+                assert!(d >= Duration::zero() && d <= b.max, "{retry} {random} {d}");
+            }
+        }
+        assert_eq!(retry_delay(b, 0, 0), Duration::zero());
+        assert_eq!(retry_delay(b, 0, 2000), Duration::microseconds(2000));
+        assert_eq!(retry_delay(b, 3, 16_000), Duration::microseconds(16_000));
+        assert_eq!(retry_delay(b, 30, 100_000), Duration::milliseconds(100));
+        // Different random numbers spread the waits.
+        let spread: std::collections::BTreeSet<_> =
+            (0..50u64).map(|r| retry_delay(b, 4, r * 7919)).collect();
+        assert!(spread.len() > 10);
+    }
+
+    fn aggregate() -> ProjectAggregate {
+        let ws = WorkspaceSlug::parse("acme").unwrap();
+        let pid = ProjectId::parse("p0000000000000000001").unwrap();
+        let op = |n: u8, root: ItemRef| TrashOperation {
+            id: OperationId::parse(&format!("o000000000000000000{n}")).unwrap(),
+            workspace: ws.clone(),
+            root,
+            actor: Actor::system(),
+            deleted_at: ts(0),
+            scheduled_cleanup_at: ts(10),
+            cleanup_delete_images: true,
+            contains: Contains::default(),
+        };
+        let v = |n: u32| VersionNumber::new(n).unwrap();
+        let t = |n: u8| TrainingId::parse(&format!("t000000000000000000{n}")).unwrap();
+        let trashed = |o: &TrashOperation, cascaded| ItemState::Trashed {
+            operation: o.id.clone(),
+            cascaded,
+        };
+        // Version 1 trashed on its own (op 1), training 2 of version 2 on its
+        // own (op 2), version 3 active with training 3.
+        let op1 = op(1, ItemRef::Version(pid.clone(), v(1)));
+        let op2 = op(2, ItemRef::Training(t(2)));
+        let version = |n, state| Version {
+            project: pid.clone(),
+            number: v(n),
+            name: Name::parse("v").unwrap(),
+            created_at: ts(0),
+            state,
+        };
+        let training = |n, version_n, state| Training {
+            id: t(n),
+            project: pid.clone(),
+            version: v(version_n),
+            status: TrainingStatus::Succeeded,
+            started_at: ts(0),
+            ended_at: None,
+            state,
+        };
+        ProjectAggregate {
+            project: Project {
+                id: pid.clone(),
+                workspace: ws.clone(),
+                slug: Slug::parse("p").unwrap(),
+                name: Name::parse("p").unwrap(),
+                created_at: ts(0),
+                state: ItemState::Active,
+            },
+            revision: crate::ports::Revision(7),
+            next_version: v(4),
+            versions: vec![
+                version(1, trashed(&op1, false)),
+                version(2, ItemState::Active),
+                version(3, ItemState::Active),
+            ],
+            trainings: vec![
+                training(1, 1, trashed(&op1, true)),
+                training(2, 2, trashed(&op2, false)),
+                training(3, 3, ItemState::Active),
+            ],
+            operations: vec![op1, op2],
+        }
+    }
+
+    #[test]
+    fn purge_sets_name_the_root_and_exactly_its_dependants() {
+        let agg = aggregate();
+        let pid = agg.project.id.clone();
+        let v = |n: u32| VersionNumber::new(n).unwrap();
+        let version1 = purge_set(&agg, &ItemRef::Version(pid.clone(), v(1)));
+        assert_eq!(version1.versions, vec![(pid.clone(), v(1))]);
+        assert_eq!(version1.trainings, vec![agg.trainings[0].id.clone()]);
+        assert_eq!(version1.operations, vec![agg.operations[0].id.clone()]);
+        assert!(version1.projects.is_empty() && version1.workflows.is_empty());
+
+        let training2 = purge_set(&agg, &ItemRef::Training(agg.trainings[1].id.clone()));
+        assert_eq!(training2.trainings, vec![agg.trainings[1].id.clone()]);
+        assert_eq!(training2.operations, vec![agg.operations[1].id.clone()]);
+        assert!(training2.versions.is_empty());
+
+        let project = purge_set(&agg, &ItemRef::Project(pid.clone()));
+        assert_eq!(project.projects, vec![pid.clone()]);
+        assert_eq!(project.versions.len(), 3);
+        assert_eq!(project.trainings.len(), 3);
+        // Earlier operations of its children go with it.
+        assert_eq!(project.operations.len(), 2);
+
+        let other = ProjectId::parse("p0000000000000000002").unwrap();
+        assert_eq!(
+            purge_set(&agg, &ItemRef::Project(other)),
+            PurgeSet::default()
+        );
+    }
+
+    #[test]
+    fn a_purge_plan_records_one_event_per_vanishing_operation() {
+        let agg = aggregate();
+        let plan = purge_in_project(
+            &agg,
+            &agg.operations[0].id,
+            PurgeReason::Cleanup,
+            &Actor::system(),
+            ts(10),
+        )
+        .expect("due");
+        assert_eq!(plan.events.len(), 1);
+        assert!(
+            !plan.delete_orphaned_images,
+            "images go only with a project"
+        );
+        assert_eq!(
+            purge_in_project(
+                &agg,
+                &agg.operations[0].id,
+                PurgeReason::Cleanup,
+                &Actor::system(),
+                ts(9),
+            ),
+            Err(PurgeRefusal::NotDue)
+        );
+    }
 }
