@@ -1,8 +1,10 @@
 //! # trash-postgres
 //!
-//! The PostgreSQL implementation of [`trash_core::ports::TrashStore`]: the
-//! production backend, safe with several `trashd` replicas sharing one
-//! database.
+//! The PostgreSQL store of `trash-core`: the production backend, safe with
+//! several `trashd` replicas sharing one database. [`PgStore`] plays every
+//! role of [`trash_core::ports`] (trash reads and writes, work queue, audit
+//! log, resources, accounts, health), one `impl` block per role, so it is a
+//! [`StandaloneStore`](trash_core::ports::StandaloneStore).
 //!
 //! * Every guarded write is one transaction that starts by bumping the
 //!   aggregate's revision (`UPDATE … SET revision = revision + 1 WHERE id = $1
@@ -13,7 +15,10 @@
 //!   so a restore under a taken slug fails at the statement that makes the
 //!   item active, whatever committed in between.
 //! * Trash, restore and purge are set-based: a fixed number of statements
-//!   whatever the number of versions, trainings or images involved.
+//!   whatever the number of versions, trainings or images involved. A purge
+//!   removes exactly the rows its plan names (arrays bound to one statement;
+//!   no foreign key cascades), plus the images left without a link when the
+//!   plan asks for it.
 //! * Cleanup claims due operations with `FOR UPDATE SKIP LOCKED` and a
 //!   `claimed_until` column, so replicas share the backlog without blocking.
 //!
@@ -87,7 +92,7 @@ pub enum PgError {
     Migration(String),
 }
 
-/// A [`TrashStore`](trash_core::ports::TrashStore) on PostgreSQL.
+/// Every store role of `trash-core` on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,

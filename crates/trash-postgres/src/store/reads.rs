@@ -1,0 +1,462 @@
+//! The trash-reads role and the audit log: the aggregates the rules decide
+//! on, the listing, the audit trail.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use trash_core::domain::*;
+use trash_core::ports::*;
+
+use super::{sql_time, Query};
+use crate::error::store_error;
+use crate::exec;
+use crate::rows::{self, get, OP_COLUMNS};
+use crate::PgStore;
+
+/// The earliest instant PostgreSQL's `timestamptz` holds (4714-11-24 BC).
+const PG_MIN_MILLIS: i64 = -210_866_803_200_000;
+
+/// The columns of `projects` a [`Project`] is read from, plus the aggregate's.
+const PROJECT_COLUMNS: &str = "p.id, p.workspace, p.slug, p.name, p.created_at, \
+     p.trash_op_id, p.trash_cascaded, p.revision, p.next_version";
+
+/// A project read with the operations of its aggregate.
+struct ProjectRead {
+    project: Project,
+    revision: Revision,
+    next_version: VersionNumber,
+    operations: Vec<TrashOperation>,
+}
+
+/// The project row of a read, with its operations, as returned by the
+/// project-with-operations query.
+fn project_and_operations(rows: &[PgRow]) -> Result<Option<ProjectRead>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let project = rows::project(first)?;
+    let revision = Revision(get(first, "revision")?);
+    let next_version = rows::version_number(first, "next_version")?;
+    let mut operations = Vec::new();
+    for row in rows {
+        let op: Option<String> = get(row, "op_id")?;
+        if op.is_some() {
+            operations.push(rows::operation(row)?);
+        }
+    }
+    Ok(Some(ProjectRead {
+        project,
+        revision,
+        next_version,
+        operations,
+    }))
+}
+
+/// The project (in the workspace) and the operations of its aggregate, in
+/// one statement so both come from one snapshot.
+fn project_with_operations_sql() -> String {
+    format!(
+        "SELECT {PROJECT_COLUMNS}, {OP_COLUMNS} \
+         FROM projects p LEFT JOIN trash_operations o ON o.project_id = p.id \
+         WHERE p.id = $1 AND p.workspace = $2 \
+         ORDER BY o.id"
+    )
+}
+
+/// One holder of a slug from `id, trash_op_id, deleted_at` (the
+/// `deleted_at` of the operation the item records).
+fn slug_holder<Id>(
+    row: &PgRow,
+    id: impl Fn(&PgRow, &str) -> Result<Id, StoreError>,
+) -> Result<SlugHolder<Id>, StoreError> {
+    let operation: Option<String> = get(row, "trash_op_id")?;
+    let trashed_at = match operation {
+        None => None,
+        Some(_) => Some(
+            rows::opt_timestamp(row, "deleted_at")?
+                .ok_or_else(|| StoreError::Internal("item records a missing operation".into()))?,
+        ),
+    };
+    Ok(SlugHolder {
+        id: id(row, "id")?,
+        trashed_at,
+    })
+}
+
+fn slug_matches(candidate: &str, base: &str) -> bool {
+    candidate == base
+        || candidate
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.starts_with('-'))
+}
+
+/// The listing query for `query`: four shapes of one keyset query, each
+/// matching an index (workspace[, root_kind], deleted_at, id) read backwards.
+fn list_sql(query: &TrashQuery) -> String {
+    let mut sql = format!(
+        "SELECT {OP_COLUMNS}, p.slug AS p_slug, p.name AS p_name, v.name AS v_name, \
+                w.slug AS w_slug, w.name AS w_name, t.version_number AS t_version \
+         FROM trash_operations o \
+         LEFT JOIN projects p ON p.id = o.project_id \
+         LEFT JOIN versions v ON v.project_id = o.project_id AND v.number = o.version_number \
+         LEFT JOIN workflows w ON w.id = o.workflow_id \
+         LEFT JOIN trainings t ON t.id = o.training_id \
+         WHERE o.workspace = $1"
+    );
+    let mut next = 2;
+    if query.kind.is_some() {
+        sql.push_str(&format!(" AND o.root_kind = ${next}"));
+        next += 1;
+    }
+    if query.after.is_some() {
+        sql.push_str(&format!(
+            " AND (o.deleted_at, o.id) < (${}, ${})",
+            next,
+            next + 1
+        ));
+        next += 2;
+    }
+    sql.push_str(&format!(
+        " ORDER BY o.deleted_at DESC, o.id DESC LIMIT ${next}"
+    ));
+    sql
+}
+
+/// Binds the parameters of [`list_sql`].
+fn list_query<'q>(sql: &'q str, query: &'q TrashQuery) -> Query<'q> {
+    let mut q = sqlx::query(sql).bind(query.workspace.as_str());
+    if let Some(kind) = query.kind {
+        q = q.bind(kind.as_str());
+    }
+    if let Some(after) = &query.after {
+        q = q
+            .bind(sql_time(after.deleted_at))
+            .bind(after.operation.as_str());
+    }
+    q.bind(i64::from(query.limit))
+}
+
+impl PgStore {
+    /// The plan PostgreSQL chooses for the trash listing of `query`
+    /// (`EXPLAIN` output, one line per plan node). For operators checking
+    /// that listing reads an index in order instead of sorting the trash.
+    pub async fn explain_list_trash(&self, query: &TrashQuery) -> Result<String, StoreError> {
+        let sql = format!("EXPLAIN {}", list_sql(query));
+        let rows = self.fetch_all(list_query(&sql, query)).await?;
+        let mut plan = String::new();
+        for row in &rows {
+            let line: String = get(row, "QUERY PLAN")?;
+            plan.push_str(&line);
+            plan.push('\n');
+        }
+        Ok(plan)
+    }
+}
+
+#[async_trait]
+impl TrashReads for PgStore {
+    async fn projects_with_slug(
+        &self,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<Vec<SlugHolder<ProjectId>>, StoreError> {
+        let rows = self
+            .fetch_all(
+                sqlx::query(
+                    "SELECT p.id, p.trash_op_id, o.deleted_at FROM projects p \
+                     LEFT JOIN trash_operations o ON o.id = p.trash_op_id \
+                     WHERE p.workspace = $1 AND p.slug = $2 \
+                     ORDER BY p.id",
+                )
+                .bind(workspace.as_str())
+                .bind(slug.as_str()),
+            )
+            .await?;
+        rows.iter()
+            .map(|row| slug_holder(row, rows::project_id))
+            .collect()
+    }
+
+    async fn workflows_with_slug(
+        &self,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<Vec<SlugHolder<WorkflowId>>, StoreError> {
+        let rows = self
+            .fetch_all(
+                sqlx::query(
+                    "SELECT w.id, w.trash_op_id, o.deleted_at FROM workflows w \
+                     LEFT JOIN trash_operations o ON o.id = w.trash_op_id \
+                     WHERE w.workspace = $1 AND w.slug = $2 \
+                     ORDER BY w.id",
+                )
+                .bind(workspace.as_str())
+                .bind(slug.as_str()),
+            )
+            .await?;
+        rows.iter()
+            .map(|row| slug_holder(row, rows::workflow_id))
+            .collect()
+    }
+
+    async fn load_project(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ProjectId,
+    ) -> Result<Option<ProjectAggregate>, StoreError> {
+        // One snapshot for the three reads, so they agree on one revision.
+        let mut tx = exec::begin_snapshot(&self.pool, &self.statements).await?;
+        let result = async {
+            let sql = project_with_operations_sql();
+            let head = tx
+                .fetch_all(sqlx::query(&sql).bind(id.as_str()).bind(workspace.as_str()))
+                .await
+                .map_err(store_error)?;
+            let Some(ProjectRead {
+                project,
+                revision,
+                next_version,
+                operations,
+            }) = project_and_operations(&head)?
+            else {
+                return Ok(None);
+            };
+            let versions = tx
+                .fetch_all(
+                    sqlx::query(
+                        "SELECT project_id, number, name, created_at, trash_op_id, trash_cascaded \
+                         FROM versions WHERE project_id = $1 ORDER BY number",
+                    )
+                    .bind(id.as_str()),
+                )
+                .await
+                .map_err(store_error)?
+                .iter()
+                .map(rows::version)
+                .collect::<Result<Vec<_>, _>>()?;
+            let trainings = tx
+                .fetch_all(
+                    sqlx::query(
+                        "SELECT id, project_id, version_number, status, started_at, ended_at, \
+                                trash_op_id, trash_cascaded \
+                         FROM trainings WHERE project_id = $1 ORDER BY id",
+                    )
+                    .bind(id.as_str()),
+                )
+                .await
+                .map_err(store_error)?
+                .iter()
+                .map(rows::training)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(ProjectAggregate {
+                project,
+                revision,
+                next_version,
+                versions,
+                trainings,
+                operations,
+            }))
+        }
+        .await;
+        tx.finish(result).await
+    }
+
+    async fn training_project(
+        &self,
+        workspace: &WorkspaceSlug,
+        training: &TrainingId,
+    ) -> Result<Option<ProjectId>, StoreError> {
+        let row = self
+            .fetch_optional(
+                sqlx::query(
+                    "SELECT t.project_id FROM trainings t JOIN projects p ON p.id = t.project_id \
+                     WHERE t.id = $1 AND p.workspace = $2",
+                )
+                .bind(training.as_str())
+                .bind(workspace.as_str()),
+            )
+            .await?;
+        row.map(|r| rows::project_id(&r, "project_id")).transpose()
+    }
+
+    async fn load_workflow(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &WorkflowId,
+    ) -> Result<Option<WorkflowAggregate>, StoreError> {
+        let sql = format!(
+            "SELECT w.id, w.workspace, w.slug, w.name, w.created_at, w.trash_op_id, \
+                    w.trash_cascaded, w.revision, {OP_COLUMNS} \
+             FROM workflows w LEFT JOIN trash_operations o ON o.id = w.trash_op_id \
+             WHERE w.id = $1 AND w.workspace = $2"
+        );
+        let Some(row) = self
+            .fetch_optional(sqlx::query(&sql).bind(id.as_str()).bind(workspace.as_str()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let op: Option<String> = get(&row, "op_id")?;
+        Ok(Some(WorkflowAggregate {
+            workflow: rows::workflow(&row)?,
+            revision: Revision(get(&row, "revision")?),
+            operation: op.map(|_| rows::operation(&row)).transpose()?,
+        }))
+    }
+
+    async fn taken_slugs(
+        &self,
+        workspace: &WorkspaceSlug,
+        space: SlugSpace,
+        base: &Slug,
+    ) -> Result<Vec<Slug>, StoreError> {
+        // `base` itself, or `base-…`: with the "C" collation every slug that
+        // starts with `base-` sorts in [`base-`, `base.`), since '.' follows '-'.
+        let sql = match space {
+            SlugSpace::Projects => {
+                "SELECT slug FROM projects \
+                 WHERE workspace = $1 AND trash_op_id IS NULL \
+                   AND (slug = $2 OR (slug >= $2 || '-' AND slug < $2 || '.')) \
+                 ORDER BY slug"
+            }
+            SlugSpace::Workflows => {
+                "SELECT slug FROM workflows \
+                 WHERE workspace = $1 AND trash_op_id IS NULL \
+                   AND (slug = $2 OR (slug >= $2 || '-' AND slug < $2 || '.')) \
+                 ORDER BY slug"
+            }
+        };
+        let rows = self
+            .fetch_all(
+                sqlx::query(sql)
+                    .bind(workspace.as_str())
+                    .bind(base.as_str()),
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let slug = rows::slug(row, "slug")?;
+            if slug_matches(slug.as_str(), base.as_str()) {
+                out.push(slug);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_trash(&self, query: &TrashQuery) -> Result<Vec<TrashEntry>, StoreError> {
+        if let Some(after) = &query.after {
+            if after.deleted_at.unix_millis() < PG_MIN_MILLIS {
+                // Nothing can be older than what the database can hold.
+                return Ok(Vec::new());
+            }
+        }
+        let sql = list_sql(query);
+        let rows = self.fetch_all(list_query(&sql, query)).await?;
+        let dangling = || StoreError::Internal("operation refers to a missing item".into());
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let operation = rows::operation(row)?;
+            let item = match &operation.root {
+                ItemRef::Project(id) => TrashedItem::Project(ProjectItem {
+                    id: id.clone(),
+                    slug: rows::opt_slug(row, "p_slug")?.ok_or_else(dangling)?,
+                    name: rows::opt_name(row, "p_name")?.ok_or_else(dangling)?,
+                }),
+                ItemRef::Version(project, number) => TrashedItem::Version(VersionItem {
+                    project: project.clone(),
+                    project_slug: rows::opt_slug(row, "p_slug")?.ok_or_else(dangling)?,
+                    project_name: rows::opt_name(row, "p_name")?.ok_or_else(dangling)?,
+                    number: *number,
+                    name: rows::opt_name(row, "v_name")?.ok_or_else(dangling)?,
+                }),
+                ItemRef::Workflow(id) => TrashedItem::Workflow(WorkflowItem {
+                    id: id.clone(),
+                    slug: rows::opt_slug(row, "w_slug")?.ok_or_else(dangling)?,
+                    name: rows::opt_name(row, "w_name")?.ok_or_else(dangling)?,
+                }),
+                ItemRef::Training(id) => {
+                    let version: Option<i32> = get(row, "t_version")?;
+                    TrashedItem::Training(TrainingItem {
+                        id: id.clone(),
+                        project: rows::opt_project_id(row, "op_project_id")?
+                            .ok_or_else(dangling)?,
+                        project_slug: rows::opt_slug(row, "p_slug")?.ok_or_else(dangling)?,
+                        version: rows::number_from(version.ok_or_else(dangling)?)?,
+                    })
+                }
+            };
+            out.push(TrashEntry { operation, item });
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl AuditLog for PgStore {
+    async fn audit_events(
+        &self,
+        workspace: &WorkspaceSlug,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT seq, workspace, at, kind, actor_kind, actor_id, actor_name, \
+                        item_kind, item_id, item_version, operation_id \
+                 FROM audit_events WHERE workspace = $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3",
+            )
+            .bind(workspace.as_str())
+            .bind(after.unwrap_or(i64::MIN))
+            .bind(i64::from(limit)),
+        )
+        .await?
+        .iter()
+        .map(rows::audit_record)
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ws() -> WorkspaceSlug {
+        WorkspaceSlug::parse("acme").expect("slug")
+    }
+
+    #[test]
+    fn taken_slugs_keep_only_the_base_and_its_dash_suffixes() {
+        assert!(slug_matches("det", "det"));
+        assert!(slug_matches("det-2", "det"));
+        assert!(slug_matches("det-x-3", "det"));
+        assert!(!slug_matches("det_2", "det"));
+        assert!(!slug_matches("detector", "det"));
+        assert!(!slug_matches("de", "det"));
+    }
+
+    #[test]
+    fn listing_has_one_shape_per_filter_and_numbers_its_parameters() {
+        let op = OperationId::parse("abcdefghij0123456789").expect("id");
+        let cursor = TrashCursor {
+            deleted_at: Timestamp::from_unix_millis(0).expect("t"),
+            operation: op,
+        };
+        let base = TrashQuery {
+            workspace: ws(),
+            kind: None,
+            limit: 10,
+            after: None,
+        };
+        let plain = list_sql(&base);
+        assert!(plain.ends_with("ORDER BY o.deleted_at DESC, o.id DESC LIMIT $2"));
+        assert!(!plain.contains("root_kind ="));
+        let both = list_sql(&TrashQuery {
+            kind: Some(ItemKind::Version),
+            after: Some(cursor),
+            ..base
+        });
+        assert!(both.contains("o.root_kind = $2"));
+        assert!(both.contains("(o.deleted_at, o.id) < ($3, $4)"));
+        assert!(both.ends_with("LIMIT $5"));
+    }
+}
