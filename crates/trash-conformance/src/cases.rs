@@ -9,6 +9,8 @@ use trash_core::usecases::*;
 use crate::harness::*;
 use crate::StoreFactory;
 
+pub use crate::contention::*;
+pub use crate::exact_purge::*;
 pub use crate::races::*;
 
 async fn harness(factory: &dyn StoreFactory) -> Harness {
@@ -57,7 +59,9 @@ pub async fn trash_project_cascades_and_lists_only_the_root(f: &dyn StoreFactory
             trainings: 2
         }
     );
-    assert!(matches!(&list[0].item, TrashedItem::Project { slug, .. } if slug.as_str() == "det"));
+    assert!(
+        matches!(&list[0].item, TrashedItem::Project(ProjectItem { slug, .. }) if slug.as_str() == "det")
+    );
 
     // A version alone carries its trainings.
     let q = h.project("seg").await;
@@ -77,7 +81,7 @@ pub async fn trash_project_cascades_and_lists_only_the_root(f: &dyn StoreFactory
         }
     );
     assert!(
-        matches!(&entry.item, TrashedItem::Version { project_slug, number, .. }
+        matches!(&entry.item, TrashedItem::Version(VersionItem { project_slug, number, .. })
         if project_slug.as_str() == "seg" && number.get() == 1)
     );
 }
@@ -265,7 +269,7 @@ pub async fn owner_check_has_no_existence_oracle(f: &dyn StoreFactory) {
     let h = harness(f).await;
     // The other workspace owns a project, a workflow and a training.
     let theirs = h
-        .service
+        .resources
         .create_project(
             &h.other_key,
             &h.other_ws,
@@ -274,17 +278,17 @@ pub async fn owner_check_has_no_existence_oracle(f: &dyn StoreFactory) {
         )
         .await
         .expect("create");
-    h.service
+    h.resources
         .create_version(&h.other_key, &h.other_ws, &slug("theirs"), None)
         .await
         .expect("version");
     let wf = h
-        .service
+        .resources
         .create_workflow(&h.other_key, &h.other_ws, name("Flow"), Some(slug("flow")))
         .await
         .expect("workflow");
     let training = h
-        .service
+        .resources
         .create_training(&h.other_key, &h.other_ws, &slug("theirs"), num(1))
         .await
         .expect("training");
@@ -328,14 +332,14 @@ pub async fn owner_check_has_no_existence_oracle(f: &dyn StoreFactory) {
     }
     assert!(h.listing().await.is_empty());
     assert_eq!(
-        h.service
+        h.resources
             .get_image(
                 &h.key,
                 &h.ws,
                 &ImageId::parse("iiiiiiiiiiiiiiiiiiii").expect("valid")
             )
             .await,
-        Err(ResourceError::NotFound("image"))
+        Err(ResourceError::NotFound(Missing::Image))
     );
     // Our key on their workspace: refused before anything is looked up.
     assert_eq!(
@@ -358,6 +362,7 @@ pub async fn owner_check_has_no_existence_oracle(f: &dyn StoreFactory) {
     // Their project is untouched.
     let agg = h
         .store
+        .reads
         .load_project(&h.other_ws, &theirs.id)
         .await
         .expect("load")
@@ -365,6 +370,7 @@ pub async fn owner_check_has_no_existence_oracle(f: &dyn StoreFactory) {
     assert!(!agg.project.state.is_active());
     assert!(h
         .store
+        .reads
         .load_project(&h.ws, &theirs.id)
         .await
         .expect("load")
@@ -457,7 +463,7 @@ pub async fn in_flight_training_cannot_be_trashed(f: &dyn StoreFactory) {
     assert!(training_in(&h.must_agg(&p.id).await, &t.id)
         .state
         .is_active());
-    h.service
+    h.resources
         .set_training_status(
             &h.key,
             &h.ws,
@@ -515,6 +521,7 @@ pub async fn trashing_cancels_in_flight_trainings_and_restore_never_resumes(f: &
     assert_eq!(training_in(&agg, &other.id).status, TrainingStatus::Running);
     assert!(h
         .store
+        .queue
         .pending_cancellations(&h.ws)
         .await
         .expect("pending")
@@ -559,7 +566,12 @@ pub async fn failing_canceller_keeps_trash_and_retries_cancellation(f: &dyn Stor
     let agg = h.must_agg(&p.id).await;
     assert!(!agg.project.state.is_active());
     assert_eq!(training_in(&agg, &t.id).status, TrainingStatus::Cancelled);
-    let pending = h.store.pending_cancellations(&h.ws).await.expect("pending");
+    let pending = h
+        .store
+        .queue
+        .pending_cancellations(&h.ws)
+        .await
+        .expect("pending");
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].training, t.id);
     assert_eq!(pending[0].attempts, 1);
@@ -571,7 +583,7 @@ pub async fn failing_canceller_keeps_trash_and_retries_cancellation(f: &dyn Stor
     let report = h.service.retry_cancellations(10).await.expect("retry");
     assert_eq!((report.attempted, report.failed), (1, 1));
     assert_eq!(
-        h.store.pending_cancellations(&h.ws).await.expect("p")[0].attempts,
+        h.store.queue.pending_cancellations(&h.ws).await.expect("p")[0].attempts,
         2
     );
     h.canceller.set_failing(false);
@@ -580,6 +592,7 @@ pub async fn failing_canceller_keeps_trash_and_retries_cancellation(f: &dyn Stor
     assert_eq!((report.attempted, report.succeeded), (1, 1));
     assert!(h
         .store
+        .queue
         .pending_cancellations(&h.ws)
         .await
         .expect("p")
@@ -684,7 +697,7 @@ pub async fn slug_is_free_while_trashed_and_restore_handles_conflicts(f: &dyn St
     assert_eq!(agg.project.slug, slug("det-3"));
     // Creating a project on an active slug is refused.
     assert_eq!(
-        h.service
+        h.resources
             .create_project(&h.key, &h.ws, name("x"), Some(slug("det")))
             .await,
         Err(ResourceError::SlugTaken {
@@ -703,9 +716,12 @@ pub async fn slug_is_free_while_trashed_and_restore_handles_conflicts(f: &dyn St
         })
         .await;
     assert!(by_id.already_in_trash);
-    assert!(matches!(&by_id.item, TrashedItem::Workflow { id, .. } if id == &w_old.id));
+    assert!(
+        matches!(&by_id.item, TrashedItem::Workflow(WorkflowItem { id, .. }) if id == &w_old.id)
+    );
     assert!(h
         .store
+        .reads
         .load_workflow(&h.ws, &w_new.id)
         .await
         .expect("load")
@@ -760,11 +776,11 @@ pub async fn slug_is_free_while_trashed_and_restore_handles_conflicts(f: &dyn St
     h.trash_project("twice").await;
     let again = h.trash_project("twice").await;
     assert!(again.already_in_trash);
-    assert!(matches!(&again.item, TrashedItem::Project { id, .. } if id == &later.id));
+    assert!(matches!(&again.item, TrashedItem::Project(ProjectItem { id, .. }) if id == &later.id));
     // Restoring when the slug is free keeps it, even with rename.
     h.project("free").await;
     let free = h.trash_project("free").await;
-    let TrashedItem::Project { id, .. } = free.item else {
+    let TrashedItem::Project(ProjectItem { id, .. }) = free.item else {
         panic!("project item")
     };
     let kept = h
@@ -823,6 +839,7 @@ pub async fn cleanup_waits_for_schedule_and_takes_dependants(f: &dyn StoreFactor
     assert!(h.agg(&p.id).await.is_none());
     assert!(h
         .store
+        .reads
         .training_project(&h.ws, &t.id)
         .await
         .expect("q")
@@ -902,18 +919,18 @@ pub async fn cleanup_deletes_only_exclusive_images(f: &dyn StoreFactory) {
     let listing = h.listing().await;
     let p1_entry = listing
         .iter()
-        .find(|e| matches!(&e.item, TrashedItem::Project { slug, .. } if slug.as_str() == "p1"))
+        .find(|e| matches!(&e.item, TrashedItem::Project(ProjectItem { slug, .. }) if slug.as_str() == "p1"))
         .expect("p1 listed");
     assert!(p1_entry.operation.cleanup_delete_images);
     let p4_entry = listing
         .iter()
-        .find(|e| matches!(&e.item, TrashedItem::Project { slug, .. } if slug.as_str() == "p4"))
+        .find(|e| matches!(&e.item, TrashedItem::Project(ProjectItem { slug, .. }) if slug.as_str() == "p4"))
         .expect("p4 listed");
     assert!(!p4_entry.operation.cleanup_delete_images);
 
     let image = |id: ImageId| {
         let h = &h;
-        async move { h.store.image(&h.ws, &id).await.expect("image") }
+        async move { h.store.resources.image(&h.ws, &id).await.expect("image") }
     };
     h.clock.set(t0().plus(days(30)));
     assert_eq!(h.drain_cleanup(&h.service).await, 2);
@@ -952,6 +969,7 @@ pub async fn cleanup_is_resumable_after_a_lost_claim(f: &dyn StoreFactory) {
     let now = h.clock.now();
     let lost = h
         .store
+        .queue
         .claim_due_operations(now, now.plus(Duration::minutes(5)), 1)
         .await
         .expect("claim");
@@ -994,8 +1012,12 @@ pub async fn listing_pages_newest_first_with_filters(f: &dyn StoreFactory) {
             "newest first"
         );
     }
-    assert!(matches!(&all[0].item, TrashedItem::Project { slug, .. } if slug.as_str() == "c"));
-    assert!(matches!(&all[4].item, TrashedItem::Project { slug, .. } if slug.as_str() == "a"));
+    assert!(
+        matches!(&all[0].item, TrashedItem::Project(ProjectItem { slug, .. }) if slug.as_str() == "c")
+    );
+    assert!(
+        matches!(&all[4].item, TrashedItem::Project(ProjectItem { slug, .. }) if slug.as_str() == "a")
+    );
     // Pages of two, then one.
     let mut paged = Vec::new();
     let mut cursor = None;
@@ -1042,7 +1064,7 @@ pub async fn listing_pages_newest_first_with_filters(f: &dyn StoreFactory) {
     assert_eq!(versions.entries.len(), 1);
     assert!(versions.next_cursor.is_none());
     assert!(
-        matches!(&versions.entries[0].item, TrashedItem::Version { number, .. } if number.get() == 1)
+        matches!(&versions.entries[0].item, TrashedItem::Version(VersionItem { number, .. }) if number.get() == 1)
     );
     let trainings = h
         .service
@@ -1057,7 +1079,7 @@ pub async fn listing_pages_newest_first_with_filters(f: &dyn StoreFactory) {
         .await
         .expect("filtered");
     assert!(matches!(&trainings.entries[0].item,
-        TrashedItem::Training { id, project_slug, version, .. }
+        TrashedItem::Training(TrainingItem { id, project_slug, version, .. })
         if id == &t.id && project_slug.as_str() == "b" && version.get() == 2));
     // The other workspace's trash is separate.
     let theirs = h
@@ -1113,16 +1135,23 @@ pub async fn audit_trail_records_every_transition(f: &dyn StoreFactory) {
     assert_eq!(events[5].operation, events[4].operation);
     assert!(events.iter().all(|e| e.workspace == h.ws));
     // Paging the trail.
-    let after = h.store.audit_events(&h.ws, Some(0), 2).await.expect("a");
+    let after = h
+        .store
+        .audit
+        .audit_events(&h.ws, Some(0), 2)
+        .await
+        .expect("a");
     assert_eq!(after.len(), 2);
     let rest = h
         .store
+        .audit
         .audit_events(&h.ws, Some(after[1].seq), 100)
         .await
         .expect("a");
     assert_eq!(rest.len(), 4);
     assert!(h
         .store
+        .audit
         .audit_events(&h.other_ws, None, 100)
         .await
         .expect("a")
@@ -1192,7 +1221,13 @@ pub async fn delete_forever_and_empty_trash(f: &dyn StoreFactory) {
         .expect("delete forever");
     assert_eq!((counts.projects, counts.versions, counts.images), (1, 1, 1));
     assert!(h.agg(&p.id).await.is_none());
-    assert!(h.store.image(&h.ws, &img.id).await.expect("q").is_none());
+    assert!(h
+        .store
+        .resources
+        .image(&h.ws, &img.id)
+        .await
+        .expect("q")
+        .is_none());
     let last = h.audit().await.pop().expect("event");
     assert_eq!(last.kind, AuditKind::DeletedForever);
     assert_eq!(last.actor.kind, ActorKind::WebUser);
@@ -1236,12 +1271,7 @@ pub async fn delete_forever_and_empty_trash(f: &dyn StoreFactory) {
     assert!(h.listing().await.is_empty());
     assert!(h.agg(&q.id).await.is_none());
     // Active things survive.
-    let x = h
-        .store
-        .project_id_by_slug(&h.ws, &slug("x"))
-        .await
-        .expect("q")
-        .expect("x");
+    let x = h.project_id("x").await.expect("x");
     assert!(h.must_agg(&x).await.project.state.is_active());
 }
 
@@ -1269,7 +1299,7 @@ pub async fn trashed_items_are_hidden_from_reads(f: &dyn StoreFactory) {
     h.workflow("w").await;
     h.trash_training("det", 1, &t.id).await;
     let trainings = h
-        .service
+        .resources
         .list_trainings(&h.key, &h.ws, &slug("det"), num(1))
         .await
         .expect("list");
@@ -1279,45 +1309,45 @@ pub async fn trashed_items_are_hidden_from_reads(f: &dyn StoreFactory) {
     );
     h.trash_version("det", 2).await;
     assert_eq!(
-        h.service
+        h.resources
             .get_version(&h.key, &h.ws, &slug("det"), num(2))
             .await,
-        Err(ResourceError::NotFound("version"))
+        Err(ResourceError::NotFound(Missing::Version))
     );
     let view = h
-        .service
+        .resources
         .get_project(&h.key, &h.ws, &slug("det"))
         .await
         .expect("project");
     assert_eq!(view.versions.len(), 1);
     h.trash_project("det").await;
     assert_eq!(
-        h.service.get_project(&h.key, &h.ws, &slug("det")).await,
-        Err(ResourceError::NotFound("project"))
+        h.resources.get_project(&h.key, &h.ws, &slug("det")).await,
+        Err(ResourceError::NotFound(Missing::Project))
     );
     assert_eq!(
-        h.service
+        h.resources
             .get_version(&h.key, &h.ws, &slug("det"), num(1))
             .await,
-        Err(ResourceError::NotFound("project"))
+        Err(ResourceError::NotFound(Missing::Project))
     );
     assert!(h
-        .service
+        .resources
         .get_workspace(&h.key, &h.ws)
         .await
         .expect("ws")
         .projects
         .is_empty());
     assert_eq!(
-        h.service
+        h.resources
             .create_version(&h.key, &h.ws, &slug("det"), None)
             .await,
-        Err(ResourceError::NotFound("project"))
+        Err(ResourceError::NotFound(Missing::Project))
     );
     h.trash(TrashTarget::Workflow { slug: slug("w") }).await;
     assert_eq!(
-        h.service.get_workflow(&h.key, &h.ws, &slug("w")).await,
-        Err(ResourceError::NotFound("workflow"))
+        h.resources.get_workflow(&h.key, &h.ws, &slug("w")).await,
+        Err(ResourceError::NotFound(Missing::Workflow))
     );
 }
 
@@ -1325,12 +1355,13 @@ pub async fn trashed_items_are_hidden_from_reads(f: &dyn StoreFactory) {
 pub async fn keys_are_hashed_and_revocable(f: &dyn StoreFactory) {
     let h = harness(f).await;
     let key = h
-        .service
+        .accounts
         .create_api_key(&h.ws, name("ci"), ScopeSet::all())
         .await
         .expect("key");
     let stored = h
         .store
+        .accounts
         .api_key_by_hash(&KeyHash::of(&key.plaintext))
         .await
         .expect("q")
@@ -1338,29 +1369,29 @@ pub async fn keys_are_hashed_and_revocable(f: &dyn StoreFactory) {
     assert_eq!(stored.id, key.record.id);
     assert_eq!(stored.scopes, ScopeSet::all());
     assert!(stored.hash.matches(&KeyHash::of(&key.plaintext)));
-    let principal = h.service.authenticate(&key.plaintext).await.expect("auth");
+    let principal = h.accounts.authenticate(&key.plaintext).await.expect("auth");
     assert_eq!(principal.workspace, h.ws);
     assert_eq!(
-        h.service.authenticate("notakeynotakeynotakey").await,
+        h.accounts.authenticate("notakeynotakeynotakey").await,
         Err(AuthError::Invalid)
     );
-    assert_eq!(h.service.authenticate("").await, Err(AuthError::Missing));
+    assert_eq!(h.accounts.authenticate("").await, Err(AuthError::Missing));
     assert!(h
-        .service
+        .accounts
         .revoke_api_key(&key.record.id)
         .await
         .expect("revoke"));
     assert_eq!(
-        h.service.authenticate(&key.plaintext).await,
+        h.accounts.authenticate(&key.plaintext).await,
         Err(AuthError::Revoked)
     );
     assert!(!h
-        .service
+        .accounts
         .revoke_api_key(&KeyId::parse("kkkkkkkkkkkkkkkkkkkk").expect("valid"))
         .await
         .expect("revoke"));
     assert_eq!(
-        h.service
+        h.accounts
             .create_api_key(
                 &WorkspaceSlug::parse("nope").expect("valid"),
                 name("x"),
@@ -1372,7 +1403,7 @@ pub async fn keys_are_hashed_and_revocable(f: &dyn StoreFactory) {
         AdminError::NoSuchWorkspace
     );
     // Users: unique e-mail.
-    h.service
+    h.accounts
         .create_user(
             &h.ws,
             Email::parse("a@b.c").expect("v"),
@@ -1382,7 +1413,7 @@ pub async fn keys_are_hashed_and_revocable(f: &dyn StoreFactory) {
         .await
         .expect("user");
     assert_eq!(
-        h.service
+        h.accounts
             .create_user(
                 &h.ws,
                 Email::parse("A@b.c").expect("v"),
@@ -1396,10 +1427,14 @@ pub async fn keys_are_hashed_and_revocable(f: &dyn StoreFactory) {
     );
     let u = h
         .store
+        .accounts
         .user_by_email(&Email::parse("a@b.c").expect("v"))
         .await
         .expect("q")
         .expect("user");
     assert_eq!(u.role, Role::Owner);
-    assert_eq!(h.store.user_by_id(&u.id).await.expect("q"), Some(u));
+    assert_eq!(
+        h.store.accounts.user_by_id(&u.id).await.expect("q"),
+        Some(u)
+    );
 }

@@ -16,6 +16,12 @@
 //! refuse one of them with [`StoreError::Conflict`]. The gate counts the
 //! conflicts the inner store returned, so a race can assert that it did.
 //!
+//! A gated store plays only the roles whose calls a race has to hold or
+//! watch: [`TrashWrites`] and the guarded writes of [`ResourceStore`] (held
+//! at the gate), and [`WorkQueue`] (its claims order the cleanup races).
+//! Reads and the audit log need no gate: a side reads the store under test
+//! directly ([`GatedStore::roles`]).
+//!
 //! Use a fresh gate (and fresh gated stores) for every race iteration.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,6 +32,9 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 use trash_core::domain::*;
 use trash_core::ports::*;
+
+use crate::harness::TrashRoles;
+use crate::StoreUnderTest;
 
 /// How long a side waits at the gate for the other one. Only a backstop: a
 /// side that finishes without writing releases the gate at once, so in a
@@ -96,10 +105,10 @@ impl Gate {
         })
     }
 
-    /// The store `side` uses: `inner` behind this gate.
-    pub fn store(self: &Arc<Self>, side: Side, inner: Arc<dyn TrashStore>) -> Arc<GatedStore> {
+    /// The store `side` uses: `inner`'s writes and work queue behind this gate.
+    pub fn store(self: &Arc<Self>, side: Side, inner: &StoreUnderTest) -> Arc<GatedStore> {
         Arc::new(GatedStore {
-            inner,
+            inner: inner.clone(),
             gate: self.clone(),
             side,
             passed: AtomicBool::new(false),
@@ -164,11 +173,12 @@ impl Gate {
     }
 }
 
-/// One side's view of the store: delegates every call to the inner store,
-/// holds the side's first guarded write at the [`Gate`], and counts the
-/// `Conflict`s its guarded writes get.
+/// One side's view of the store: holds the side's first guarded write at
+/// the [`Gate`], counts the `Conflict`s its guarded writes get, and tells
+/// the gate when it claimed due operations. Everything else goes straight
+/// to the store under test.
 pub struct GatedStore {
-    inner: Arc<dyn TrashStore>,
+    inner: StoreUnderTest,
     gate: Arc<Gate>,
     side: Side,
     passed: AtomicBool,
@@ -179,6 +189,17 @@ impl GatedStore {
     /// `Conflict`s this side's guarded writes got.
     pub fn conflicts(&self) -> usize {
         self.conflicts.load(Ordering::SeqCst)
+    }
+
+    /// The trash roles of this side: the store's reads and audit log, and
+    /// the gated writes and work queue.
+    pub fn roles(self: &Arc<Self>) -> TrashRoles {
+        TrashRoles {
+            reads: self.inner.reads.clone(),
+            writes: self.clone(),
+            queue: self.clone(),
+            audit: self.inner.audit.clone(),
+        }
     }
 
     /// Runs a guarded write: the first one waits at the gate.
@@ -199,173 +220,22 @@ impl GatedStore {
 }
 
 #[async_trait]
-impl TrashStore for GatedStore {
-    async fn create_workspace(&self, workspace: &Workspace) -> Result<(), StoreError> {
-        self.inner.create_workspace(workspace).await
-    }
-
-    async fn workspace(&self, slug: &WorkspaceSlug) -> Result<Option<Workspace>, StoreError> {
-        self.inner.workspace(slug).await
-    }
-
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        self.inner.insert_api_key(key).await
-    }
-
-    async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.inner.api_key_by_hash(hash).await
-    }
-
-    async fn revoke_api_key(&self, id: &KeyId, at: Timestamp) -> Result<bool, StoreError> {
-        self.inner.revoke_api_key(id, at).await
-    }
-
-    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        self.inner.insert_user(user).await
-    }
-
-    async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>, StoreError> {
-        self.inner.user_by_email(email).await
-    }
-
-    async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
-        self.inner.user_by_id(id).await
-    }
-
-    async fn project_id_by_slug(
-        &self,
-        workspace: &WorkspaceSlug,
-        slug: &Slug,
-    ) -> Result<Option<ProjectId>, StoreError> {
-        self.inner.project_id_by_slug(workspace, slug).await
-    }
-
-    async fn load_project(
-        &self,
-        workspace: &WorkspaceSlug,
-        id: &ProjectId,
-    ) -> Result<Option<ProjectAggregate>, StoreError> {
-        self.inner.load_project(workspace, id).await
-    }
-
-    async fn project_head(
-        &self,
-        workspace: &WorkspaceSlug,
-        id: &ProjectId,
-    ) -> Result<Option<ProjectHead>, StoreError> {
-        self.inner.project_head(workspace, id).await
-    }
-
-    async fn active_projects(&self, workspace: &WorkspaceSlug) -> Result<Vec<Project>, StoreError> {
-        self.inner.active_projects(workspace).await
-    }
-
-    async fn training_project(
-        &self,
-        workspace: &WorkspaceSlug,
-        training: &TrainingId,
-    ) -> Result<Option<ProjectId>, StoreError> {
-        self.inner.training_project(workspace, training).await
-    }
-
-    async fn workflow_id_by_slug(
-        &self,
-        workspace: &WorkspaceSlug,
-        slug: &Slug,
-    ) -> Result<Option<WorkflowId>, StoreError> {
-        self.inner.workflow_id_by_slug(workspace, slug).await
-    }
-
-    async fn load_workflow(
-        &self,
-        workspace: &WorkspaceSlug,
-        id: &WorkflowId,
-    ) -> Result<Option<WorkflowAggregate>, StoreError> {
-        self.inner.load_workflow(workspace, id).await
-    }
-
-    async fn taken_slugs(
-        &self,
-        workspace: &WorkspaceSlug,
-        space: SlugSpace,
-        base: &Slug,
-    ) -> Result<Vec<Slug>, StoreError> {
-        self.inner.taken_slugs(workspace, space, base).await
-    }
-
-    async fn image(
-        &self,
-        workspace: &WorkspaceSlug,
-        id: &ImageId,
-    ) -> Result<Option<ImageView>, StoreError> {
-        self.inner.image(workspace, id).await
-    }
-
-    async fn list_trash(&self, query: &TrashQuery) -> Result<Vec<TrashEntry>, StoreError> {
-        self.inner.list_trash(query).await
-    }
-
-    async fn audit_events(
-        &self,
-        workspace: &WorkspaceSlug,
-        after: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<AuditRecord>, StoreError> {
-        self.inner.audit_events(workspace, after, limit).await
-    }
-
-    async fn create_project(&self, project: &Project) -> Result<(), StoreError> {
-        self.inner.create_project(project).await
-    }
-
-    async fn create_workflow(&self, workflow: &Workflow) -> Result<(), StoreError> {
-        self.inner.create_workflow(workflow).await
-    }
-
-    async fn create_version(&self, guard: &Guard, version: &Version) -> Result<(), StoreError> {
-        self.guarded(self.inner.create_version(guard, version))
-            .await
-    }
-
-    async fn create_training(&self, guard: &Guard, training: &Training) -> Result<(), StoreError> {
-        self.guarded(self.inner.create_training(guard, training))
-            .await
-    }
-
-    async fn set_training_status(
-        &self,
-        guard: &Guard,
-        training: &TrainingId,
-        status: TrainingStatus,
-        ended_at: Option<Timestamp>,
-    ) -> Result<(), StoreError> {
-        self.guarded(
-            self.inner
-                .set_training_status(guard, training, status, ended_at),
-        )
-        .await
-    }
-
-    async fn add_image(&self, guard: &Guard, image: &Image) -> Result<(), StoreError> {
-        self.guarded(self.inner.add_image(guard, image)).await
-    }
-
-    async fn link_image(&self, guard: &Guard, image: &ImageId) -> Result<(), StoreError> {
-        self.guarded(self.inner.link_image(guard, image)).await
-    }
-
+impl TrashWrites for GatedStore {
     async fn trash(&self, plan: &TrashPlan) -> Result<(), StoreError> {
-        self.guarded(self.inner.trash(plan)).await
+        self.guarded(self.inner.writes.trash(plan)).await
     }
 
     async fn restore(&self, plan: &RestorePlan) -> Result<(), StoreError> {
-        self.guarded(self.inner.restore(plan)).await
+        self.guarded(self.inner.writes.restore(plan)).await
     }
 
     async fn purge(&self, plan: &PurgePlan) -> Result<PurgeCounts, StoreError> {
-        self.guarded(self.inner.purge(plan)).await
+        self.guarded(self.inner.writes.purge(plan)).await
     }
+}
 
+#[async_trait]
+impl WorkQueue for GatedStore {
     async fn claim_due_operations(
         &self,
         now: Timestamp,
@@ -374,6 +244,7 @@ impl TrashStore for GatedStore {
     ) -> Result<Vec<TrashOperation>, StoreError> {
         let claimed = self
             .inner
+            .queue
             .claim_due_operations(now, claimed_until, limit)
             .await;
         if matches!(&claimed, Ok(ops) if !ops.is_empty()) {
@@ -389,9 +260,8 @@ impl TrashStore for GatedStore {
         claimed_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<PendingCancellation>, StoreError> {
-        self.inner
-            .claim_cancellations(now, claimed_until, limit)
-            .await
+        let queue = &self.inner.queue;
+        queue.claim_cancellations(now, claimed_until, limit).await
     }
 
     async fn complete_cancellation(
@@ -399,7 +269,8 @@ impl TrashStore for GatedStore {
         training: &TrainingId,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        self.inner.complete_cancellation(training, event).await
+        let queue = &self.inner.queue;
+        queue.complete_cancellation(training, event).await
     }
 
     async fn fail_cancellation(
@@ -408,19 +279,70 @@ impl TrashStore for GatedStore {
         retry_at: Timestamp,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        self.inner
-            .fail_cancellation(training, retry_at, event)
-            .await
+        let queue = &self.inner.queue;
+        queue.fail_cancellation(training, retry_at, event).await
     }
 
     async fn pending_cancellations(
         &self,
         workspace: &WorkspaceSlug,
     ) -> Result<Vec<PendingCancellation>, StoreError> {
-        self.inner.pending_cancellations(workspace).await
+        self.inner.queue.pending_cancellations(workspace).await
+    }
+}
+
+#[async_trait]
+impl ResourceStore for GatedStore {
+    async fn active_projects(&self, workspace: &WorkspaceSlug) -> Result<Vec<Project>, StoreError> {
+        self.inner.resources.active_projects(workspace).await
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.inner.ping().await
+    async fn image(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ImageId,
+    ) -> Result<Option<ImageView>, StoreError> {
+        self.inner.resources.image(workspace, id).await
+    }
+
+    async fn create_project(&self, project: &Project) -> Result<(), StoreError> {
+        self.inner.resources.create_project(project).await
+    }
+
+    async fn create_workflow(&self, workflow: &Workflow) -> Result<(), StoreError> {
+        self.inner.resources.create_workflow(workflow).await
+    }
+
+    async fn create_version(&self, guard: &Guard, version: &Version) -> Result<(), StoreError> {
+        let resources = &self.inner.resources;
+        self.guarded(resources.create_version(guard, version)).await
+    }
+
+    async fn create_training(&self, guard: &Guard, training: &Training) -> Result<(), StoreError> {
+        let resources = &self.inner.resources;
+        self.guarded(resources.create_training(guard, training))
+            .await
+    }
+
+    async fn set_training_status(
+        &self,
+        guard: &Guard,
+        training: &TrainingId,
+        status: TrainingStatus,
+        ended_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        let resources = &self.inner.resources;
+        self.guarded(resources.set_training_status(guard, training, status, ended_at))
+            .await
+    }
+
+    async fn add_image(&self, guard: &Guard, image: &Image) -> Result<(), StoreError> {
+        self.guarded(self.inner.resources.add_image(guard, image))
+            .await
+    }
+
+    async fn link_image(&self, guard: &Guard, image: &ImageId) -> Result<(), StoreError> {
+        self.guarded(self.inner.resources.link_image(guard, image))
+            .await
     }
 }

@@ -1,25 +1,34 @@
 //! A test harness around one store: a workspace with an all-scopes key,
-//! a second workspace, a manual clock and a recording job canceller.
+//! a second workspace, a manual clock and a recording job canceller, and
+//! the three services of `trash-core` over the store's roles.
 
 use std::sync::Arc;
 
 use chrono::Duration;
 use trash_core::domain::*;
 use trash_core::ports::*;
+use trash_core::rules;
 use trash_core::usecases::*;
-use trash_core::{Ports, TrashConfig, TrashService};
-use trash_memory::{ManualClock, RandomIds, RecordingCanceller};
+use trash_core::{AccountService, ResourceService, Runtime, TrashConfig, TrashPorts, TrashService};
+use trash_memory::{ManualClock, NoPause, RecordingCanceller};
+use trash_runtime::RandomIds;
+
+use crate::StoreUnderTest;
 
 /// The harness.
 pub struct Harness {
-    /// The store under test.
-    pub store: Arc<dyn TrashStore>,
+    /// The store under test, role by role.
+    pub store: StoreUnderTest,
     /// The clock every default service reads.
     pub clock: Arc<ManualClock>,
     /// The job canceller every default service calls.
     pub canceller: Arc<RecordingCanceller>,
-    /// A service with the default 30-day retention.
+    /// The trash use cases with the default 30-day retention.
     pub service: TrashService,
+    /// Creating and reading resources.
+    pub resources: ResourceService,
+    /// Workspaces, keys and authentication.
+    pub accounts: AccountService,
     /// The main workspace.
     pub ws: WorkspaceSlug,
     /// An all-scopes key of the main workspace.
@@ -30,12 +39,26 @@ pub struct Harness {
     pub other_key: Principal,
 }
 
+/// The trash roles a [`TrashService`] is built on: the store under test's,
+/// or decorators of them (such as a [`crate::gate::GatedStore`]).
+#[derive(Clone)]
+pub struct TrashRoles {
+    /// Reads.
+    pub reads: Arc<dyn TrashReads>,
+    /// Guarded transitions.
+    pub writes: Arc<dyn TrashWrites>,
+    /// The work queue.
+    pub queue: Arc<dyn WorkQueue>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditLog>,
+}
+
 /// The instant every harness clock starts at: 2026-01-01T00:00:00Z.
 pub fn t0() -> Timestamp {
     Timestamp::from_unix_millis(1_767_225_600_000).expect("valid instant")
 }
 
-/// Thirty days.
+/// `n` days.
 pub fn days(n: i64) -> Duration {
     Duration::days(n)
 }
@@ -55,29 +78,53 @@ pub fn num(n: u32) -> VersionNumber {
     VersionNumber::new(n).expect("valid version number")
 }
 
+/// The runtime of the harness's services: `clock`, random ids, and pauses
+/// that return at once (retries need no real waiting in these tests).
+pub fn test_runtime(clock: Arc<dyn Clock>) -> Runtime {
+    Runtime {
+        clock,
+        ids: Arc::new(RandomIds),
+        pause: Arc::new(NoPause),
+    }
+}
+
 impl Harness {
     /// Sets up two workspaces with all-scopes keys on `store`.
-    pub async fn new(store: Arc<dyn TrashStore>) -> Harness {
+    pub async fn new(store: StoreUnderTest) -> Harness {
         let clock = Arc::new(ManualClock::new(t0()));
         let canceller = Arc::new(RecordingCanceller::default());
+        let runtime = test_runtime(clock.clone());
+        let config = TrashConfig::default();
         let service = TrashService::new(
-            Ports {
-                store: store.clone(),
+            TrashPorts {
+                reads: store.reads.clone(),
+                writes: store.writes.clone(),
+                queue: store.queue.clone(),
+                audit: store.audit.clone(),
                 canceller: canceller.clone(),
-                clock: clock.clone(),
-                ids: Arc::new(RandomIds),
+                runtime: runtime.clone(),
             },
-            TrashConfig::default(),
+            config.clone(),
         );
+        let resources = ResourceService::new(
+            store.accounts.clone(),
+            store.reads.clone(),
+            store.resources.clone(),
+            runtime.clone(),
+            config,
+        );
+        let accounts = AccountService::new(store.accounts.clone(), runtime);
         let ws = WorkspaceSlug::parse("acme").expect("valid");
         let other_ws = WorkspaceSlug::parse("globex").expect("valid");
-        let key = Self::setup_workspace(&service, &ws).await;
-        let other_key = Self::setup_workspace(&service, &other_ws).await;
+        let key = Self::setup_workspace(&accounts, &ws).await;
+        let other_key = Self::setup_workspace(&accounts, &other_ws).await;
         Harness {
             store,
             clock,
             canceller,
             service,
+            resources,
+            accounts,
             ws,
             key,
             other_ws,
@@ -85,44 +132,43 @@ impl Harness {
         }
     }
 
-    async fn setup_workspace(service: &TrashService, ws: &WorkspaceSlug) -> Principal {
-        service
+    /// Sets up the harness on one store that plays every role.
+    pub async fn whole(store: Arc<dyn StandaloneStore>) -> Harness {
+        Harness::new(StoreUnderTest::whole(store)).await
+    }
+
+    async fn setup_workspace(accounts: &AccountService, ws: &WorkspaceSlug) -> Principal {
+        accounts
             .create_workspace(ws.clone(), name(ws.as_str()))
             .await
             .expect("create workspace");
-        let key = service
+        let key = accounts
             .create_api_key(ws, name("all"), ScopeSet::all())
             .await
             .expect("create key");
         Principal::ApiKey(
-            service
+            accounts
                 .authenticate(&key.plaintext)
                 .await
                 .expect("fresh key authenticates"),
         )
     }
 
-    /// A service over the same store and canceller with its own clock and retention.
-    pub fn service_with(&self, clock: Arc<dyn Clock>, retention: Retention) -> TrashService {
-        self.service_on(self.store.clone(), clock, retention)
+    /// The trash roles of the store under test.
+    pub fn roles(&self) -> TrashRoles {
+        TrashRoles {
+            reads: self.store.reads.clone(),
+            writes: self.store.writes.clone(),
+            queue: self.store.queue.clone(),
+            audit: self.store.audit.clone(),
+        }
     }
 
-    /// A service over `store` (a decorator of [`Harness::store`], such as a
-    /// [`crate::gate::GatedStore`]) and the same canceller, with its own
-    /// clock and retention.
-    pub fn service_on(
-        &self,
-        store: Arc<dyn TrashStore>,
-        clock: Arc<dyn Clock>,
-        retention: Retention,
-    ) -> TrashService {
-        TrashService::new(
-            Ports {
-                store,
-                canceller: self.canceller.clone(),
-                clock,
-                ids: Arc::new(RandomIds),
-            },
+    /// A service over the same store and canceller with its own clock and retention.
+    pub fn service_with(&self, clock: Arc<dyn Clock>, retention: Retention) -> TrashService {
+        self.service_on(
+            self.roles(),
+            test_runtime(clock),
             TrashConfig {
                 retention,
                 ..TrashConfig::default()
@@ -130,15 +176,53 @@ impl Harness {
         )
     }
 
+    /// A trash service over `roles` (the store's, or decorators of them)
+    /// and the harness's canceller, with its own runtime and configuration.
+    pub fn service_on(
+        &self,
+        roles: TrashRoles,
+        runtime: Runtime,
+        config: TrashConfig,
+    ) -> TrashService {
+        TrashService::new(
+            TrashPorts {
+                reads: roles.reads,
+                writes: roles.writes,
+                queue: roles.queue,
+                audit: roles.audit,
+                canceller: self.canceller.clone(),
+                runtime,
+            },
+            config,
+        )
+    }
+
+    /// A resource service over `resources` (the store's, or a decorator of
+    /// it) and the store's reads and accounts, with its own runtime.
+    pub fn resources_on(
+        &self,
+        resources: Arc<dyn ResourceStore>,
+        runtime: Runtime,
+        config: TrashConfig,
+    ) -> ResourceService {
+        ResourceService::new(
+            self.store.accounts.clone(),
+            self.store.reads.clone(),
+            resources,
+            runtime,
+            config,
+        )
+    }
+
     /// A key of the main workspace with exactly `scopes`.
     pub async fn key_with(&self, scopes: &[Scope]) -> Principal {
         let key = self
-            .service
+            .accounts
             .create_api_key(&self.ws, name("limited"), scopes.iter().copied().collect())
             .await
             .expect("create key");
         Principal::ApiKey(
-            self.service
+            self.accounts
                 .authenticate(&key.plaintext)
                 .await
                 .expect("auth"),
@@ -147,7 +231,7 @@ impl Harness {
 
     /// Creates a project.
     pub async fn project(&self, s: &str) -> Project {
-        self.service
+        self.resources
             .create_project(
                 &self.key,
                 &self.ws,
@@ -160,7 +244,7 @@ impl Harness {
 
     /// Creates the next version of a project.
     pub async fn version(&self, project: &str) -> Version {
-        self.service
+        self.resources
             .create_version(&self.key, &self.ws, &slug(project), None)
             .await
             .expect("create version")
@@ -168,7 +252,7 @@ impl Harness {
 
     /// Starts a (running) training.
     pub async fn training(&self, project: &str, n: u32) -> Training {
-        self.service
+        self.resources
             .create_training(&self.key, &self.ws, &slug(project), num(n))
             .await
             .expect("create training")
@@ -177,7 +261,7 @@ impl Harness {
     /// Starts a training and finishes it (`succeeded`).
     pub async fn finished_training(&self, project: &str, n: u32) -> Training {
         let t = self.training(project, n).await;
-        self.service
+        self.resources
             .set_training_status(
                 &self.key,
                 &self.ws,
@@ -192,7 +276,7 @@ impl Harness {
 
     /// Creates a workflow.
     pub async fn workflow(&self, s: &str) -> Workflow {
-        self.service
+        self.resources
             .create_workflow(
                 &self.key,
                 &self.ws,
@@ -205,7 +289,7 @@ impl Harness {
 
     /// Adds a new image to a project.
     pub async fn image(&self, project: &str, n: &str) -> Image {
-        self.service
+        self.resources
             .add_image(&self.key, &self.ws, &slug(project), name(n))
             .await
             .expect("add image")
@@ -214,7 +298,7 @@ impl Harness {
 
     /// Links an existing image to a project.
     pub async fn link(&self, project: &str, image: &ImageId) {
-        self.service
+        self.resources
             .link_image(&self.key, &self.ws, &slug(project), image)
             .await
             .expect("link image");
@@ -266,6 +350,7 @@ impl Harness {
     /// Loads a project aggregate of the main workspace.
     pub async fn agg(&self, id: &ProjectId) -> Option<ProjectAggregate> {
         self.store
+            .reads
             .load_project(&self.ws, id)
             .await
             .expect("load project")
@@ -274,6 +359,27 @@ impl Harness {
     /// Loads a project aggregate that must exist.
     pub async fn must_agg(&self, id: &ProjectId) -> ProjectAggregate {
         self.agg(id).await.expect("project exists")
+    }
+
+    /// The project a slug of the main workspace means (the active holder,
+    /// else the most recently trashed one), if any.
+    pub async fn project_id(&self, s: &str) -> Option<ProjectId> {
+        let holders = self
+            .store
+            .reads
+            .projects_with_slug(&self.ws, &slug(s))
+            .await
+            .expect("projects with slug");
+        rules::preferred_holder(&holders)
+    }
+
+    /// The pending cancellations of the main workspace.
+    pub async fn pending(&self) -> Vec<PendingCancellation> {
+        self.store
+            .queue
+            .pending_cancellations(&self.ws)
+            .await
+            .expect("pending cancellations")
     }
 
     /// The whole trash listing of the main workspace.
@@ -287,18 +393,25 @@ impl Harness {
 
     /// The whole audit trail of the main workspace, read page by page.
     pub async fn audit(&self) -> Vec<AuditEvent> {
+        let mut seen = None;
+        self.audit_after(&mut seen).await
+    }
+
+    /// The audit events of the main workspace after position `*seen`,
+    /// oldest first, read page by page; moves `*seen` past them.
+    pub async fn audit_after(&self, seen: &mut Option<i64>) -> Vec<AuditEvent> {
         let mut out = Vec::new();
-        let mut after = None;
         loop {
             let page = self
                 .store
-                .audit_events(&self.ws, after, 500)
+                .audit
+                .audit_events(&self.ws, *seen, 500)
                 .await
                 .expect("audit");
             let Some(last) = page.last() else {
                 return out;
             };
-            after = Some(last.seq);
+            *seen = Some(last.seq);
             out.extend(page.into_iter().map(|r| r.event));
         }
     }

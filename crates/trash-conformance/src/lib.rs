@@ -36,6 +36,8 @@ use async_trait::async_trait;
 use trash_core::ports::*;
 
 pub mod cases;
+pub mod contention;
+pub mod exact_purge;
 pub mod gate;
 pub mod harness;
 pub mod races;

@@ -18,6 +18,7 @@ use tokio::sync::Barrier;
 use trash_core::domain::*;
 use trash_core::ports::*;
 use trash_core::usecases::*;
+use trash_core::TrashConfig;
 use trash_memory::ManualClock;
 
 use crate::gate::{Gate, Side};
@@ -28,13 +29,13 @@ async fn harness(factory: &dyn StoreFactory) -> Harness {
     Harness::new(factory.create().await).await
 }
 
-/// The service of one side of a race: the harness's store behind `gate`,
-/// read with `clock`, default retention.
+/// The service of one side of a race: the harness's store with its writes
+/// and work queue behind `gate`, read with `clock`, default retention.
 fn side(h: &Harness, gate: &Arc<Gate>, side: Side, clock: Arc<dyn Clock>) -> TrashService {
     h.service_on(
-        gate.store(side, h.store.clone()),
-        clock,
-        Retention::default(),
+        gate.store(side, &h.store).roles(),
+        test_runtime(clock),
+        TrashConfig::default(),
     )
 }
 
@@ -230,6 +231,7 @@ pub async fn race_restore_vs_cleanup(f: &dyn StoreFactory) {
                 assert_eq!(restore, Err(RestoreError::NotFound), "iteration {i}");
                 assert!(h
                     .store
+                    .reads
                     .training_project(&h.ws, &t.id)
                     .await
                     .expect("q")
@@ -315,24 +317,6 @@ pub async fn race_restore_version_vs_trash_project(f: &dyn StoreFactory) {
     overlap.finish("restore version vs trash project");
 }
 
-/// The audit events of the main workspace after position `*seen`, oldest
-/// first; moves `*seen` past them.
-async fn audit_after(h: &Harness, seen: &mut Option<i64>) -> Vec<AuditEvent> {
-    let mut out = Vec::new();
-    loop {
-        let page = h
-            .store
-            .audit_events(&h.ws, *seen, 500)
-            .await
-            .expect("audit");
-        let Some(last) = page.last() else {
-            return out;
-        };
-        *seen = Some(last.seq);
-        out.extend(page.into_iter().map(|r| r.event));
-    }
-}
-
 /// Two cleanup workers at once: each due operation is purged exactly once
 /// and each pending cancellation is sent exactly once. Their claims keep
 /// them on different operations; then, with one worker's claim lapsed (a
@@ -360,7 +344,7 @@ pub async fn race_two_cleanup_workers(f: &dyn StoreFactory) {
         h.trash(TrashTarget::Workflow { slug: slug(&w) }).await;
         h.canceller.set_failing(false);
         let calls_before = h.canceller.calls().len();
-        audit_after(&h, &mut audit_seen).await;
+        h.audit_after(&mut audit_seen).await;
         h.clock.set(base.plus(days(30)).plus(Duration::minutes(1)));
 
         let worker = |svc: TrashService| async move {
@@ -390,12 +374,7 @@ pub async fn race_two_cleanup_workers(f: &dyn StoreFactory) {
             calls, expected,
             "iteration {i}: each cancellation sent exactly once"
         );
-        assert!(h
-            .store
-            .pending_cancellations(&h.ws)
-            .await
-            .expect("p")
-            .is_empty());
+        assert!(h.pending().await.is_empty());
 
         // A slow worker's claim lapses while it purges: a second worker
         // claims the same operation, and both purge it at once.
@@ -431,12 +410,13 @@ pub async fn race_two_cleanup_workers(f: &dyn StoreFactory) {
         }
         assert!(h
             .store
+            .reads
             .load_workflow(&h.ws, &workflow.id)
             .await
             .expect("load workflow")
             .is_none());
 
-        let new_events = audit_after(&h, &mut audit_seen).await;
+        let new_events = h.audit_after(&mut audit_seen).await;
         let mut purged_ops: Vec<OperationId> = new_events
             .iter()
             .filter(|e| e.kind == AuditKind::Purged)
@@ -467,7 +447,12 @@ pub async fn race_create_version_vs_trash_project(f: &dyn StoreFactory) {
         let p = h.project(&s).await;
         h.version(&s).await;
         let gate = Gate::new();
-        let (svc_a, svc_b) = sides(&h, &gate);
+        let svc_a = h.resources_on(
+            gate.store(Side::A, &h.store),
+            test_runtime(h.clock.clone()),
+            TrashConfig::default(),
+        );
+        let svc_b = side(&h, &gate, Side::B, h.clock.clone());
         let (key_a, key_b, ws_a, ws_b) = (h.key.clone(), h.key.clone(), h.ws.clone(), h.ws.clone());
         let (slug_a, slug_b) = (slug(&s), slug(&s));
         let (created, trashed) = race(
@@ -497,7 +482,11 @@ pub async fn race_create_version_vs_trash_project(f: &dyn StoreFactory) {
                 assert_eq!(*version_state(&agg, v.number.get()), cascaded_in(&op));
                 created_first += 1;
             }
-            Err(e) => assert_eq!(e, ResourceError::NotFound("project"), "iteration {i}"),
+            Err(e) => assert_eq!(
+                e,
+                ResourceError::NotFound(Missing::Project),
+                "iteration {i}"
+            ),
         }
     }
     eprintln!(
