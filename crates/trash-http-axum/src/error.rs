@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 use trash_core::domain::{InvalidValue, ItemRef};
 use trash_core::ports::StoreError;
 use trash_core::usecases::{
-    AccessDenied, AuthError, ListTrashError, ResourceError, RestoreError, TrashError,
+    AccessDenied, AuthError, DeleteForeverError, ListTrashError, PurgeError, ResourceError,
+    RestoreError, TrashError,
 };
 
 /// Seconds a client is told to wait after a 503.
@@ -297,6 +298,44 @@ impl From<ResourceError> for ApiError {
     }
 }
 
+/// Not reachable through this API (it never deletes for good), but mapped
+/// like every other use-case error for routes an embedder mounts beside it:
+/// contention is `Busy`, answered 503 with `Retry-After`.
+impl From<DeleteForeverError> for ApiError {
+    fn from(e: DeleteForeverError) -> Self {
+        match e {
+            DeleteForeverError::WrongWorkspace => {
+                ApiError::unauthorized("you are not an administrator of this workspace")
+            }
+            DeleteForeverError::NotInTrash => ApiError::not_found("item not found in trash"),
+            DeleteForeverError::CascadedWith { root } => {
+                let mut err = ApiError::conflict(format!(
+                    "this item was moved to trash together with {}; delete that instead",
+                    describe(&root)
+                ));
+                for (k, v) in item_fields("root", &root) {
+                    err = err.with(&k, v);
+                }
+                err
+            }
+            e @ DeleteForeverError::ConfirmationMismatch { .. } => {
+                ApiError::bad_request(e.to_string())
+            }
+            DeleteForeverError::Busy => busy(),
+            DeleteForeverError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<PurgeError> for ApiError {
+    fn from(e: PurgeError) -> Self {
+        match e {
+            PurgeError::Busy => busy(),
+            PurgeError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<ListTrashError> for ApiError {
     fn from(e: ListTrashError) -> Self {
         match e {
@@ -332,6 +371,60 @@ mod tests {
         assert_eq!(
             e.message(),
             "parent version 3 of project Jjk3Tjq2yjxenyA9g5er is in trash; restore it first"
+        );
+    }
+
+    #[test]
+    fn every_busy_is_503_with_retry_after() {
+        let errors = [
+            ApiError::from(TrashError::Busy),
+            ApiError::from(RestoreError::Busy),
+            ApiError::from(ResourceError::Busy),
+            ApiError::from(DeleteForeverError::Busy),
+            ApiError::from(PurgeError::Busy),
+            ApiError::from(StoreError::Conflict),
+        ];
+        for e in errors {
+            assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(e.message(), "the item is changing concurrently; try again");
+            let response = e.into_response();
+            assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        }
+    }
+
+    #[test]
+    fn not_found_names_the_missing_kind() {
+        use trash_core::usecases::Missing;
+        let cases = [
+            (Missing::Workspace, "workspace not found"),
+            (Missing::Project, "project not found"),
+            (Missing::Version, "version not found"),
+            (Missing::Workflow, "workflow not found"),
+            (Missing::Training, "training not found"),
+            (Missing::Image, "image not found"),
+        ];
+        for (missing, sentence) in cases {
+            let e = ApiError::from(ResourceError::NotFound(missing));
+            assert_eq!(e.status(), StatusCode::NOT_FOUND);
+            assert_eq!(e.message(), sentence);
+        }
+    }
+
+    #[test]
+    fn delete_forever_errors_keep_their_meaning() {
+        let root = ItemRef::Project(ProjectId::parse("Jjk3Tjq2yjxenyA9g5er").unwrap());
+        let e = ApiError::from(DeleteForeverError::CascadedWith { root });
+        assert_eq!(e.status(), StatusCode::CONFLICT);
+        assert_eq!(
+            ApiError::from(DeleteForeverError::NotInTrash).status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            ApiError::from(DeleteForeverError::Store(StoreError::Unavailable(
+                "x".into()
+            )))
+            .status(),
+            StatusCode::SERVICE_UNAVAILABLE
         );
     }
 

@@ -153,7 +153,7 @@ impl ApiRequest {
     /// Authenticates the presented key (401 when missing, unknown or revoked).
     pub async fn principal(&self, state: &AppState) -> Result<Principal, ApiError> {
         let presented = self.key.as_deref().unwrap_or_default();
-        let key = state.service.authenticate(presented).await?;
+        let key = state.accounts.authenticate(presented).await?;
         Ok(Principal::ApiKey(key))
     }
 

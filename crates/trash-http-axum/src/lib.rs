@@ -2,8 +2,9 @@
 //!
 //! The REST API of the trash (spec sections 3 and 4) over axum, wire-
 //! compatible with the official Roboflow client. Handlers parse the request
-//! into `trash-core` types, call one [`TrashService`] use case and shape the
-//! answer; the JSON types live in [`wire`], the one error type in [`error`].
+//! into `trash-core` types, call one use case ([`TrashService`] for the
+//! trash, [`ResourceService`] for what it acts on, [`AccountService`] to
+//! authenticate the key, [`Health`] for readiness) and shape the answer; the JSON types live in [`wire`], the one error type in [`error`].
 //!
 //! [`router`] is the whole HTTP surface: the API, `/healthz`, `/readyz`,
 //! `/openapi.json` (generated from the handlers' annotations, so the
@@ -14,13 +15,15 @@
 //! permanent deletion belongs to the web Trash view only.
 #![warn(missing_docs)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use trash_core::TrashService;
+use trash_core::ports::Health;
+use trash_core::{AccountService, ResourceService, Services, TrashService};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -66,20 +69,29 @@ impl Default for Limits {
     }
 }
 
-/// What every handler shares.
+/// What every handler shares: the services, one per role, and the limits.
 #[derive(Clone)]
 pub struct AppState {
-    /// The use cases.
-    pub service: TrashService,
+    /// Move to trash, list, restore.
+    pub trash: TrashService,
+    /// Creating and reading what the trash acts on.
+    pub resources: ResourceService,
+    /// Authenticating API keys.
+    pub accounts: AccountService,
+    /// Readiness (`/readyz`).
+    pub health: Arc<dyn Health>,
     /// Request limits.
     pub limits: Limits,
 }
 
 impl AppState {
-    /// The state for a service, with the default limits.
-    pub fn new(service: TrashService) -> AppState {
+    /// The state for the standalone server's services, with the default limits.
+    pub fn new(services: Services) -> AppState {
         AppState {
-            service,
+            trash: services.trash,
+            resources: services.resources,
+            accounts: services.accounts,
+            health: services.health,
             limits: Limits::default(),
         }
     }

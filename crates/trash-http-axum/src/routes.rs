@@ -14,7 +14,9 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 use trash_core::domain::*;
-use trash_core::usecases::{ListTrashRequest, PageLimit, ResourceError, TrashError, TrashTarget};
+use trash_core::usecases::{
+    ListTrashRequest, Missing, PageLimit, ResourceError, TrashError, WorkflowRef,
+};
 use utoipa::{IntoParams, IntoResponses};
 
 use crate::error::ApiError;
@@ -201,10 +203,6 @@ async fn welcome(state: &AppState, req: &ApiRequest) -> Result<Json<Welcome>, Ap
 
 // ---- move to trash ----------------------------------------------------------------------
 
-fn outcome_mismatch() -> ApiError {
-    ApiError::internal("the use case answered for another kind of item")
-}
-
 /// Moves a project, its active versions and their trainings to trash, and
 /// cancels the in-flight trainings under it (`project:update`).
 #[utoipa::path(delete, path = "/{ws}/{project}", tag = "trash", operation_id = "delete_project",
@@ -227,18 +225,12 @@ pub async fn delete_project(
             ))
         }
     };
-    let target = TrashTarget::Project {
-        slug: slug.clone(),
-        cleanup_delete_images,
-    };
     let out = state
-        .service
-        .move_to_trash(&principal, &ws, &target)
+        .trash
+        .trash_project(&principal, &ws, &slug, cleanup_delete_images)
         .await
         .map_err(|e| ApiError::from(e).or_not_found(format!("project {slug} not found")))?;
-    ProjectDeleted::from_outcome(&out)
-        .map(Json)
-        .ok_or_else(outcome_mismatch)
+    Ok(Json(ProjectDeleted::from_outcome(&out)))
 }
 
 /// Moves a version and its trainings to trash, cancelling the in-flight
@@ -255,21 +247,15 @@ pub async fn delete_version(
     let ws = workspace(&path.ws)?;
     let project = project_slug(&path.project)?;
     let number = version_number(&path.version)?;
-    let target = TrashTarget::Version {
-        project: project.clone(),
-        number,
-    };
     let out = state
-        .service
-        .move_to_trash(&principal, &ws, &target)
+        .trash
+        .trash_version(&principal, &ws, &project, number)
         .await
         .map_err(|e| {
             ApiError::from(e)
                 .or_not_found(format!("version {number} of project {project} not found"))
         })?;
-    VersionDeleted::from_outcome(&out)
-        .map(Json)
-        .ok_or_else(outcome_mismatch)
+    Ok(Json(VersionDeleted::from_outcome(&out)))
 }
 
 /// Moves a workflow to trash (`workflow:update`). The workflow is addressed
@@ -293,39 +279,25 @@ pub async fn delete_workflow(
     };
     if let Some(slug) = slug {
         match state
-            .service
-            .move_to_trash(&principal, &ws, &TrashTarget::Workflow { slug })
+            .trash
+            .trash_workflow(&principal, &ws, &WorkflowRef::Slug(slug))
             .await
         {
-            Ok(out) => {
-                return WorkflowDeleted::from_outcome(&out)
-                    .map(Json)
-                    .ok_or_else(outcome_mismatch)
-            }
+            Ok(out) => return Ok(Json(WorkflowDeleted::from_outcome(&out))),
             // A 20-letter lower-case id also reads as a slug: try it as an id.
             Err(TrashError::NotFound) if by_id.is_some() => {}
             Err(e) => return Err(ApiError::from(e).or_not_found(not_found())),
         }
     }
+    // Addressed by id, the core resolves it: a repeated delete answers from
+    // that workflow's own operation, never from another that took its slug.
     let id = by_id.ok_or_else(|| ApiError::not_found(not_found()))?;
-    delete_workflow_by_id(&state, &principal, &ws, &id)
+    let out = state
+        .trash
+        .trash_workflow(&principal, &ws, &WorkflowRef::Id(id))
         .await
-        .map(Json)
-        .map_err(|e| e.or_not_found(not_found()))
-}
-
-/// A workflow addressed by id: the core resolves it, so a repeated delete
-/// answers from that workflow's own operation and never from another one
-/// that took its slug.
-async fn delete_workflow_by_id(
-    state: &AppState,
-    principal: &Principal,
-    ws: &WorkspaceSlug,
-    id: &WorkflowId,
-) -> Result<WorkflowDeleted, ApiError> {
-    let target = TrashTarget::WorkflowById { id: id.clone() };
-    let out = state.service.move_to_trash(principal, ws, &target).await?;
-    WorkflowDeleted::from_outcome(&out).ok_or_else(outcome_mismatch)
+        .map_err(|e| ApiError::from(e).or_not_found(not_found()))?;
+    Ok(Json(WorkflowDeleted::from_outcome(&out)))
 }
 
 /// Moves a finished training to trash (`training:update`); refused with
@@ -345,19 +317,12 @@ pub async fn delete_training(
     let project = project_slug(&path.project)?;
     let number = version_number(&path.version)?;
     let id = training_id(&path.id)?;
-    let target = TrashTarget::Training {
-        project,
-        number,
-        id: id.clone(),
-    };
     let out = state
-        .service
-        .move_to_trash(&principal, &ws, &target)
+        .trash
+        .trash_training(&principal, &ws, &project, number, &id)
         .await
         .map_err(|e| ApiError::from(e).or_not_found(format!("training {id} not found")))?;
-    TrainingDeleted::from_outcome(&out)
-        .map(Json)
-        .ok_or_else(outcome_mismatch)
+    Ok(Json(TrainingDeleted::from_outcome(&out)))
 }
 
 // ---- list and restore ---------------------------------------------------------------------
@@ -390,7 +355,7 @@ pub async fn list_trash(
         .transpose()
         .map_err(|e| ApiError::invalid("cursor", &e))?;
     let page = state
-        .service
+        .trash
         .list_trash(
             &principal,
             &ws,
@@ -455,7 +420,7 @@ pub async fn restore(
         }
     };
     let outcome = state
-        .service
+        .trash
         .restore(&principal, &ws, &target, on_conflict)
         .await
         .map_err(|e| ApiError::from(e).or_not_found(format!("{target} not found in trash")))?;
@@ -482,7 +447,7 @@ pub async fn get_workspace(
 ) -> Result<Json<WorkspaceBody>, ApiError> {
     let principal = req.principal(&state).await?;
     let ws = workspace(&path.ws)?;
-    let view = state.service.get_workspace(&principal, &ws).await?;
+    let view = state.resources.get_workspace(&principal, &ws).await?;
     Ok(Json(WorkspaceBody::new(&view.workspace, &view.projects)))
 }
 
@@ -509,7 +474,7 @@ pub async fn create_project(
         )));
     }
     let project = state
-        .service
+        .resources
         .create_project(&principal, &ws, name, Some(slug))
         .await?;
     Ok(Json(ProjectBody::from(&project)))
@@ -527,7 +492,7 @@ pub async fn get_project(
     let ws = workspace(&path.ws)?;
     let slug = project_slug(&path.project)?;
     let view = state
-        .service
+        .resources
         .get_project(&principal, &ws, &slug)
         .await
         .map_err(|e| ApiError::from(e).or_not_found(format!("project {slug} not found")))?;
@@ -552,7 +517,7 @@ pub async fn create_version(
     let body: CreateVersion = req.json()?;
     let version_name = body.name.as_deref().map(|n| name("name", n)).transpose()?;
     let version = state
-        .service
+        .resources
         .create_version(&principal, &ws, &slug, version_name)
         .await
         .map_err(|e| ApiError::from(e).or_not_found(format!("project {slug} not found")))?;
@@ -573,7 +538,7 @@ pub async fn get_version(
     let slug = project_slug(&path.project)?;
     let number = version_number(&path.version)?;
     let view = state
-        .service
+        .resources
         .get_version(&principal, &ws, &slug, number)
         .await
         .map_err(|e| not_found_version(e, &slug, number))?;
@@ -586,7 +551,7 @@ pub async fn get_version(
 
 fn not_found_version(e: ResourceError, slug: &Slug, number: VersionNumber) -> ApiError {
     let what = match e {
-        ResourceError::NotFound("project") => format!("project {slug} not found"),
+        ResourceError::NotFound(Missing::Project) => format!("project {slug} not found"),
         _ => format!("version {number} of project {slug} not found"),
     };
     ApiError::from(e).or_not_found(what)
@@ -609,7 +574,7 @@ pub async fn create_workflow(
     let name = name("name", &body.name)?;
     let slug = new_slug(body.url.as_deref(), &name)?;
     let workflow = state
-        .service
+        .resources
         .create_workflow(&principal, &ws, name, Some(slug))
         .await?;
     Ok(Json(WorkflowBody::from(&workflow)))
@@ -629,7 +594,7 @@ pub async fn get_workflow(
     let slug =
         Slug::parse(&path.workflow).map_err(|e| ApiError::invalid("workflow in the path", &e))?;
     let workflow = state
-        .service
+        .resources
         .get_workflow(&principal, &ws, &slug)
         .await
         .map_err(|e| ApiError::from(e).or_not_found(format!("workflow {slug} not found")))?;
@@ -650,7 +615,7 @@ pub async fn create_training(
     let slug = project_slug(&path.project)?;
     let number = version_number(&path.version)?;
     let training = state
-        .service
+        .resources
         .create_training(&principal, &ws, &slug, number)
         .await
         .map_err(|e| not_found_version(e, &slug, number))?;
@@ -671,7 +636,7 @@ pub async fn list_trainings(
     let slug = project_slug(&path.project)?;
     let number = version_number(&path.version)?;
     let trainings = state
-        .service
+        .resources
         .list_trainings(&principal, &ws, &slug, number)
         .await
         .map_err(|e| not_found_version(e, &slug, number))?;
@@ -695,7 +660,7 @@ pub async fn get_training(
     let number = version_number(&path.version)?;
     let id = training_id(&path.id)?;
     let training = state
-        .service
+        .resources
         .get_training(&principal, &ws, &slug, number, &id)
         .await
         .map_err(|e| ApiError::from(e).or_not_found(format!("training {id} not found")))?;
@@ -723,7 +688,7 @@ pub async fn set_training_status(
     let status =
         FinishedStatus::parse(&body.status).map_err(|e| ApiError::invalid("status", &e))?;
     let training = state
-        .service
+        .resources
         .set_training_status(&principal, &ws, &slug, number, &id, status)
         .await
         .map_err(|e| ApiError::from(e).or_not_found(format!("training {id} not found")))?;
@@ -749,7 +714,7 @@ pub async fn add_image(
         (Some(new_name), None) => {
             let new_name = name("name", &new_name)?;
             let view = state
-                .service
+                .resources
                 .add_image(&principal, &ws, &slug, new_name)
                 .await
                 .map_err(|e| ApiError::from(e).or_not_found(project_missing))?;
@@ -760,11 +725,11 @@ pub async fn add_image(
             let image_id =
                 ImageId::parse(&image_id).map_err(|e| ApiError::invalid("imageId", &e))?;
             let view = state
-                .service
+                .resources
                 .link_image(&principal, &ws, &slug, &image_id)
                 .await
                 .map_err(|e| match e {
-                    ResourceError::NotFound("image") => {
+                    ResourceError::NotFound(Missing::Image) => {
                         ApiError::not_found(format!("image {image_id} not found"))
                     }
                     other => ApiError::from(other).or_not_found(project_missing),
@@ -789,7 +754,7 @@ pub async fn get_image(
     let ws = workspace(&path.ws)?;
     let id = ImageId::parse(&path.id).map_err(|e| ApiError::invalid("image id in the path", &e))?;
     let view = state
-        .service
+        .resources
         .get_image(&principal, &ws, &id)
         .await
         .map_err(|e| ApiError::from(e).or_not_found(format!("image {id} not found")))?;
@@ -812,7 +777,7 @@ pub async fn healthz() -> Json<StatusBody> {
     security(()), responses((status = 200, body = StatusBody),
         (status = 503, description = "Storage unreachable.", body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<StatusBody>, ApiError> {
-    let ping = state.service.ping();
+    let ping = state.health.ping();
     match tokio::time::timeout(state.limits.readiness_timeout, ping).await {
         Ok(Ok(())) => Ok(Json(StatusBody {
             status: "ready".into(),

@@ -7,8 +7,10 @@ use serde_json::Value;
 use trash_core::domain::{
     Contains, Image, Project, Timestamp, Training, TrashOperation, Version, Workflow, Workspace,
 };
-use trash_core::ports::{ImageView, TrashEntry, TrashedItem};
-use trash_core::usecases::{TrashOutcome, TrashPage};
+use trash_core::ports::{
+    ImageView, ProjectItem, TrainingItem, TrashEntry, TrashedItem, VersionItem, WorkflowItem,
+};
+use trash_core::usecases::{TrashPage, Trashed};
 use utoipa::{IntoParams, ToSchema};
 
 fn time(t: Timestamp) -> String {
@@ -155,91 +157,73 @@ pub struct TrainingDeleted {
     pub already_in_trash: Option<bool>,
 }
 
-fn already(out: &TrashOutcome) -> Option<bool> {
+fn already<T>(out: &Trashed<T>) -> Option<bool> {
     out.already_in_trash.then_some(true)
 }
 
 impl ProjectDeleted {
-    /// The answer for a project outcome; `None` if the outcome is of another kind.
-    pub fn from_outcome(out: &TrashOutcome) -> Option<ProjectDeleted> {
-        let TrashedItem::Project { id, slug, .. } = &out.item else {
-            return None;
-        };
-        Some(ProjectDeleted {
+    /// The answer for a trashed project.
+    pub fn from_outcome(out: &Trashed<ProjectItem>) -> ProjectDeleted {
+        ProjectDeleted {
             deleted: true,
             kind: "project".into(),
             workspace: out.workspace.to_string(),
-            project: slug.to_string(),
-            project_id: id.to_string(),
+            project: out.item.slug.to_string(),
+            project_id: out.item.id.to_string(),
             trash: true,
             scheduled_cleanup_at: time(out.scheduled_cleanup_at),
             cancelled_trainings: out.cancelled_trainings,
             already_in_trash: already(out),
-        })
+        }
     }
 }
 
 impl VersionDeleted {
-    /// The answer for a version outcome.
-    pub fn from_outcome(out: &TrashOutcome) -> Option<VersionDeleted> {
-        let TrashedItem::Version {
-            project,
-            project_slug,
-            number,
-            ..
-        } = &out.item
-        else {
-            return None;
-        };
-        Some(VersionDeleted {
+    /// The answer for a trashed version.
+    pub fn from_outcome(out: &Trashed<VersionItem>) -> VersionDeleted {
+        VersionDeleted {
             deleted: true,
             kind: "version".into(),
             workspace: out.workspace.to_string(),
-            project: project_slug.to_string(),
-            project_id: project.to_string(),
-            version: number.to_string(),
+            project: out.item.project_slug.to_string(),
+            project_id: out.item.project.to_string(),
+            version: out.item.number.to_string(),
             trash: true,
             scheduled_cleanup_at: time(out.scheduled_cleanup_at),
             cancelled_trainings: out.cancelled_trainings,
             already_in_trash: already(out),
-        })
+        }
     }
 }
 
 impl WorkflowDeleted {
-    /// The answer for a workflow outcome.
-    pub fn from_outcome(out: &TrashOutcome) -> Option<WorkflowDeleted> {
-        let TrashedItem::Workflow { id, slug, .. } = &out.item else {
-            return None;
-        };
-        Some(WorkflowDeleted {
+    /// The answer for a trashed workflow.
+    pub fn from_outcome(out: &Trashed<WorkflowItem>) -> WorkflowDeleted {
+        WorkflowDeleted {
             deleted: true,
             kind: "workflow".into(),
             workspace: out.workspace.to_string(),
-            workflow: slug.to_string(),
-            workflow_id: id.to_string(),
+            workflow: out.item.slug.to_string(),
+            workflow_id: out.item.id.to_string(),
             trash: true,
             scheduled_cleanup_at: time(out.scheduled_cleanup_at),
             already_in_trash: already(out),
-        })
+        }
     }
 }
 
 impl TrainingDeleted {
-    /// The answer for a training outcome.
-    pub fn from_outcome(out: &TrashOutcome) -> Option<TrainingDeleted> {
-        let TrashedItem::Training { id, .. } = &out.item else {
-            return None;
-        };
-        Some(TrainingDeleted {
+    /// The answer for a trashed training.
+    pub fn from_outcome(out: &Trashed<TrainingItem>) -> TrainingDeleted {
+        TrainingDeleted {
             deleted: true,
             kind: "training".into(),
             workspace: out.workspace.to_string(),
-            training_id: id.to_string(),
+            training_id: out.item.id.to_string(),
             trash: true,
             scheduled_cleanup_at: time(out.scheduled_cleanup_at),
             already_in_trash: already(out),
-        })
+        }
     }
 }
 
@@ -391,10 +375,10 @@ impl TrashItem {
         let deleted_by = op.actor.id.clone();
         let deleted_by_name = op.actor.name.clone();
         match &entry.item {
-            TrashedItem::Project { id, slug, name } => TrashItem::Project(ProjectEntry {
-                id: id.to_string(),
-                url: slug.to_string(),
-                name: name.to_string(),
+            TrashedItem::Project(p) => TrashItem::Project(ProjectEntry {
+                id: p.id.to_string(),
+                url: p.slug.to_string(),
+                name: p.name.to_string(),
                 deleted_at,
                 scheduled_cleanup_at,
                 deleted_by,
@@ -402,43 +386,32 @@ impl TrashItem {
                 cleanup_delete_images: op.cleanup_delete_images,
                 contains: op.contains.into(),
             }),
-            TrashedItem::Version {
-                project,
-                project_slug,
-                project_name,
-                number,
-                name,
-            } => TrashItem::Version(VersionEntry {
-                id: number.to_string(),
-                name: name.to_string(),
-                parent_id: project.to_string(),
-                parent_url: project_slug.to_string(),
-                parent_name: project_name.to_string(),
+            TrashedItem::Version(v) => TrashItem::Version(VersionEntry {
+                id: v.number.to_string(),
+                name: v.name.to_string(),
+                parent_id: v.project.to_string(),
+                parent_url: v.project_slug.to_string(),
+                parent_name: v.project_name.to_string(),
                 deleted_at,
                 scheduled_cleanup_at,
                 deleted_by,
                 deleted_by_name,
                 contains: op.contains.into(),
             }),
-            TrashedItem::Workflow { id, slug, name } => TrashItem::Workflow(WorkflowEntry {
-                id: id.to_string(),
-                url: slug.to_string(),
-                name: name.to_string(),
+            TrashedItem::Workflow(w) => TrashItem::Workflow(WorkflowEntry {
+                id: w.id.to_string(),
+                url: w.slug.to_string(),
+                name: w.name.to_string(),
                 deleted_at,
                 scheduled_cleanup_at,
                 deleted_by,
                 deleted_by_name,
             }),
-            TrashedItem::Training {
-                id,
-                project,
-                project_slug,
-                version,
-            } => TrashItem::Training(TrainingEntry {
-                id: id.to_string(),
-                project_id: project.to_string(),
-                project_url: project_slug.to_string(),
-                version: version.to_string(),
+            TrashedItem::Training(t) => TrashItem::Training(TrainingEntry {
+                id: t.id.to_string(),
+                project_id: t.project.to_string(),
+                project_url: t.project_slug.to_string(),
+                version: t.version.to_string(),
                 deleted_at,
                 scheduled_cleanup_at,
                 deleted_by,
@@ -483,10 +456,10 @@ impl From<&TrashPage> for TrashList {
         };
         for entry in &page.entries {
             let section = match entry.item {
-                TrashedItem::Project { .. } => &mut sections.projects,
-                TrashedItem::Version { .. } => &mut sections.versions,
-                TrashedItem::Workflow { .. } => &mut sections.workflows,
-                TrashedItem::Training { .. } => &mut sections.trainings,
+                TrashedItem::Project(_) => &mut sections.projects,
+                TrashedItem::Version(_) => &mut sections.versions,
+                TrashedItem::Workflow(_) => &mut sections.workflows,
+                TrashedItem::Training(_) => &mut sections.trainings,
             };
             section.push(TrashItem::from_entry(entry));
         }

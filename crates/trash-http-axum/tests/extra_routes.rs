@@ -8,22 +8,23 @@ use axum::http::{Method, Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use tower::ServiceExt;
-use trash_core::{Ports, TrashConfig, TrashService};
+use trash_core::{Services, TrashConfig};
 use trash_http_axum::{router_with, AppState};
-use trash_memory::{MemoryStore, NoopCanceller, RandomIds, SystemClock};
+use trash_memory::MemoryStore;
+use trash_runtime::{system_runtime, NoopCanceller};
+
+fn services() -> Services {
+    Services::over(
+        Arc::new(MemoryStore::new()),
+        Arc::new(NoopCanceller),
+        system_runtime(),
+        TrashConfig::default(),
+    )
+}
 
 fn app() -> Router {
-    let service = TrashService::new(
-        Ports {
-            store: Arc::new(MemoryStore::new()),
-            canceller: Arc::new(NoopCanceller),
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(RandomIds),
-        },
-        TrashConfig::default(),
-    );
     let extra = Router::new().route("/app/hello", get(|| async { "hello" }));
-    router_with(AppState::new(service), extra)
+    router_with(AppState::new(services()), extra)
 }
 
 #[tokio::test]
@@ -58,16 +59,7 @@ async fn extra_routes_get_request_ids_and_json_method_errors() {
 
 #[tokio::test(start_paused = true)]
 async fn a_request_that_does_not_finish_in_time_is_a_json_503() {
-    let service = TrashService::new(
-        Ports {
-            store: Arc::new(MemoryStore::new()),
-            canceller: Arc::new(NoopCanceller),
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(RandomIds),
-        },
-        TrashConfig::default(),
-    );
-    let mut state = AppState::new(service);
+    let mut state = AppState::new(services());
     state.limits.request_timeout = std::time::Duration::from_secs(5);
     let extra = Router::new().route(
         "/app/stuck",

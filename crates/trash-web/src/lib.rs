@@ -24,24 +24,31 @@ use serde::Deserialize;
 use trash_core::domain::*;
 use trash_core::ports::TrashedItem;
 use trash_core::usecases::*;
-use trash_core::TrashService;
+use trash_core::{AccountService, TrashService};
 
 pub use session::WebConfig;
 
 use html::{error_page, esc, page, see_other};
 use session::{cookie, random_token, same_token, LOGIN_COOKIE, SESSION_COOKIE};
 
-/// What the web handlers share.
+/// What the web handlers share: the trash use cases (list, restore, delete
+/// forever, empty), the accounts (sign-in, the user of a session) and the
+/// session settings.
 #[derive(Clone)]
 pub struct WebState {
-    service: TrashService,
+    trash: TrashService,
+    accounts: AccountService,
     config: WebConfig,
 }
 
 impl WebState {
     /// Builds the state.
-    pub fn new(service: TrashService, config: WebConfig) -> WebState {
-        WebState { service, config }
+    pub fn new(trash: TrashService, accounts: AccountService, config: WebConfig) -> WebState {
+        WebState {
+            trash,
+            accounts,
+            config,
+        }
     }
 }
 
@@ -119,7 +126,7 @@ async fn session(state: &WebState, headers: &HeaderMap) -> Result<Session, Respo
         .config
         .verify(value, Utc::now())
         .ok_or_else(|| see_other("/app/login"))?;
-    match state.service.web_user(&user_id).await {
+    match state.accounts.web_user(&user_id).await {
         Ok(Some(user)) => Ok(Session {
             user,
             csrf: state.config.csrf_for(value),
@@ -192,7 +199,7 @@ async fn login_submit(
         );
     }
     let user = match Email::parse(&form.email) {
-        Ok(email) => match state.service.user_for_sign_in(&email).await {
+        Ok(email) => match state.accounts.user_for_sign_in(&email).await {
             Ok(user) => user,
             Err(e) => {
                 tracing::error!(error = %e, "sign-in lookup failed");
@@ -301,7 +308,10 @@ fn message(code: &str) -> Option<(&'static str, bool)> {
         ),
         "confirm" => ("The confirmation did not match; nothing was deleted.", true),
         "forbidden" => ("Only a workspace owner or admin can delete forever.", true),
-        "busy" => ("The item was changing; try again.", true),
+        "busy" => (
+            "The trash is busy with other changes to that item right now; try again in a moment.",
+            true,
+        ),
         "error" => ("Something went wrong; nothing was changed.", true),
         _ => return None,
     })
@@ -309,52 +319,35 @@ fn message(code: &str) -> Option<(&'static str, bool)> {
 
 fn describe(item: &TrashedItem) -> (String, String, String) {
     // (name shown and typed to confirm, where it lives, kind)
+    let name = item.confirmation_name();
     match item {
-        TrashedItem::Project { name, slug, .. } => {
-            (name.to_string(), format!("/{slug}"), "project".into())
-        }
-        TrashedItem::Version {
+        TrashedItem::Project(p) => (name, format!("/{}", p.slug), "project".into()),
+        TrashedItem::Version(v) => (
             name,
-            project_name,
-            number,
-            ..
-        } => (
-            name.to_string(),
-            format!("{project_name}, version {number}"),
+            format!("{}, version {}", v.project_name, v.number),
             "version".into(),
         ),
-        TrashedItem::Workflow { name, slug, .. } => (
-            name.to_string(),
-            format!("workflows/{slug}"),
-            "workflow".into(),
-        ),
-        TrashedItem::Training {
-            id,
-            project_slug,
-            version,
-            ..
-        } => (
-            id.to_string(),
-            format!("/{project_slug}/{version}"),
+        TrashedItem::Workflow(w) => (name, format!("workflows/{}", w.slug), "workflow".into()),
+        TrashedItem::Training(t) => (
+            name,
+            format!("/{}/{}", t.project_slug, t.version),
             "training".into(),
         ),
     }
 }
 
 fn item_fields(item: &TrashedItem) -> String {
-    let (kind, id, parent) = match item {
-        TrashedItem::Project { id, .. } => ("project", id.to_string(), String::new()),
-        TrashedItem::Version {
-            project, number, ..
-        } => ("version", number.to_string(), project.to_string()),
-        TrashedItem::Workflow { id, .. } => ("workflow", id.to_string(), String::new()),
-        TrashedItem::Training { id, .. } => ("training", id.to_string(), String::new()),
+    let target = item.item_ref();
+    let parent = match &target {
+        ItemRef::Version(project, _) => project.to_string(),
+        _ => String::new(),
     };
     format!(
-        "<input type=\"hidden\" name=\"type\" value=\"{kind}\">\
+        "<input type=\"hidden\" name=\"type\" value=\"{}\">\
          <input type=\"hidden\" name=\"id\" value=\"{}\">\
          <input type=\"hidden\" name=\"parent_id\" value=\"{}\">",
-        esc(&id),
+        target.kind().as_str(),
+        esc(&target.wire_id()),
         esc(&parent)
     )
 }
@@ -386,7 +379,7 @@ async fn trash_page(
         cursor,
     };
     let principal = Principal::WebUser(s.user.clone());
-    let trash = match state.service.list_trash(&principal, &ws, &request).await {
+    let trash = match state.trash.list_trash(&principal, &ws, &request).await {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %e, "web trash listing failed");
@@ -551,7 +544,7 @@ async fn restore_submit(
     };
     let principal = Principal::WebUser(s.user);
     let code = match state
-        .service
+        .trash
         .restore(&principal, &ws, &item, OnConflict::Fail)
         .await
     {
@@ -579,6 +572,7 @@ fn permanent_code(result: Result<(), DeleteForeverError>, done: &'static str) ->
         }
         Err(DeleteForeverError::CascadedWith { .. }) => "cascaded",
         Err(DeleteForeverError::ConfirmationMismatch { .. }) => "confirm",
+        Err(DeleteForeverError::Busy) => "busy",
         Err(DeleteForeverError::Store(e)) => {
             tracing::error!(error = %e, "permanent deletion failed");
             "error"
@@ -604,7 +598,7 @@ async fn delete_forever_submit(
     };
     let confirm = form.confirm.as_deref().unwrap_or("");
     let result = state
-        .service
+        .trash
         .delete_forever(&admin, &ws, &item, confirm)
         .await
         .map(|counts| {
@@ -628,7 +622,7 @@ async fn empty_submit(
     };
     let confirm = form.confirm.as_deref().unwrap_or("");
     let result = state
-        .service
+        .trash
         .empty_trash(&admin, &ws, confirm, &mut |_| {})
         .await
         .map(|report| {

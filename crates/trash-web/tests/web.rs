@@ -3,41 +3,65 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use tower::ServiceExt;
 use trash_core::domain::*;
-use trash_core::ports::TrashStore;
-use trash_core::usecases::*;
-use trash_core::{Ports, TrashConfig, TrashService};
-use trash_memory::{MemoryStore, NoopCanceller, RandomIds, SystemClock};
+use trash_core::ports::{
+    PurgeCounts, PurgePlan, RestorePlan, StoreError, TrashPlan, TrashReads, TrashWrites,
+};
+use trash_core::{Runtime, Services, TrashConfig, TrashPorts, TrashService};
+use trash_memory::{MemoryStore, NoPause};
+use trash_runtime::{system_runtime, NoopCanceller};
 use trash_web::{hash_password, web_router, WebConfig, WebState};
 
 struct App {
     router: Router,
     store: Arc<MemoryStore>,
-    service: TrashService,
+    services: Services,
     ws: WorkspaceSlug,
     key: String,
     project: ProjectId,
 }
 
 async fn app() -> App {
+    app_with(|services, _| services.trash.clone()).await
+}
+
+/// The memory store's guarded writes, except that every purge loses its
+/// race to a concurrent change, however often it is retried.
+struct PurgesAlwaysContended(Arc<MemoryStore>);
+
+#[async_trait]
+impl TrashWrites for PurgesAlwaysContended {
+    async fn trash(&self, plan: &TrashPlan) -> Result<(), StoreError> {
+        self.0.trash(plan).await
+    }
+    async fn restore(&self, plan: &RestorePlan) -> Result<(), StoreError> {
+        self.0.restore(plan).await
+    }
+    async fn purge(&self, _: &PurgePlan) -> Result<PurgeCounts, StoreError> {
+        Err(StoreError::Conflict)
+    }
+}
+
+/// The fixture; `web_trash` picks the trash service the web view runs on
+/// (from the standalone services and the store).
+async fn app_with(web_trash: impl FnOnce(&Services, &Arc<MemoryStore>) -> TrashService) -> App {
     let store = Arc::new(MemoryStore::new());
-    let service = TrashService::new(
-        Ports {
-            store: store.clone(),
-            canceller: Arc::new(NoopCanceller),
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(RandomIds),
-        },
+    let services = Services::over(
+        store.clone(),
+        Arc::new(NoopCanceller),
+        system_runtime(),
         TrashConfig::default(),
     );
+    let accounts = &services.accounts;
     let ws = WorkspaceSlug::parse("acme").unwrap();
     let other = WorkspaceSlug::parse("globex").unwrap();
     for w in [&ws, &other] {
-        service
+        accounts
             .create_workspace(w.clone(), Name::parse(w.as_str()).unwrap())
             .await
             .unwrap();
@@ -47,7 +71,7 @@ async fn app() -> App {
         (&ws, "member@acme.test", Role::Member),
         (&other, "admin@globex.test", Role::Admin),
     ] {
-        service
+        accounts
             .create_user(
                 w,
                 Email::parse(email).unwrap(),
@@ -57,12 +81,13 @@ async fn app() -> App {
             .await
             .unwrap();
     }
-    let key = service
+    let key = accounts
         .create_api_key(&ws, Name::parse("k").unwrap(), ScopeSet::all())
         .await
         .unwrap();
-    let principal = Principal::ApiKey(service.authenticate(&key.plaintext).await.unwrap());
-    let project = service
+    let principal = Principal::ApiKey(accounts.authenticate(&key.plaintext).await.unwrap());
+    let project = services
+        .resources
         .create_project(
             &principal,
             &ws,
@@ -71,29 +96,25 @@ async fn app() -> App {
         )
         .await
         .unwrap();
-    service
+    services
+        .resources
         .create_version(&principal, &ws, &Slug::parse("det").unwrap(), None)
         .await
         .unwrap();
-    service
-        .move_to_trash(
-            &principal,
-            &ws,
-            &TrashTarget::Project {
-                slug: Slug::parse("det").unwrap(),
-                cleanup_delete_images: true,
-            },
-        )
+    services
+        .trash
+        .trash_project(&principal, &ws, &Slug::parse("det").unwrap(), true)
         .await
         .unwrap();
     let router = web_router(WebState::new(
-        service.clone(),
+        web_trash(&services, &store),
+        services.accounts.clone(),
         WebConfig::from_secret(b"test secret"),
     ));
     App {
         router,
         store,
-        service,
+        services,
         ws,
         key: key.plaintext,
         project: project.id,
@@ -447,16 +468,10 @@ async fn empty_trash_needs_the_workspace_slug_and_restore_works() {
     )
     .await;
     assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=restored"));
-    let key = Principal::ApiKey(app.service.authenticate(&app.key).await.unwrap());
-    app.service
-        .move_to_trash(
-            &key,
-            &app.ws,
-            &TrashTarget::Project {
-                slug: Slug::parse("det").unwrap(),
-                cleanup_delete_images: true,
-            },
-        )
+    let key = Principal::ApiKey(app.services.accounts.authenticate(&app.key).await.unwrap());
+    app.services
+        .trash
+        .trash_project(&key, &app.ws, &Slug::parse("det").unwrap(), true)
         .await
         .unwrap();
     let r = send(
@@ -489,4 +504,65 @@ async fn empty_trash_needs_the_workspace_slug_and_restore_works() {
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.cookies.iter().any(|c| c.starts_with("trashd_session=;")));
+}
+
+#[tokio::test]
+async fn a_contended_permanent_deletion_says_busy_not_something_went_wrong() {
+    let app = app_with(|_, store| {
+        TrashService::new(
+            TrashPorts {
+                reads: store.clone(),
+                writes: Arc::new(PurgesAlwaysContended(store.clone())),
+                queue: store.clone(),
+                audit: store.clone(),
+                canceller: Arc::new(NoopCanceller),
+                runtime: Runtime {
+                    pause: Arc::new(NoPause),
+                    ..system_runtime()
+                },
+            },
+            TrashConfig::default(),
+        )
+    })
+    .await;
+    let (owner, csrf) = sign_in(&app, "owner@acme.test").await;
+    let id = app.project.to_string();
+    let r = send(
+        &app.router,
+        post(
+            "/app/acme/trash/delete-forever",
+            &owner,
+            &[
+                ("csrf_token", &csrf),
+                ("type", "project"),
+                ("id", &id),
+                ("confirm", "Det <script>x</script>"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=busy"));
+    assert!(project_exists(&app).await);
+    let r = send(
+        &app.router,
+        post(
+            "/app/acme/trash/empty",
+            &owner,
+            &[("csrf_token", &csrf), ("confirm", "acme")],
+        ),
+    )
+    .await;
+    assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=busy"));
+    assert!(project_exists(&app).await);
+    let page = send(&app.router, get("/app/acme/trash?msg=busy", &owner))
+        .await
+        .body;
+    assert!(
+        page.contains(
+            "The trash is busy with other changes to that item right now; try again in a moment."
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("Something went wrong"));
+    assert!(page.contains("Det &lt;script&gt;"), "still listed");
 }

@@ -11,10 +11,11 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use trash_core::domain::*;
-use trash_core::ports::TrashStore;
-use trash_core::{Ports, TrashConfig, TrashService};
+use trash_core::ports::{ResourceStore, TrashReads, WorkQueue};
+use trash_core::{Runtime, Services, TrashConfig};
 use trash_http_axum::{router, AppState};
-use trash_memory::{ManualClock, MemoryStore, RandomIds, RecordingCanceller};
+use trash_memory::{ManualClock, MemoryStore, NoPause, RecordingCanceller};
+use trash_runtime::RandomIds;
 
 /// 2026-01-01T00:00:00Z.
 pub fn t0() -> Timestamp {
@@ -166,7 +167,7 @@ pub struct Seeded {
 /// Two workspaces (`acme`, `globex`) with keys, over a memory store.
 pub struct Fixture {
     pub app: Router,
-    pub service: TrashService,
+    pub services: Services,
     pub store: Arc<MemoryStore>,
     pub clock: Arc<ManualClock>,
     pub canceller: Arc<RecordingCanceller>,
@@ -185,38 +186,40 @@ impl Fixture {
         let store = Arc::new(MemoryStore::new());
         let clock = Arc::new(ManualClock::new(t0()));
         let canceller = Arc::new(RecordingCanceller::default());
-        let service = TrashService::new(
-            Ports {
-                store: store.clone(),
-                canceller: canceller.clone(),
+        let services = Services::over(
+            store.clone(),
+            canceller.clone(),
+            Runtime {
                 clock: clock.clone(),
                 ids: Arc::new(RandomIds),
+                pause: Arc::new(NoPause),
             },
             TrashConfig::default(),
         );
+        let accounts = &services.accounts;
         let ws = WorkspaceSlug::parse("acme").expect("valid");
         let other = WorkspaceSlug::parse("globex").expect("valid");
         for w in [&ws, &other] {
-            service
+            accounts
                 .create_workspace(w.clone(), Name::parse("Workspace").expect("valid"))
                 .await
                 .expect("workspace created");
         }
-        let key = Self::make_key(&service, &ws, ScopeSet::all()).await;
-        let other_key = Self::make_key(&service, &other, ScopeSet::all()).await;
-        let revoked = service
+        let key = Self::make_key(&services, &ws, ScopeSet::all()).await;
+        let other_key = Self::make_key(&services, &other, ScopeSet::all()).await;
+        let revoked = accounts
             .create_api_key(&ws, Name::parse("old").expect("valid"), ScopeSet::all())
             .await
             .expect("key created");
-        service
+        accounts
             .revoke_api_key(&revoked.record.id)
             .await
             .expect("revoked");
-        let principal = Principal::ApiKey(service.authenticate(&key).await.expect("valid key"));
-        let app = router(AppState::new(service.clone()));
+        let principal = Principal::ApiKey(accounts.authenticate(&key).await.expect("valid key"));
+        let app = router(AppState::new(services.clone()));
         Fixture {
             app,
-            service,
+            services,
             store,
             clock,
             canceller,
@@ -228,8 +231,9 @@ impl Fixture {
         }
     }
 
-    async fn make_key(service: &TrashService, ws: &WorkspaceSlug, scopes: ScopeSet) -> String {
-        service
+    async fn make_key(services: &Services, ws: &WorkspaceSlug, scopes: ScopeSet) -> String {
+        services
+            .accounts
             .create_api_key(ws, Name::parse("test key").expect("valid"), scopes)
             .await
             .expect("key created")
@@ -238,7 +242,7 @@ impl Fixture {
 
     /// A new key of `acme` with exactly these scopes.
     pub async fn key_with(&self, scopes: ScopeSet) -> String {
-        Self::make_key(&self.service, &self.ws, scopes).await
+        Self::make_key(&self.services, &self.ws, scopes).await
     }
 
     /// Sends with the all-scopes key in the query.
@@ -279,7 +283,8 @@ impl Fixture {
         let p = &self.principal;
         let s = Slug::parse(slug).expect("valid slug");
         let project = self
-            .service
+            .services
+            .resources
             .create_project(
                 p,
                 &self.ws,
@@ -289,24 +294,28 @@ impl Fixture {
             .await
             .expect("project created");
         for _ in 0..2 {
-            self.service
+            self.services
+                .resources
                 .create_version(p, &self.ws, &s, None)
                 .await
                 .expect("version created");
         }
         let training = self
-            .service
+            .services
+            .resources
             .create_training(p, &self.ws, &s, VersionNumber::FIRST)
             .await
             .expect("training created");
         let image = self
-            .service
+            .services
+            .resources
             .add_image(p, &self.ws, &s, Name::parse("cat.jpg").expect("valid"))
             .await
             .expect("image added");
         let wf_slug = format!("{slug}-wf");
         let workflow = self
-            .service
+            .services
+            .resources
             .create_workflow(
                 p,
                 &self.ws,
@@ -327,7 +336,8 @@ impl Fixture {
 
     /// Finishes a training so it may be trashed.
     pub async fn finish(&self, seeded: &Seeded) {
-        self.service
+        self.services
+            .resources
             .set_training_status(
                 &self.principal,
                 &self.ws,
@@ -360,17 +370,19 @@ impl Fixture {
             }
             for probe in PROBE_SLUGS {
                 let slug = Slug::parse(probe).expect("valid");
-                out.push_str(&format!(
-                    "{:?} {:?}\n",
-                    self.store
-                        .project_id_by_slug(&ws, &slug)
-                        .await
-                        .expect("read"),
-                    self.store
-                        .workflow_id_by_slug(&ws, &slug)
-                        .await
-                        .expect("read"),
-                ));
+                let mut projects = self
+                    .store
+                    .projects_with_slug(&ws, &slug)
+                    .await
+                    .expect("read");
+                projects.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+                let mut workflows = self
+                    .store
+                    .workflows_with_slug(&ws, &slug)
+                    .await
+                    .expect("read");
+                workflows.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+                out.push_str(&format!("{projects:?} {workflows:?}\n"));
             }
             out.push_str(&format!(
                 "{:?}\n{:?}\n{:?}\n",

@@ -7,10 +7,14 @@ use axum::http::{Method, Request};
 use axum::Router;
 use serde_json::{json, Value};
 use trash_core::domain::*;
-use trash_core::ports::{MockTrashStore, ProjectAggregate, Revision, StoreError};
-use trash_core::{Ports, TrashConfig, TrashService};
-use trash_http_axum::{router, AppState};
-use trash_memory::{ManualClock, NoopCanceller, RandomIds};
+use trash_core::ports::{
+    MockAccountStore, MockAuditLog, MockHealth, MockResourceStore, MockTrashReads, MockTrashWrites,
+    MockWorkQueue, ProjectAggregate, Revision, SlugHolder, StoreError,
+};
+use trash_core::{AccountService, ResourceService, Runtime, TrashConfig, TrashPorts, TrashService};
+use trash_http_axum::{router, AppState, Limits};
+use trash_memory::{ManualClock, NoPause};
+use trash_runtime::{NoopCanceller, RandomIds};
 
 use crate::common::*;
 
@@ -712,17 +716,48 @@ async fn bodies_over_64_kib_are_413() {
 
 const KEY: &str = "mockKey0000000000000000000000001";
 
-fn mock_app(store: MockTrashStore) -> Router {
-    let service = TrashService::new(
-        Ports {
-            store: Arc::new(store),
+/// One mock per role; a test sets the expectations of the roles it touches.
+#[derive(Default)]
+struct Mocks {
+    accounts: MockAccountStore,
+    reads: MockTrashReads,
+    writes: MockTrashWrites,
+    health: MockHealth,
+}
+
+fn mock_app(mocks: Mocks) -> Router {
+    let runtime = Runtime {
+        clock: Arc::new(ManualClock::new(t0())),
+        ids: Arc::new(RandomIds),
+        pause: Arc::new(NoPause),
+    };
+    let accounts: Arc<MockAccountStore> = Arc::new(mocks.accounts);
+    let reads: Arc<MockTrashReads> = Arc::new(mocks.reads);
+    let trash = TrashService::new(
+        TrashPorts {
+            reads: reads.clone(),
+            writes: Arc::new(mocks.writes),
+            queue: Arc::new(MockWorkQueue::new()),
+            audit: Arc::new(MockAuditLog::new()),
             canceller: Arc::new(NoopCanceller),
-            clock: Arc::new(ManualClock::new(t0())),
-            ids: Arc::new(RandomIds),
+            runtime: runtime.clone(),
         },
         TrashConfig::default(),
     );
-    router(AppState::new(service))
+    let resources = ResourceService::new(
+        accounts.clone(),
+        reads,
+        Arc::new(MockResourceStore::new()),
+        runtime.clone(),
+        TrashConfig::default(),
+    );
+    router(AppState {
+        trash,
+        resources,
+        accounts: AccountService::new(accounts, runtime),
+        health: Arc::new(mocks.health),
+        limits: Limits::default(),
+    })
 }
 
 fn key_record() -> ApiKeyRecord {
@@ -737,12 +772,13 @@ fn key_record() -> ApiKeyRecord {
     }
 }
 
-fn authenticating() -> MockTrashStore {
-    let mut store = MockTrashStore::new();
-    store
+fn authenticating() -> Mocks {
+    let mut mocks = Mocks::default();
+    mocks
+        .accounts
         .expect_api_key_by_hash()
         .returning(|_| Ok(Some(key_record())));
-    store
+    mocks
 }
 
 async fn get(app: &Router, uri: &str) -> Reply {
@@ -755,16 +791,17 @@ async fn get(app: &Router, uri: &str) -> Reply {
 
 #[tokio::test]
 async fn unreachable_storage_is_503_with_retry_after_and_no_detail() {
-    let mut store = MockTrashStore::new();
-    store.expect_api_key_by_hash().returning(|_| {
+    let mut mocks = Mocks::default();
+    mocks.accounts.expect_api_key_by_hash().returning(|_| {
         Err(StoreError::Unavailable(
             "connect to 10.0.0.7:5432 refused".into(),
         ))
     });
-    store
+    mocks
+        .health
         .expect_ping()
         .returning(|| Err(StoreError::Unavailable("down".into())));
-    let app = mock_app(store);
+    let app = mock_app(mocks);
     let r = get(&app, "/acme/trash").await;
     r.expect(503);
     assert_eq!(r.headers["retry-after"], "1");
@@ -778,22 +815,24 @@ async fn unreachable_storage_is_503_with_retry_after_and_no_detail() {
 
 #[tokio::test]
 async fn storage_failing_after_authentication_is_503() {
-    let mut store = authenticating();
-    store
+    let mut mocks = authenticating();
+    mocks
+        .reads
         .expect_list_trash()
         .returning(|_| Err(StoreError::Unavailable("gone".into())));
-    let r = get(&mock_app(store), "/acme/trash").await;
+    let r = get(&mock_app(mocks), "/acme/trash").await;
     r.expect(503);
     assert_eq!(r.headers["retry-after"], "1");
 }
 
 #[tokio::test]
 async fn a_broken_store_is_500_with_a_generic_sentence() {
-    let mut store = authenticating();
-    store
+    let mut mocks = authenticating();
+    mocks
+        .reads
         .expect_list_trash()
         .returning(|_| Err(StoreError::Internal("row 7 has a NULL slug".into())));
-    let r = get(&mock_app(store), "/acme/trash").await;
+    let r = get(&mock_app(mocks), "/acme/trash").await;
     r.expect(500);
     assert_eq!(r.error(), "the server failed to handle this request");
     assert!(!String::from_utf8_lossy(&r.raw).contains("NULL"));
@@ -801,7 +840,7 @@ async fn a_broken_store_is_500_with_a_generic_sentence() {
 
 #[tokio::test]
 async fn endless_write_conflicts_are_503_busy() {
-    let mut store = authenticating();
+    let mut mocks = authenticating();
     let pid = ProjectId::parse("Pppppppppppppppppppp").unwrap();
     let project = Project {
         id: pid.clone(),
@@ -811,10 +850,16 @@ async fn endless_write_conflicts_are_503_busy() {
         created_at: t0(),
         state: ItemState::Active,
     };
-    store
-        .expect_project_id_by_slug()
-        .returning(move |_, _| Ok(Some(pid.clone())));
-    store.expect_load_project().returning(move |_, _| {
+    mocks
+        .reads
+        .expect_projects_with_slug()
+        .returning(move |_, _| {
+            Ok(vec![SlugHolder {
+                id: pid.clone(),
+                trashed_at: None,
+            }])
+        });
+    mocks.reads.expect_load_project().returning(move |_, _| {
         Ok(Some(ProjectAggregate {
             project: project.clone(),
             revision: Revision(1),
@@ -824,11 +869,12 @@ async fn endless_write_conflicts_are_503_busy() {
             operations: vec![],
         }))
     });
-    store
+    mocks
+        .writes
         .expect_trash()
         .times(TrashConfig::default().max_attempts as usize)
         .returning(|_| Err(StoreError::Conflict));
-    let app = mock_app(store);
+    let app = mock_app(mocks);
     let r = send(
         &app,
         request(Method::DELETE, "/acme/det", &Auth::Query(KEY.into()), None),
@@ -841,11 +887,12 @@ async fn endless_write_conflicts_are_503_busy() {
 
 #[tokio::test]
 async fn a_panic_is_a_json_500_with_a_request_id() {
-    let mut store = MockTrashStore::new();
-    store
+    let mut mocks = Mocks::default();
+    mocks
+        .accounts
         .expect_api_key_by_hash()
         .returning(|_| panic!("store exploded"));
-    let r = get(&mock_app(store), "/acme/trash").await;
+    let r = get(&mock_app(mocks), "/acme/trash").await;
     r.expect(500);
     assert_eq!(r.error(), "the server failed to handle this request");
     assert!(r.headers.contains_key("x-request-id"));

@@ -1,5 +1,5 @@
 //! Router-level tests of the REST API (`tower::ServiceExt::oneshot` against
-//! `router(AppState::new(service))` over the in-memory store).
+//! `router(AppState::new(services))` over the in-memory store).
 
 mod bad_input;
 mod common;

@@ -7,7 +7,7 @@
 use axum::http::Method;
 use serde_json::{json, Value};
 use trash_core::domain::*;
-use trash_core::ports::TrashStore;
+use trash_core::ports::{AuditLog, ResourceStore, TrashReads};
 
 use crate::common::*;
 
