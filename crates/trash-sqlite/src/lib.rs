@@ -1,8 +1,9 @@
 //! # trash-sqlite
 //!
-//! The SQLite implementation of the `trash-core` store port: the embedded
-//! default of `trashd`, one database file that needs no setup and keeps the
-//! trash across restarts.
+//! The SQLite implementation of every store role of `trash-core` (trash
+//! reads and writes, work queue, audit log, resources, accounts, health):
+//! the embedded default of `trashd`, one database file that needs no setup
+//! and keeps the trash across restarts.
 //!
 //! * [`SqliteStore::open`] / [`SqliteStore::open_url`] open (creating with
 //!   owner-only permissions, then migrating) a database file, refusing bad

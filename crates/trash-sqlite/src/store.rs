@@ -332,7 +332,7 @@ mod tests {
             (true, false, "operations_listing_kind"),
             (true, true, "operations_listing_kind"),
         ] {
-            let plan = plan_of(&store.reader, &list_sql(kind, after)).await;
+            let plan = plan_of(&store.reader, &reads::list_sql(kind, after)).await;
             assert!(
                 plan.contains(&format!("SEARCH o USING INDEX {index} (workspace=?")),
                 "listing (kind {kind}, after {after}) does not use {index}:\n{plan}"
@@ -357,6 +357,22 @@ mod tests {
         .await;
         assert!(due.contains("USING INDEX operations_due"), "{due}");
         assert!(!due.contains("TEMP B-TREE"), "{due}");
+    }
+
+    #[tokio::test]
+    async fn purge_statements_walk_their_indexes() {
+        // A purge costs what it removes: every table is searched by key,
+        // only the JSON arrays of the plan are scanned.
+        let (_dir, store) = fresh().await;
+        for sql in writes::purge_sql::ALL {
+            let plan = plan_of(&store.reader, sql).await;
+            for line in plan.lines() {
+                assert!(
+                    !line.starts_with("SCAN") || line.contains("json_each"),
+                    "{sql} scans a table:\n{plan}"
+                );
+            }
+        }
     }
 
     #[tokio::test]

@@ -4,8 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use trash_conformance::StoreFactory;
-use trash_core::ports::TrashStore;
+use trash_conformance::{StoreFactory, StoreUnderTest};
 use trash_sqlite::SqliteStore;
 
 /// Creates stores in temporary directories that live as long as the factory
@@ -24,14 +23,15 @@ impl SqliteFactory {
 
 #[async_trait]
 impl StoreFactory for SqliteFactory {
-    async fn create(&self) -> Arc<dyn TrashStore> {
+    async fn create(&self) -> StoreUnderTest {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store = SqliteStore::open(&dir.path().join("trash.db"))
             .await
             .expect("open a fresh SQLite store");
         self.dirs.lock().expect("not poisoned").push(dir);
-        Arc::new(store)
+        StoreUnderTest::whole(Arc::new(store))
     }
 }
 
 trash_conformance::store_conformance_tests!(SqliteFactory::new());
+trash_conformance::account_conformance_tests!(SqliteFactory::new());

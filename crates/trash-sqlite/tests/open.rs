@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sqlx::{ConnectOptions, Connection};
 use trash_core::domain::{Name, Timestamp, Workspace, WorkspaceSlug};
-use trash_core::ports::TrashStore;
+use trash_core::ports::{AccountStore, Health};
 use trash_sqlite::{SqliteError, SqliteStore};
 
 /// Every file of a directory with its bytes and mode.

@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 use sqlx::{ConnectOptions, Connection};
 use trash_core::domain::*;
 use trash_core::ports::*;
+use trash_core::rules::preferred_holder;
 use trash_core::usecases::TrashTarget;
-use trash_core::{Ports, TrashConfig, TrashService};
-use trash_memory::{NoopCanceller, RandomIds, SystemClock};
+use trash_core::{Services, TrashConfig};
+use trash_runtime::{system_runtime, NoopCanceller};
 use trash_sqlite::SqliteStore;
 
 const CHILD_DB: &str = "TRASH_SQLITE_CHILD_DB";
@@ -50,38 +51,45 @@ fn principal() -> Principal {
     })
 }
 
-fn service(store: Arc<SqliteStore>) -> TrashService {
-    TrashService::new(
-        Ports {
-            store,
-            canceller: Arc::new(NoopCanceller),
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(RandomIds),
-        },
+/// A writer: the services over a store, and the store itself for reads.
+struct Writer {
+    store: Arc<SqliteStore>,
+    services: Services,
+}
+
+fn writer(store: Arc<SqliteStore>) -> Writer {
+    let services = Services::over(
+        store.clone(),
+        Arc::new(NoopCanceller),
+        system_runtime(),
         TrashConfig::default(),
-    )
+    );
+    Writer { store, services }
 }
 
 /// Creates the workspace and, for each prefix, projects with two versions.
 async fn setup(path: &Path, prefixes: &[&str]) {
     let store = Arc::new(SqliteStore::open(path).await.expect("open"));
-    let svc = service(store.clone());
-    svc.create_workspace(ws(), Name::parse("Acme").expect("name"))
+    let svc = writer(store.clone()).services;
+    svc.accounts
+        .create_workspace(ws(), Name::parse("Acme").expect("name"))
         .await
         .expect("workspace");
     for prefix in prefixes {
         for i in 0..PROJECTS {
             let s = slug_of(prefix, i);
-            svc.create_project(
-                &principal(),
-                &ws(),
-                Name::parse(s.as_str()).expect("name"),
-                Some(s.clone()),
-            )
-            .await
-            .expect("project");
+            svc.resources
+                .create_project(
+                    &principal(),
+                    &ws(),
+                    Name::parse(s.as_str()).expect("name"),
+                    Some(s.clone()),
+                )
+                .await
+                .expect("project");
             for _ in 0..2 {
-                svc.create_version(&principal(), &ws(), &s, None)
+                svc.resources
+                    .create_version(&principal(), &ws(), &s, None)
                     .await
                     .expect("version");
             }
@@ -92,40 +100,44 @@ async fn setup(path: &Path, prefixes: &[&str]) {
 
 /// One step of a writer: flips project `i % PROJECTS` between active and
 /// trashed. Returns the acknowledged write as `trashed <id>` / `restored <id>`.
-async fn step(svc: &TrashService, prefix: &str, i: usize) -> Result<String, String> {
+async fn step(w: &Writer, prefix: &str, i: usize) -> Result<String, String> {
     let s = slug_of(prefix, i % PROJECTS);
-    let store = svc.store();
-    let id = store
-        .project_id_by_slug(&ws(), &s)
+    let store = &w.store;
+    let holders = store
+        .projects_with_slug(&ws(), &s)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or("project vanished")?;
+        .map_err(|e| e.to_string())?;
+    let id = preferred_holder(&holders).ok_or("project vanished")?;
     let agg = store
         .load_project(&ws(), &id)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("project vanished")?;
     if agg.project.state.is_active() {
-        svc.move_to_trash(
-            &principal(),
-            &ws(),
-            &TrashTarget::Project {
-                slug: s,
-                cleanup_delete_images: false,
-            },
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        w.services
+            .trash
+            .move_to_trash(
+                &principal(),
+                &ws(),
+                &TrashTarget::Project {
+                    slug: s,
+                    cleanup_delete_images: false,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(format!("trashed {id}"))
     } else {
-        svc.restore(
-            &principal(),
-            &ws(),
-            &ItemRef::Project(id.clone()),
-            OnConflict::Fail,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        w.services
+            .trash
+            .restore(
+                &principal(),
+                &ws(),
+                &ItemRef::Project(id.clone()),
+                OnConflict::Fail,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(format!("restored {id}"))
     }
 }
@@ -141,11 +153,11 @@ fn child_main(db: &str) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let store = Arc::new(SqliteStore::open(Path::new(db)).await.expect("child open"));
-        let svc = service(store);
+        let w = writer(store);
         let started = Instant::now();
         let mut i = 0;
         while i < max_ops && started.elapsed() < CHILD_LIFETIME {
-            match step(&svc, &prefix, i).await {
+            match step(&w, &prefix, i).await {
                 Ok(ack) => println!("ACK {ack}"),
                 Err(e) => {
                     println!("ERR {e}");
@@ -398,9 +410,9 @@ fn a_second_process_writes_the_same_file_at_the_same_time() {
     });
     runtime.block_on(async {
         let store = Arc::new(SqliteStore::open(&path).await.expect("open"));
-        let svc = service(store.clone());
+        let w = writer(store.clone());
         for i in 0..OPS {
-            step(&svc, "p", i)
+            step(&w, "p", i)
                 .await
                 .unwrap_or_else(|e| panic!("parent write {i} failed: {e}"));
         }

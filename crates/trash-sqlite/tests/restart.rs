@@ -9,13 +9,15 @@ use trash_conformance::harness::{days, name, slug, t0, Harness};
 use trash_core::domain::*;
 use trash_core::ports::*;
 use trash_core::usecases::TrashTarget;
+use trash_core::{Runtime, Services, TrashConfig};
+use trash_memory::ManualClock;
+use trash_runtime::{system_runtime, NoopCanceller};
 use trash_sqlite::SqliteStore;
 
 /// Everything the store can tell about the main workspace.
 #[derive(Debug, PartialEq)]
 struct Snapshot {
     projects: Vec<Option<ProjectAggregate>>,
-    heads: Vec<Option<ProjectHead>>,
     workflows: Vec<Option<WorkflowAggregate>>,
     active: Vec<Project>,
     listing: Vec<TrashEntry>,
@@ -34,12 +36,10 @@ struct Ids {
     email: Email,
 }
 
-async fn snapshot(store: &dyn TrashStore, ws: &WorkspaceSlug, ids: &Ids) -> Snapshot {
+async fn snapshot(store: &SqliteStore, ws: &WorkspaceSlug, ids: &Ids) -> Snapshot {
     let mut projects = Vec::new();
-    let mut heads = Vec::new();
     for id in &ids.projects {
         projects.push(store.load_project(ws, id).await.expect("load project"));
-        heads.push(store.project_head(ws, id).await.expect("project head"));
     }
     let mut workflows = Vec::new();
     for id in &ids.workflows {
@@ -51,7 +51,6 @@ async fn snapshot(store: &dyn TrashStore, ws: &WorkspaceSlug, ids: &Ids) -> Snap
     }
     Snapshot {
         projects,
-        heads,
         workflows,
         active: store.active_projects(ws).await.expect("active projects"),
         listing: store
@@ -84,7 +83,7 @@ async fn everything_survives_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("trash.db");
     let store = open(&path).await;
-    let h = Harness::new(store.clone()).await;
+    let h = Harness::whole(store.clone()).await;
 
     // alpha: three versions, a running and a finished training, an exclusive
     // and a shared image. beta shares the image. gamma is trashed and restored.
@@ -103,7 +102,7 @@ async fn everything_survives_a_restart() {
     let flow = h.workflow("flow").await;
     let kept = h.workflow("kept").await;
     let user = h
-        .service
+        .accounts
         .create_user(
             &h.ws,
             Email::parse("owner@example.com").expect("email"),
@@ -173,18 +172,17 @@ async fn everything_survives_a_restart() {
     assert!(reclaimed.iter().all(|op| op.id != claimed[0].id));
 
     // And the reopened store carries on: restore alpha exactly as trashed.
-    let service = trash_core::TrashService::new(
-        trash_core::Ports {
-            store: store.clone(),
-            canceller: Arc::new(trash_memory::NoopCanceller),
-            clock: Arc::new(trash_memory::ManualClock::new(
-                t0().plus(chrono::Duration::hours(1)),
-            )),
-            ids: Arc::new(trash_memory::RandomIds),
+    let services = Services::over(
+        store.clone(),
+        Arc::new(NoopCanceller),
+        Runtime {
+            clock: Arc::new(ManualClock::new(t0().plus(chrono::Duration::hours(1)))),
+            ..system_runtime()
         },
-        trash_core::TrashConfig::default(),
+        TrashConfig::default(),
     );
-    service
+    services
+        .trash
         .restore(
             &key,
             &ws,
@@ -206,7 +204,8 @@ async fn everything_survives_a_restart() {
     assert_eq!(states, vec![true, true, false], "version 3 stays in trash");
     assert_eq!(alpha_now.revision.0, alpha_agg.revision.0 + 1);
     assert_eq!(
-        service
+        services
+            .resources
             .get_project(&key, &ws, &slug("alpha"))
             .await
             .expect("alpha is active")
@@ -217,7 +216,7 @@ async fn everything_survives_a_restart() {
 
     // A graceful close and a third open see the restore.
     store.close().await;
-    drop(service);
+    drop(services);
     drop(store);
     let store = open(&path).await;
     let listing = store

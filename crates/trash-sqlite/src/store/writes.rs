@@ -246,6 +246,46 @@ fn restore_error(e: sqlx::Error, root: &ItemRef) -> StoreError {
     }
 }
 
+/// The statements of a purge, one per table, each over a JSON array bound
+/// as `?1`.
+pub(super) mod purge_sql {
+    /// Images linked to one of the projects and to no project outside them.
+    pub(crate) const ORPHANED_IMAGES: &str = "DELETE FROM images WHERE id IN ( \
+         SELECT l.image_id FROM image_links l \
+         WHERE l.project_id IN (SELECT value FROM json_each(?1)) \
+         AND NOT EXISTS (SELECT 1 FROM image_links o WHERE o.image_id = l.image_id \
+             AND o.project_id NOT IN (SELECT value FROM json_each(?1))))";
+    /// The image links of the projects.
+    pub(crate) const IMAGE_LINKS: &str =
+        "DELETE FROM image_links WHERE project_id IN (SELECT value FROM json_each(?1))";
+    /// Operations by id.
+    pub(crate) const OPERATIONS: &str =
+        "DELETE FROM operations WHERE id IN (SELECT value FROM json_each(?1))";
+    /// Trainings by id.
+    pub(crate) const TRAININGS: &str =
+        "DELETE FROM trainings WHERE id IN (SELECT value FROM json_each(?1))";
+    /// Versions by `[project id, number]` pairs.
+    pub(crate) const VERSIONS: &str = "DELETE FROM versions WHERE (project_id, number) IN \
+         (SELECT value ->> 0, value ->> 1 FROM json_each(?1))";
+    /// Projects by id.
+    pub(crate) const PROJECTS: &str =
+        "DELETE FROM projects WHERE id IN (SELECT value FROM json_each(?1))";
+    /// Workflows by id.
+    pub(crate) const WORKFLOWS: &str =
+        "DELETE FROM workflows WHERE id IN (SELECT value FROM json_each(?1))";
+    /// Every one of them, for the query-plan test.
+    #[cfg(test)]
+    pub(crate) const ALL: [&str; 7] = [
+        ORPHANED_IMAGES,
+        IMAGE_LINKS,
+        OPERATIONS,
+        TRAININGS,
+        VERSIONS,
+        PROJECTS,
+        WORKFLOWS,
+    ];
+}
+
 /// Removes exactly the rows the plan names, with one statement per table
 /// whatever their number. The order follows the immediate references:
 /// operations before the items they point at, trainings before their
@@ -273,30 +313,16 @@ async fn apply_purge(
         // The write lock is held, so no link can appear before the commit.
         // Image links reference images through a deferred reference, so the
         // links of the removed projects can go right after.
-        counts.images = remove(
-            conn,
-            "DELETE FROM images WHERE id IN ( \
-                 SELECT l.image_id FROM image_links l \
-                 WHERE l.project_id IN (SELECT value FROM json_each(?1)) \
-                 AND NOT EXISTS (SELECT 1 FROM image_links o WHERE o.image_id = l.image_id \
-                     AND o.project_id NOT IN (SELECT value FROM json_each(?1))))",
-            &projects,
-        )
-        .await?;
+        counts.images = remove(conn, purge_sql::ORPHANED_IMAGES, &projects).await?;
     }
     if !set.projects.is_empty() {
-        remove(
-            conn,
-            "DELETE FROM image_links WHERE project_id IN (SELECT value FROM json_each(?1))",
-            &projects,
-        )
-        .await?;
+        remove(conn, purge_sql::IMAGE_LINKS, &projects).await?;
     }
     // Pending cancellations are not touched: they outlive their trainings.
     if !set.operations.is_empty() {
         remove(
             conn,
-            "DELETE FROM operations WHERE id IN (SELECT value FROM json_each(?1))",
+            purge_sql::OPERATIONS,
             &json_strings(set.operations.iter().map(|o| o.as_str())),
         )
         .await?;
@@ -304,32 +330,21 @@ async fn apply_purge(
     if !set.trainings.is_empty() {
         counts.trainings = remove(
             conn,
-            "DELETE FROM trainings WHERE id IN (SELECT value FROM json_each(?1))",
+            purge_sql::TRAININGS,
             &json_strings(set.trainings.iter().map(|t| t.as_str())),
         )
         .await?;
     }
     if !set.versions.is_empty() {
-        counts.versions = remove(
-            conn,
-            "DELETE FROM versions WHERE (project_id, number) IN \
-                 (SELECT value ->> 0, value ->> 1 FROM json_each(?1))",
-            &json_versions(&set.versions),
-        )
-        .await?;
+        counts.versions = remove(conn, purge_sql::VERSIONS, &json_versions(&set.versions)).await?;
     }
     if !set.projects.is_empty() {
-        counts.projects = remove(
-            conn,
-            "DELETE FROM projects WHERE id IN (SELECT value FROM json_each(?1))",
-            &projects,
-        )
-        .await?;
+        counts.projects = remove(conn, purge_sql::PROJECTS, &projects).await?;
     }
     if !set.workflows.is_empty() {
         counts.workflows = remove(
             conn,
-            "DELETE FROM workflows WHERE id IN (SELECT value FROM json_each(?1))",
+            purge_sql::WORKFLOWS,
             &json_strings(set.workflows.iter().map(|w| w.as_str())),
         )
         .await?;
