@@ -1,16 +1,34 @@
-//! `trashd admin …`: workspaces, API keys and web users. Results meant for
-//! scripts go to stdout (the key alone); everything else to stderr.
+//! `trashd admin …`: workspaces, API keys and web users, and the pending
+//! job cancellations. Results meant for scripts go to stdout (the key alone,
+//! the table of cancellations); everything else to stderr.
+
+use std::sync::Arc;
 
 use trash_core::domain::{Email, KeyId, Name, Role, ScopeSet, WorkspaceSlug};
+use trash_core::ports::{AccountStore, PendingCancellation, WorkQueue};
 use trash_core::usecases::AdminError;
-use trash_core::TrashService;
+use trash_core::AccountService;
 
 use crate::cli::{AdminCommand, RoleArg};
 use crate::error::Failure;
 use crate::password;
 
+/// What the admin commands act on, by role: the accounts service, the
+/// accounts role itself (to look a workspace up) and the work queue (read
+/// only). The composition root hands the same store out for both roles.
+#[derive(Clone)]
+pub struct Admin {
+    /// Workspaces, API keys and web users.
+    pub accounts: AccountService,
+    /// The accounts role of the store.
+    pub account_store: Arc<dyn AccountStore>,
+    /// The work-queue role of the store.
+    pub queue: Arc<dyn WorkQueue>,
+}
+
 /// Runs one admin command.
-pub async fn run(service: &TrashService, command: AdminCommand) -> Result<(), Failure> {
+pub async fn run(admin: &Admin, command: AdminCommand) -> Result<(), Failure> {
+    let service = &admin.accounts;
     match command {
         AdminCommand::CreateWorkspace { slug, name } => {
             let slug = new_workspace_slug(&slug)?;
@@ -100,7 +118,54 @@ pub async fn run(service: &TrashService, command: AdminCommand) -> Result<(), Fa
             );
             Ok(())
         }
+        AdminCommand::PendingCancellations { workspace } => {
+            let ws = workspace_slug(&workspace)?;
+            let pending = pending_cancellations(admin, &ws).await?;
+            if pending.is_empty() {
+                eprintln!("no pending cancellations in workspace {ws}");
+            } else {
+                print!("{}", cancellation_table(&pending));
+                eprintln!(
+                    "{} pending cancellation{} in workspace {ws}; the cleanup loop retries them",
+                    pending.len(),
+                    if pending.len() == 1 { "" } else { "s" }
+                );
+            }
+            Ok(())
+        }
     }
+}
+
+/// The pending cancellations of an existing workspace, in training id order.
+pub async fn pending_cancellations(
+    admin: &Admin,
+    ws: &WorkspaceSlug,
+) -> Result<Vec<PendingCancellation>, Failure> {
+    let storage = |e: trash_core::ports::StoreError| Failure::failed(format!("storage error: {e}"));
+    if admin
+        .account_store
+        .workspace(ws)
+        .await
+        .map_err(storage)?
+        .is_none()
+    {
+        return Err(admin_failure(AdminError::NoSuchWorkspace, ws));
+    }
+    admin.queue.pending_cancellations(ws).await.map_err(storage)
+}
+
+/// One line per cancellation under a header: training, operation, attempts.
+pub fn cancellation_table(pending: &[PendingCancellation]) -> String {
+    let mut out = format!("{:<20}  {:<20}  {}\n", "TRAINING", "OPERATION", "ATTEMPTS");
+    for p in pending {
+        out.push_str(&format!(
+            "{:<20}  {:<20}  {}\n",
+            p.training.as_str(),
+            p.operation.as_str(),
+            p.attempts
+        ));
+    }
+    out
 }
 
 /// The core role for a command-line role.
@@ -140,5 +205,33 @@ fn admin_failure(e: AdminError, ws: &WorkspaceSlug) -> Failure {
         )),
         AdminError::AlreadyExists => Failure::failed("that record already exists"),
         AdminError::Store(s) => Failure::failed(format!("storage error: {s}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use trash_core::domain::{OperationId, TrainingId};
+
+    use super::*;
+
+    #[test]
+    fn the_cancellation_table_has_a_header_and_a_line_per_cancellation() {
+        let ws = WorkspaceSlug::parse("acme").unwrap();
+        let row = |t: &str, o: &str, attempts| PendingCancellation {
+            workspace: ws.clone(),
+            training: TrainingId::parse(t).unwrap(),
+            operation: OperationId::parse(o).unwrap(),
+            attempts,
+        };
+        let table = cancellation_table(&[
+            row("t0000000000000000001", "o0000000000000000001", 0),
+            row("t0000000000000000002", "o0000000000000000001", 3),
+        ]);
+        assert_eq!(
+            table,
+            "TRAINING              OPERATION             ATTEMPTS\n\
+             t0000000000000000001  o0000000000000000001  0\n\
+             t0000000000000000002  o0000000000000000001  3\n"
+        );
     }
 }

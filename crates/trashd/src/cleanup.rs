@@ -186,23 +186,33 @@ mod tests {
 
     use chrono::Duration as ChronoDuration;
     use trash_core::domain::*;
-    use trash_core::usecases::TrashTarget;
-    use trash_core::{Ports, TrashConfig};
-    use trash_memory::{ManualClock, MemoryStore, NoopCanceller, RandomIds};
+    use trash_core::ports::TrashReads;
+    use trash_core::usecases::WorkflowRef;
+    use trash_core::{Runtime, Services, TrashConfig};
+    use trash_memory::{ManualClock, MemoryStore, NoPause};
+    use trash_runtime::{NoopCanceller, RandomIds};
 
     use super::*;
     use crate::shutdown;
 
-    async fn service_with_trashed_workflows(n: usize) -> (TrashService, Arc<ManualClock>) {
+    struct Trashed {
+        service: TrashService,
+        clock: Arc<ManualClock>,
+        store: Arc<MemoryStore>,
+    }
+
+    async fn service_with_trashed_workflows(n: usize) -> Trashed {
         let clock = Arc::new(ManualClock::new(
             Timestamp::from_unix_millis(1_800_000_000_000).unwrap(),
         ));
-        let service = TrashService::new(
-            Ports {
-                store: Arc::new(MemoryStore::new()),
-                canceller: Arc::new(NoopCanceller),
+        let store = Arc::new(MemoryStore::new());
+        let services = Services::over(
+            store.clone(),
+            Arc::new(NoopCanceller),
+            Runtime {
                 clock: clock.clone(),
                 ids: Arc::new(RandomIds),
+                pause: Arc::new(NoPause),
             },
             TrashConfig {
                 retention: Retention::new(ChronoDuration::seconds(2)).unwrap(),
@@ -210,17 +220,19 @@ mod tests {
             },
         );
         let ws = WorkspaceSlug::parse("ws").unwrap();
-        service
+        let accounts = &services.accounts;
+        accounts
             .create_workspace(ws.clone(), Name::parse("Ws").unwrap())
             .await
             .unwrap();
-        let key = service
+        let key = accounts
             .create_api_key(&ws, Name::parse("k").unwrap(), ScopeSet::all())
             .await
             .unwrap();
-        let principal = Principal::ApiKey(service.authenticate(&key.plaintext).await.unwrap());
+        let principal = Principal::ApiKey(accounts.authenticate(&key.plaintext).await.unwrap());
         for i in 0..n {
-            let wf = service
+            let wf = services
+                .resources
                 .create_workflow(
                     &principal,
                     &ws,
@@ -229,17 +241,22 @@ mod tests {
                 )
                 .await
                 .unwrap();
-            service
-                .move_to_trash(&principal, &ws, &TrashTarget::Workflow { slug: wf.slug })
+            services
+                .trash
+                .trash_workflow(&principal, &ws, &WorkflowRef::Slug(wf.slug))
                 .await
                 .unwrap();
         }
-        (service, clock)
+        Trashed {
+            service: services.trash,
+            clock,
+            store,
+        }
     }
 
     #[tokio::test]
     async fn drain_empties_a_backlog_larger_than_a_batch() {
-        let (service, clock) = service_with_trashed_workflows(7).await;
+        let Trashed { service, clock, .. } = service_with_trashed_workflows(7).await;
         let (_trigger, stop) = shutdown::channel();
 
         let (nothing, end) = drain(&service, 3, &stop, |_| {}).await.unwrap();
@@ -264,7 +281,7 @@ mod tests {
 
     #[tokio::test]
     async fn drain_stops_between_batches_on_shutdown() {
-        let (service, clock) = service_with_trashed_workflows(5).await;
+        let Trashed { service, clock, .. } = service_with_trashed_workflows(5).await;
         clock.advance(ChronoDuration::seconds(3));
         let (trigger, stop) = shutdown::channel();
         let (totals, end) = drain(&service, 2, &stop, |t| {
@@ -280,7 +297,11 @@ mod tests {
 
     #[tokio::test]
     async fn loop_purges_and_stops_on_shutdown() {
-        let (service, clock) = service_with_trashed_workflows(4).await;
+        let Trashed {
+            service,
+            clock,
+            store,
+        } = service_with_trashed_workflows(4).await;
         clock.advance(ChronoDuration::seconds(3));
         let (trigger, stop) = shutdown::channel();
         let handle = tokio::spawn(run_loop(
@@ -294,8 +315,7 @@ mod tests {
         let ws = WorkspaceSlug::parse("ws").unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let left = service
-                .store()
+            let left = store
                 .list_trash(&trash_core::ports::TrashQuery {
                     workspace: ws.clone(),
                     kind: None,

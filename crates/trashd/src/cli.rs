@@ -265,6 +265,13 @@ pub enum AdminCommand {
         #[arg(long, value_name = "ROLE")]
         role: RoleArg,
     },
+    /// List the job cancellations of a workspace that the job system has not
+    /// confirmed yet (training, operation, failed attempts), claimed or not;
+    /// the cleanup loop keeps retrying them.
+    PendingCancellations {
+        /// The workspace.
+        workspace: String,
+    },
 }
 
 /// A web user's role on the command line.
@@ -381,6 +388,8 @@ mod tests {
             assert!(parse(&bad).is_err(), "{bad:?} accepted");
         }
         assert!(parse(&["admin", "create-key", "ws", "--all-scopes"]).is_ok());
+        assert!(parse(&["admin", "pending-cancellations", "ws"]).is_ok());
+        assert!(parse(&["admin", "pending-cancellations"]).is_err());
         let refused = parse(&["serve", "--database-url", "mysql://u:hunter2@x/y"])
             .unwrap()
             .global

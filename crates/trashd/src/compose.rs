@@ -1,13 +1,18 @@
 //! The composition root: the one place that picks the adapters and wires
-//! them into a [`TrashService`] and an HTTP application.
+//! them into the services ([`Services`]) and an HTTP application.
+//!
+//! Every store (memory, SQLite, PostgreSQL) plays every role; it is opened
+//! once as an `Arc<dyn StandaloneStore>` and the same `Arc` is handed out
+//! once per role.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use trash_core::domain::Retention;
-use trash_core::ports::TrashStore;
-use trash_core::{Ports, TrashConfig, TrashService};
-use trash_memory::{MemoryStore, NoopCanceller, RandomIds, SystemClock};
+use trash_core::ports::{Health, StandaloneStore};
+use trash_core::{Services, TrashConfig};
+use trash_memory::MemoryStore;
+use trash_runtime::{system_runtime, NoopCanceller};
 
 use trash_web::WebConfig;
 
@@ -30,9 +35,9 @@ pub struct StorageOptions {
 
 /// Opens the storage named by the URL, brings its schema up to date when
 /// asked, and checks that it answers.
-pub async fn open_store(opts: &StorageOptions) -> Result<Arc<dyn TrashStore>, Failure> {
+pub async fn open_store(opts: &StorageOptions) -> Result<Arc<dyn StandaloneStore>, Failure> {
     let url = &opts.url;
-    let store: Arc<dyn TrashStore> = match url {
+    let store: Arc<dyn StandaloneStore> = match url {
         DatabaseUrl::Memory => Arc::new(MemoryStore::new()),
         DatabaseUrl::Sqlite(raw) => {
             let store = trash_sqlite::SqliteStore::open_url(raw)
@@ -100,19 +105,17 @@ pub fn one_line(e: &dyn std::fmt::Display) -> String {
     words.join(" ").trim_end_matches('.').to_owned()
 }
 
-/// The service over a store, with the real clock, random ids and a job
+/// Every service over one store (handed out once per role), with the
+/// production runtime (system clock, random ids, tokio pauses) and a job
 /// canceller. The store's own trainings are cancelled by the trash
 /// transaction itself; there is no external job system to notify, so the
 /// canceller only confirms (pending cancellations are still recorded and
 /// retried by the cleanup loop, so a real canceller can be dropped in here).
-pub fn service(store: Arc<dyn TrashStore>, retention: Retention) -> TrashService {
-    TrashService::new(
-        Ports {
-            store,
-            canceller: Arc::new(NoopCanceller),
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(RandomIds),
-        },
+pub fn services(store: Arc<dyn StandaloneStore>, retention: Retention) -> Services {
+    Services::over(
+        store,
+        Arc::new(NoopCanceller),
+        system_runtime(),
         TrashConfig {
             retention,
             ..TrashConfig::default()
@@ -145,9 +148,13 @@ pub fn web_config(args: &WebArgs) -> Result<WebConfig, Failure> {
 
 /// The whole HTTP application: the web Trash view under `/app/`, and the
 /// REST API (with `/healthz`, `/readyz`, `/openapi.json`) for every other path.
-pub fn app(service: TrashService, web: WebConfig) -> axum::Router {
-    let web = trash_web::web_router(trash_web::WebState::new(service.clone(), web));
-    trash_http_axum::router_with(trash_http_axum::AppState::new(service), web)
+pub fn app(services: Services, web: WebConfig) -> axum::Router {
+    let web = trash_web::web_router(trash_web::WebState::new(
+        services.trash.clone(),
+        services.accounts.clone(),
+        web,
+    ));
+    trash_http_axum::router_with(trash_http_axum::AppState::new(services), web)
 }
 
 #[cfg(test)]

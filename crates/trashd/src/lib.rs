@@ -5,7 +5,7 @@
 //! command: `serve`, `migrate`, `cleanup`, `admin …` or `quickstart`.
 //! Everything with rules lives in `trash-core`; everything with HTTP in
 //! `trash-http-axum`; storage in `trash-sqlite` / `trash-postgres` /
-//! `trash-memory`.
+//! `trash-memory`; the clock, random ids and pauses in `trash-runtime`.
 #![warn(missing_docs)]
 
 pub mod admin;
@@ -117,9 +117,9 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let shutdown = on_signals()?;
             tracing::info!(storage = %url, "trashd {} starting", env!("CARGO_PKG_VERSION"));
             let store = compose::open_store(&opts).await?;
-            let service = compose::service(store, args.retention);
+            let services = compose::services(store, args.retention);
             let listener = serve::bind(&args.listen).await?;
-            serve::run(service, listener, &args, web, shutdown).await
+            serve::run(services, listener, &args, web, shutdown).await
         }
         Command::Migrate => {
             if !url.is_persistent() {
@@ -137,12 +137,12 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
         Command::Cleanup(args) => {
             let shutdown = on_signals()?;
             let store = compose::open_store(&opts).await?;
-            let service = compose::service(store, Retention::default());
+            let trash = compose::services(store, Retention::default()).trash;
             if args.once {
-                cleanup_once(&service, args.cleanup.cleanup_batch, &shutdown).await
+                cleanup_once(&trash, args.cleanup.cleanup_batch, &shutdown).await
             } else {
                 cleanup::run_loop(
-                    service,
+                    trash,
                     cleanup::LoopSettings {
                         interval: args.cleanup.cleanup_interval,
                         batch: args.cleanup.cleanup_batch,
@@ -160,25 +160,30 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
                 ));
             }
             let store = compose::open_store(&opts).await?;
-            let service = compose::service(store, Retention::default());
-            admin::run(&service, command).await
+            let services = compose::services(store.clone(), Retention::default());
+            let admin = admin::Admin {
+                accounts: services.accounts,
+                account_store: store.clone(),
+                queue: store,
+            };
+            admin::run(&admin, command).await
         }
         Command::Quickstart(args) => {
             let ws = admin::new_workspace_slug(&args.workspace)?;
             let web = compose::web_config(&args.serve.web)?;
             let shutdown = on_signals()?;
             let store = compose::open_store(&opts).await?;
-            let service = compose::service(store, args.serve.retention);
+            let services = compose::services(store, args.serve.retention);
             let listener = serve::bind(&args.serve.listen).await?;
             let addr = serve::local_addr(&listener)?;
             let progress = Progress::new("seeding the demo workspace");
-            let demo = quickstart::seed(&service, &ws, |s| progress.show(s)).await?;
+            let demo = quickstart::seed(&services, &ws, |s| progress.show(s)).await?;
             progress.finish("demo workspace ready");
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(quickstart::banner(&demo, addr, &url).as_bytes());
             let _ = out.flush();
             drop(out);
-            serve::run(service, listener, &args.serve, web, shutdown).await
+            serve::run(services, listener, &args.serve, web, shutdown).await
         }
     }
 }

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 
 use trash_core::domain::*;
 use trash_core::ports::IdGenerator;
-use trash_core::usecases::{AdminError, ResourceError, TrashError, TrashTarget};
-use trash_core::TrashService;
-use trash_memory::RandomIds;
+use trash_core::usecases::{AdminError, ResourceError, TrashError, WorkflowRef};
+use trash_core::{ResourceService, Services, TrashService};
+use trash_runtime::RandomIds;
 
 use crate::config::DatabaseUrl;
 use crate::error::Failure;
@@ -60,11 +60,12 @@ const WORKFLOWS: &[(&str, &str)] = &[
 /// owner. Sample data is added only when the workspace is new, so running
 /// quickstart again never duplicates it. `step` reports progress.
 pub async fn seed(
-    service: &TrashService,
+    services: &Services,
     workspace: &WorkspaceSlug,
     mut step: impl FnMut(&str),
 ) -> Result<Demo, Failure> {
-    let created = match service
+    let accounts = &services.accounts;
+    let created = match accounts
         .create_workspace(workspace.clone(), name("Demo Workspace")?)
         .await
     {
@@ -82,7 +83,7 @@ pub async fn seed(
         "reusing the existing demo workspace"
     });
 
-    let key = service
+    let key = accounts
         .create_api_key(workspace, name("quickstart")?, ScopeSet::all())
         .await
         .map_err(|e| Failure::failed(format!("cannot create the demo API key: {e}")))?;
@@ -95,9 +96,15 @@ pub async fn seed(
     step("created an all-scopes API key");
 
     if created {
-        seed_data(service, &principal, workspace, &mut step)
-            .await
-            .map_err(|e| Failure::failed(format!("cannot seed the demo data: {e}")))?;
+        seed_data(
+            &services.resources,
+            &services.trash,
+            &principal,
+            workspace,
+            &mut step,
+        )
+        .await
+        .map_err(|e| Failure::failed(format!("cannot seed the demo data: {e}")))?;
     }
 
     let ids = RandomIds;
@@ -107,7 +114,7 @@ pub async fn seed(
         .map_err(|e| Failure::failed(e.to_string()))?;
     let mut attempt = 0;
     loop {
-        match service
+        match accounts
             .create_user(workspace, email.clone(), Role::Owner, hash.clone())
             .await
         {
@@ -144,7 +151,8 @@ enum SeedError {
 }
 
 async fn seed_data(
-    service: &TrashService,
+    service: &ResourceService,
+    trash: &TrashService,
     principal: &Principal,
     ws: &WorkspaceSlug,
     step: &mut impl FnMut(&str),
@@ -241,33 +249,17 @@ async fn seed_data(
     step("created workflows");
 
     // Something to find in the trash right away.
-    service
-        .move_to_trash(
-            principal,
-            ws,
-            &TrashTarget::Project {
-                slug: Slug::parse("scratch-experiment")?,
-                cleanup_delete_images: true,
-            },
-        )
+    trash
+        .trash_project(principal, ws, &Slug::parse("scratch-experiment")?, true)
         .await?;
-    service
-        .move_to_trash(
-            principal,
-            ws,
-            &TrashTarget::Version {
-                project: hard_hat.clone(),
-                number: VersionNumber::new(2)?,
-            },
-        )
+    trash
+        .trash_version(principal, ws, &hard_hat, VersionNumber::new(2)?)
         .await?;
-    service
-        .move_to_trash(
+    trash
+        .trash_workflow(
             principal,
             ws,
-            &TrashTarget::Workflow {
-                slug: Slug::parse("old-pipeline")?,
-            },
+            &WorkflowRef::Slug(Slug::parse("old-pipeline")?),
         )
         .await?;
     step("moved a project, a version and a workflow to the trash");
@@ -350,16 +342,23 @@ mod tests {
     #[tokio::test]
     async fn seeding_is_complete_and_idempotent() {
         let store = Arc::new(MemoryStore::new());
-        let service = compose::service(store.clone(), Retention::default());
+        let services = compose::services(store.clone(), Retention::default());
+        let service = &services.resources;
         let ws = WorkspaceSlug::parse("demo").unwrap();
         let mut steps = Vec::new();
-        let first = seed(&service, &ws, |s| steps.push(s.to_owned()))
+        let first = seed(&services, &ws, |s| steps.push(s.to_owned()))
             .await
             .unwrap();
         assert!(first.created);
         assert!(steps.len() >= 5, "{steps:?}");
 
-        let me = Principal::ApiKey(service.authenticate(&first.api_key).await.unwrap());
+        let me = Principal::ApiKey(
+            services
+                .accounts
+                .authenticate(&first.api_key)
+                .await
+                .unwrap(),
+        );
         let view = service.get_workspace(&me, &ws).await.unwrap();
         let slugs: Vec<&str> = view.projects.iter().map(|p| p.slug.as_str()).collect();
         assert_eq!(
@@ -380,7 +379,7 @@ mod tests {
         };
         assert_eq!(running, 1, "some trainings are still running");
         let trash = |store: Arc<MemoryStore>| async move {
-            use trash_core::ports::TrashStore;
+            use trash_core::ports::TrashReads;
             store
                 .list_trash(&TrashQuery {
                     workspace: WorkspaceSlug::parse("demo").unwrap(),
@@ -394,7 +393,7 @@ mod tests {
         };
         assert_eq!(trash(store.clone()).await, 3);
 
-        let second = seed(&service, &ws, |_| {}).await.unwrap();
+        let second = seed(&services, &ws, |_| {}).await.unwrap();
         assert!(!second.created);
         assert_ne!(second.api_key, first.api_key, "a new key each time");
         assert_ne!(second.email, first.email, "a new login each time");

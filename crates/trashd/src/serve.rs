@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use trash_core::TrashService;
+use trash_core::Services;
 use trash_web::WebConfig;
 
 use crate::cleanup::{self, LoopSettings};
@@ -33,7 +33,7 @@ pub fn local_addr(listener: &TcpListener) -> Result<SocketAddr, Failure> {
 /// flight finish (for at most `shutdown_timeout`), stops the cleanup loop
 /// between batches, and returns.
 pub async fn run(
-    service: TrashService,
+    services: Services,
     listener: TcpListener,
     args: &ServeArgs,
     web: WebConfig,
@@ -50,7 +50,7 @@ pub async fn run(
         None
     } else {
         Some(tokio::spawn(cleanup::run_loop(
-            service.clone(),
+            services.trash.clone(),
             LoopSettings {
                 interval: args.cleanup.cleanup_interval,
                 batch: args.cleanup.cleanup_batch,
@@ -59,7 +59,7 @@ pub async fn run(
         )))
     };
 
-    let app = compose::app(service, web);
+    let app = compose::app(services, web);
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -663,6 +663,114 @@ fn bad_options_and_admin_input_give_clear_errors() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }
 
+/// `admin pending-cancellations` lists what the job system has not
+/// confirmed: one line per training with its operation and failed attempts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_pending_cancellations_lists_unconfirmed_cancellations() {
+    use std::sync::Arc;
+
+    use trash_core::domain::*;
+    use trash_core::{Services, TrashConfig};
+    use trash_memory::RecordingCanceller;
+    use trash_sqlite::SqliteStore;
+
+    let db = SqliteDb::new();
+    let url = db.url.as_str();
+    let key = workspace_with_key(url, "acme");
+    let (out, err) = trashd_ok(url, &["admin", "pending-cancellations", "acme"]);
+    assert_eq!(out, "", "nothing on stdout when there is nothing pending");
+    assert!(
+        err.contains("no pending cancellations in workspace acme"),
+        "{err}"
+    );
+    failing(
+        url,
+        &["admin", "pending-cancellations", "nope"],
+        1,
+        "workspace nope does not exist",
+    );
+    failing(
+        url,
+        &["admin", "pending-cancellations", "Not A Slug"],
+        2,
+        "workspace slug",
+    );
+
+    // Trash a project with two running trainings while the job system is
+    // unreachable: both cancellations stay pending after one failed attempt.
+    let (operation, mut trainings) = {
+        let store = Arc::new(SqliteStore::open_url(url).await.expect("open the file"));
+        let canceller = Arc::new(RecordingCanceller::default());
+        canceller.set_failing(true);
+        let services = Services::over(
+            store.clone(),
+            canceller.clone(),
+            trash_runtime::system_runtime(),
+            TrashConfig::default(),
+        );
+        let me = Principal::ApiKey(services.accounts.authenticate(&key).await.unwrap());
+        let ws = WorkspaceSlug::parse("acme").unwrap();
+        let slug = Slug::parse("jobs").unwrap();
+        services
+            .resources
+            .create_project(&me, &ws, Name::parse("Jobs").unwrap(), Some(slug.clone()))
+            .await
+            .unwrap();
+        let mut trainings = Vec::new();
+        for _ in 0..2 {
+            let v = services
+                .resources
+                .create_version(&me, &ws, &slug, None)
+                .await
+                .unwrap();
+            let t = services
+                .resources
+                .create_training(&me, &ws, &slug, v.number)
+                .await
+                .unwrap();
+            trainings.push(t.id.to_string());
+        }
+        let out = services
+            .trash
+            .trash_project(&me, &ws, &slug, false)
+            .await
+            .unwrap();
+        assert_eq!((out.cancelled_trainings, out.cancellations_pending), (2, 2));
+        assert_eq!(canceller.calls().len(), 2);
+        let page = services
+            .trash
+            .list_trash(&me, &ws, &Default::default())
+            .await
+            .unwrap();
+        assert_eq!(page.entries.len(), 1);
+        let operation = page.entries[0].operation.id.to_string();
+        store.close().await;
+        (operation, trainings)
+    };
+
+    let (out, err) = trashd_ok(url, &["admin", "pending-cancellations", "acme"]);
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["TRAINING", "OPERATION", "ATTEMPTS"], "{out}");
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect();
+    trainings.sort();
+    let expected: Vec<Vec<String>> = trainings
+        .iter()
+        .map(|t| vec![t.clone(), operation.clone(), "1".to_owned()])
+        .collect();
+    assert_eq!(rows, expected, "in training id order: {out}");
+    assert!(
+        err.contains("2 pending cancellations in workspace acme"),
+        "{err}"
+    );
+}
+
 /// SIGTERM while a request is in flight: the server stops accepting new
 /// connections, finishes that request, and exits with status 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
