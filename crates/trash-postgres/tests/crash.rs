@@ -11,8 +11,7 @@ use sqlx::{Connection, Executor, PgConnection, Row};
 use support::PgFactory;
 use trash_conformance::harness::{days, slug, Harness};
 use trash_core::domain::*;
-use trash_core::ports::TrashStore;
-use trash_core::usecases::{ResourceError, RestoreError, TrashTarget};
+use trash_core::usecases::{Missing, ResourceError, RestoreError, TrashTarget};
 
 /// Counts rows that break referential or trash invariants. Foreign keys
 /// already forbid most of them; this checks the data, not the schema.
@@ -56,6 +55,10 @@ async fn orphans(conn: &mut PgConnection, schema: &str) -> Vec<(String, i64)> {
     found
 }
 
+/// How the purge's one delete statement starts (it removes the trainings
+/// first, so a held training row stops it there).
+const PURGE_STATEMENT: &str = "WITH gone_trainings AS (DELETE FROM trainings";
+
 async fn count(conn: &mut PgConnection, schema: &str, table: &str) -> i64 {
     conn.fetch_one(format!("SELECT count(*) FROM {schema}.{table}").as_str())
         .await
@@ -92,7 +95,7 @@ async fn a_cleanup_killed_mid_purge_leaves_no_orphans_and_a_rerun_finishes() {
     let database = factory.database().await;
     let url = support::TestDb::url_of(&database);
     let mut inspect = PgConnection::connect(&url).await.expect("connect");
-    let h = Harness::new(Arc::new(store.clone()) as Arc<dyn TrashStore>).await;
+    let h = Harness::whole(Arc::new(store.clone())).await;
 
     // A project kept active, sharing an image with the first victim.
     h.project("keeper").await;
@@ -130,7 +133,8 @@ async fn a_cleanup_killed_mid_purge_leaves_no_orphans_and_a_rerun_finishes() {
     assert_eq!(due, 6);
 
     // Hold one of p0's training rows: the purge of p0 blocks in the middle
-    // of its transaction (revision bumped, images locked, deletes under way).
+    // of its transaction (revision bumped, images locked, its one delete
+    // statement under way).
     let mut blocker = PgConnection::connect(&url).await.expect("connect");
     blocker.execute("BEGIN").await.expect("begin");
     blocker
@@ -145,7 +149,7 @@ async fn a_cleanup_killed_mid_purge_leaves_no_orphans_and_a_rerun_finishes() {
 
     let worker = h.service_with(h.clock.clone(), Retention::default());
     let cleanup = tokio::spawn(async move { worker.purge_due(10).await });
-    let pid = waiting_backend(&mut inspect, &database, "DELETE FROM trainings").await;
+    let pid = waiting_backend(&mut inspect, &database, PURGE_STATEMENT).await;
     let killed: bool = inspect
         .fetch_one(sqlx::query("SELECT pg_terminate_backend($1)").bind(pid))
         .await
@@ -171,6 +175,7 @@ async fn a_cleanup_killed_mid_purge_leaves_no_orphans_and_a_rerun_finishes() {
     assert_eq!((p0.versions.len(), p0.trainings.len()), (3, 6));
     assert!(h
         .store
+        .resources
         .image(&h.ws, &exclusive[0].id)
         .await
         .expect("image")
@@ -192,12 +197,18 @@ async fn a_cleanup_killed_mid_purge_leaves_no_orphans_and_a_rerun_finishes() {
     for image in &exclusive {
         assert!(h
             .store
+            .resources
             .image(&h.ws, &image.id)
             .await
             .expect("image")
             .is_none());
     }
-    let kept = h.store.image(&h.ws, &shared.id).await.expect("image");
+    let kept = h
+        .store
+        .resources
+        .image(&h.ws, &shared.id)
+        .await
+        .expect("image");
     assert_eq!(
         kept.map(|v| v.projects.len()),
         Some(1),
@@ -216,7 +227,7 @@ async fn link_waits_for_a_purge_that_holds_the_image_and_then_finds_it_gone() {
     let database = factory.database().await;
     let url = support::TestDb::url_of(&database);
     let mut inspect = PgConnection::connect(&url).await.expect("connect");
-    let h = Harness::new(Arc::new(store.clone()) as Arc<dyn TrashStore>).await;
+    let h = Harness::whole(Arc::new(store.clone())).await;
     let a = h.project("a").await;
     h.version("a").await;
     h.finished_training("a", 1).await;
@@ -239,10 +250,10 @@ async fn link_waits_for_a_purge_that_holds_the_image_and_then_finds_it_gone() {
         .expect("lock");
     let worker = h.service_with(h.clock.clone(), Retention::default());
     let cleanup = tokio::spawn(async move { worker.purge_due(10).await });
-    waiting_backend(&mut inspect, &database, "DELETE FROM trainings").await;
+    waiting_backend(&mut inspect, &database, PURGE_STATEMENT).await;
 
     // The link: it waits for the purge's lock on the image.
-    let linker = h.service_with(h.clock.clone(), Retention::default());
+    let linker = h.resources.clone();
     let (key, ws, image) = (h.key.clone(), h.ws.clone(), img.id.clone());
     let link = tokio::spawn(async move { linker.link_image(&key, &ws, &slug("b"), &image).await });
     waiting_backend(&mut inspect, &database, "SELECT id FROM images").await;
@@ -252,10 +263,16 @@ async fn link_waits_for_a_purge_that_holds_the_image_and_then_finds_it_gone() {
     assert_eq!((report.purged, report.removed.images), (1, 1));
     let linked = link.await.expect("task");
     assert!(
-        matches!(linked, Err(ResourceError::NotFound("image"))),
+        matches!(linked, Err(ResourceError::NotFound(Missing::Image))),
         "{linked:?}"
     );
-    assert!(h.store.image(&h.ws, &img.id).await.expect("q").is_none());
+    assert!(h
+        .store
+        .resources
+        .image(&h.ws, &img.id)
+        .await
+        .expect("q")
+        .is_none());
     assert_eq!(orphans(&mut inspect, &schema).await, Vec::new());
     let _ = inspect.close().await;
     store.close().await;
@@ -270,7 +287,7 @@ async fn a_purge_waits_for_an_in_flight_link_and_keeps_the_image() {
     let database = factory.database().await;
     let url = support::TestDb::url_of(&database);
     let mut inspect = PgConnection::connect(&url).await.expect("connect");
-    let h = Harness::new(Arc::new(store.clone()) as Arc<dyn TrashStore>).await;
+    let h = Harness::whole(Arc::new(store.clone())).await;
     h.project("a").await;
     let img = h.image("a", "only-a").await;
     let b = h.project("b").await;
@@ -309,6 +326,7 @@ async fn a_purge_waits_for_an_in_flight_link_and_keeps_the_image() {
     assert_eq!((report.purged, report.removed.images), (1, 0));
     let view = h
         .store
+        .resources
         .image(&h.ws, &img.id)
         .await
         .expect("q")
@@ -327,7 +345,7 @@ async fn purge_and_link_race_freely_without_errors() {
     let (store, schema) = factory.store_in_schema().await;
     let url = support::TestDb::url_of(&factory.database().await);
     let mut inspect = PgConnection::connect(&url).await.expect("connect");
-    let h = Harness::new(Arc::new(store.clone()) as Arc<dyn TrashStore>).await;
+    let h = Harness::whole(Arc::new(store.clone())).await;
     let (mut kept, mut gone) = (0, 0);
     for i in 0..40 {
         let (a, b) = (format!("a{i}"), format!("b{i}"));
@@ -338,7 +356,7 @@ async fn purge_and_link_race_freely_without_errors() {
         h.clock.advance(days(31));
         let barrier = Arc::new(tokio::sync::Barrier::new(2));
         let worker = h.service_with(h.clock.clone(), Retention::default());
-        let linker = h.service_with(h.clock.clone(), Retention::default());
+        let linker = h.resources.clone();
         let (key, ws, image) = (h.key.clone(), h.ws.clone(), img.id.clone());
         let (b1, b2) = (barrier.clone(), barrier);
         let cleanup = tokio::spawn(async move {
@@ -359,16 +377,23 @@ async fn purge_and_link_race_freely_without_errors() {
                 assert!(view.projects.contains(&b_id));
                 let now = h
                     .store
+                    .resources
                     .image(&h.ws, &img.id)
                     .await
                     .expect("q")
                     .expect("kept");
                 assert_eq!(now.projects, vec![b_id]);
             }
-            Err(ResourceError::NotFound("image")) => {
+            Err(ResourceError::NotFound(Missing::Image)) => {
                 gone += 1;
                 assert_eq!(report.removed.images, 1);
-                assert!(h.store.image(&h.ws, &img.id).await.expect("q").is_none());
+                assert!(h
+                    .store
+                    .resources
+                    .image(&h.ws, &img.id)
+                    .await
+                    .expect("q")
+                    .is_none());
             }
             Err(other) => panic!("link failed with {other:?}"),
         }
@@ -386,7 +411,7 @@ async fn purge_and_link_race_freely_without_errors() {
 async fn restore_and_create_race_for_one_slug() {
     let factory = PgFactory::default();
     let store = factory.store().await;
-    let h = Harness::new(Arc::new(store.clone()) as Arc<dyn TrashStore>).await;
+    let h = Harness::whole(Arc::new(store.clone())).await;
     let (mut restored, mut created) = (0, 0);
     for i in 0..40 {
         let name = format!("x{i}");
@@ -395,7 +420,7 @@ async fn restore_and_create_race_for_one_slug() {
         let barrier = Arc::new(tokio::sync::Barrier::new(2));
         let (b1, b2) = (barrier.clone(), barrier);
         let restorer = h.service_with(h.clock.clone(), Retention::default());
-        let creator = h.service_with(h.clock.clone(), Retention::default());
+        let creator = h.resources.clone();
         let (k1, k2, w1, w2) = (h.key.clone(), h.key.clone(), h.ws.clone(), h.ws.clone());
         let item = ItemRef::Project(old.id.clone());
         let wanted = slug(&name);
@@ -409,12 +434,7 @@ async fn restore_and_create_race_for_one_slug() {
             creator.create_project(&k2, &w2, name, Some(wanted)).await
         });
         let (r, c) = (restore.await.expect("task"), create.await.expect("task"));
-        let active = h
-            .store
-            .project_id_by_slug(&h.ws, &slug(&name))
-            .await
-            .expect("lookup")
-            .expect("someone holds the slug");
+        let active = h.project_id(&name).await.expect("someone holds the slug");
         match (r, c) {
             (Ok(_), Err(ResourceError::SlugTaken { conflicting })) => {
                 restored += 1;
@@ -428,7 +448,12 @@ async fn restore_and_create_race_for_one_slug() {
             }
             other => panic!("both or neither got the slug: {other:?}"),
         }
-        let holders = h.store.active_projects(&h.ws).await.expect("active");
+        let holders = h
+            .store
+            .resources
+            .active_projects(&h.ws)
+            .await
+            .expect("active");
         assert_eq!(
             holders.iter().filter(|p| p.slug.as_str() == name).count(),
             1

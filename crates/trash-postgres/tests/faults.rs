@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use trash_core::domain::*;
-use trash_core::ports::{StoreError, TrashStore};
+use trash_core::ports::{AccountStore, Health, StoreError};
 use trash_postgres::{PgOptions, PgStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,7 +286,7 @@ async fn a_statement_stuck_on_a_lock_is_cut_off_as_unavailable() {
     .await
     .expect("connect");
     store.migrate().await.expect("migrate");
-    let h = Harness::new(Arc::new(store.clone()) as Arc<dyn TrashStore>).await;
+    let h = Harness::whole(Arc::new(store.clone())).await;
     let project = h.project("det").await;
 
     let mut blocker = sqlx::PgConnection::connect(&db.url())
@@ -304,7 +304,8 @@ async fn a_statement_stuck_on_a_lock_is_cut_off_as_unavailable() {
     // A hang detector, not a speed check: the call must come back at all.
     let outcome = tokio::time::timeout(
         Duration::from_secs(60),
-        h.service.create_version(&h.key, &h.ws, &slug("det"), None),
+        h.resources
+            .create_version(&h.key, &h.ws, &slug("det"), None),
     )
     .await
     .expect("the call came back instead of hanging");
@@ -318,7 +319,7 @@ async fn a_statement_stuck_on_a_lock_is_cut_off_as_unavailable() {
     blocker.execute("ROLLBACK").await.expect("release");
     let _ = blocker.close().await;
     // Once the lock is gone, the same call works: nothing was left half done.
-    h.service
+    h.resources
         .create_version(&h.key, &h.ws, &slug("det"), None)
         .await
         .expect("works again");

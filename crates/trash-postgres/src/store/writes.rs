@@ -170,13 +170,12 @@ const PURGE_SQL: &str = "WITH gone_trainings AS (DELETE FROM trainings \
          gone_workflows AS (DELETE FROM workflows \
              WHERE id = ANY($5::text[]) RETURNING 1), \
          gone_operations AS (DELETE FROM trash_operations \
-             WHERE id = ANY($6::text[]) RETURNING 1) \
+             WHERE id = ANY($6::text[])) \
      SELECT (SELECT count(*) FROM gone_projects) AS projects, \
             (SELECT count(*) FROM gone_versions) AS versions, \
             (SELECT count(*) FROM gone_trainings) AS trainings, \
             (SELECT count(*) FROM gone_workflows) AS workflows, \
-            (SELECT count(*) FROM gone_images) AS images, \
-            (SELECT count(*) FROM gone_operations) AS operations";
+            (SELECT count(*) FROM gone_images) AS images";
 
 /// The rows of a [`PurgeSet`] as the arrays [`PURGE_SQL`] binds.
 struct PurgeArrays<'a> {

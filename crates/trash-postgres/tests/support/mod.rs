@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use rand::Rng;
 use sqlx::{Connection, Executor, PgConnection, PgPool, Row};
 use tokio::sync::OnceCell;
-use trash_core::ports::TrashStore;
+use trash_conformance::StoreUnderTest;
 use trash_postgres::{PgOptions, PgStore};
 
 /// Databases this suite creates start with this.
@@ -208,7 +208,7 @@ impl PgFactory {
 
 #[async_trait]
 impl trash_conformance::StoreFactory for PgFactory {
-    async fn create(&self) -> Arc<dyn TrashStore> {
-        Arc::new(self.store().await)
+    async fn create(&self) -> StoreUnderTest {
+        StoreUnderTest::whole(Arc::new(self.store().await))
     }
 }
