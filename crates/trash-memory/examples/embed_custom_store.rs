@@ -1,9 +1,15 @@
-//! Embedding the core: plug your own store (and canceller, clock, ids) into
-//! the use cases of `trash-core`.
+//! Embedding the core: plug your own store (and canceller, clock, ids)
+//! into the trash use cases of `trash-core`.
 //!
-//! The custom store here is a decorator that counts calls per port method
-//! and delegates to any other store; a real embedding implements the same
-//! trait over its own database. Run with:
+//! An embedder implements only the trash roles ([`TrashReads`],
+//! [`TrashWrites`], [`WorkQueue`], [`AuditLog`]) over its own database. Its
+//! projects, versions and trainings are created by its own code, and its
+//! own authentication decides who is asking: it builds the [`Principal`]
+//! itself and never implements the accounts role.
+//!
+//! The custom store here is a decorator that counts calls per method and
+//! delegates to any store playing the trash roles; a real embedding
+//! implements the same four traits over its own tables. Run with:
 //!
 //! ```sh
 //! cargo run -p trash-memory --example embed_custom_store
@@ -16,18 +22,20 @@ use async_trait::async_trait;
 use trash_core::domain::*;
 use trash_core::ports::*;
 use trash_core::usecases::*;
-use trash_core::{Ports, TrashConfig, TrashService};
-use trash_memory::{ManualClock, MemoryStore, RandomIds};
+use trash_core::{AccountService, ResourceService, Runtime, TrashConfig, TrashPorts, TrashService};
+use trash_memory::{ManualClock, MemoryStore};
+use trash_runtime::{RandomIds, TokioPause};
 
-/// A store that counts the calls it receives and forwards them to `inner`.
-pub struct CountingStore {
-    inner: Arc<dyn TrashStore>,
+/// A store playing the trash roles: counts the calls it receives and
+/// forwards them to `inner`.
+pub struct CountingStore<S> {
+    inner: Arc<S>,
     calls: Mutex<BTreeMap<&'static str, u64>>,
 }
 
-impl CountingStore {
+impl<S> CountingStore<S> {
     /// Wraps a store.
-    pub fn new(inner: Arc<dyn TrashStore>) -> CountingStore {
+    pub fn new(inner: Arc<S>) -> CountingStore<S> {
         CountingStore {
             inner,
             calls: Mutex::new(BTreeMap::new()),
@@ -50,54 +58,23 @@ impl CountingStore {
 }
 
 #[async_trait]
-impl TrashStore for CountingStore {
-    async fn create_workspace(&self, workspace: &Workspace) -> Result<(), StoreError> {
-        self.count("create_workspace");
-        self.inner.create_workspace(workspace).await
-    }
-
-    async fn workspace(&self, slug: &WorkspaceSlug) -> Result<Option<Workspace>, StoreError> {
-        self.count("workspace");
-        self.inner.workspace(slug).await
-    }
-
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        self.count("insert_api_key");
-        self.inner.insert_api_key(key).await
-    }
-
-    async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.count("api_key_by_hash");
-        self.inner.api_key_by_hash(hash).await
-    }
-
-    async fn revoke_api_key(&self, id: &KeyId, at: Timestamp) -> Result<bool, StoreError> {
-        self.count("revoke_api_key");
-        self.inner.revoke_api_key(id, at).await
-    }
-
-    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        self.count("insert_user");
-        self.inner.insert_user(user).await
-    }
-
-    async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>, StoreError> {
-        self.count("user_by_email");
-        self.inner.user_by_email(email).await
-    }
-
-    async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
-        self.count("user_by_id");
-        self.inner.user_by_id(id).await
-    }
-
-    async fn project_id_by_slug(
+impl<S: TrashReads> TrashReads for CountingStore<S> {
+    async fn projects_with_slug(
         &self,
         workspace: &WorkspaceSlug,
         slug: &Slug,
-    ) -> Result<Option<ProjectId>, StoreError> {
-        self.count("project_id_by_slug");
-        self.inner.project_id_by_slug(workspace, slug).await
+    ) -> Result<Vec<SlugHolder<ProjectId>>, StoreError> {
+        self.count("projects_with_slug");
+        self.inner.projects_with_slug(workspace, slug).await
+    }
+
+    async fn workflows_with_slug(
+        &self,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<Vec<SlugHolder<WorkflowId>>, StoreError> {
+        self.count("workflows_with_slug");
+        self.inner.workflows_with_slug(workspace, slug).await
     }
 
     async fn load_project(
@@ -109,20 +86,6 @@ impl TrashStore for CountingStore {
         self.inner.load_project(workspace, id).await
     }
 
-    async fn project_head(
-        &self,
-        workspace: &WorkspaceSlug,
-        id: &ProjectId,
-    ) -> Result<Option<ProjectHead>, StoreError> {
-        self.count("project_head");
-        self.inner.project_head(workspace, id).await
-    }
-
-    async fn active_projects(&self, workspace: &WorkspaceSlug) -> Result<Vec<Project>, StoreError> {
-        self.count("active_projects");
-        self.inner.active_projects(workspace).await
-    }
-
     async fn training_project(
         &self,
         workspace: &WorkspaceSlug,
@@ -130,15 +93,6 @@ impl TrashStore for CountingStore {
     ) -> Result<Option<ProjectId>, StoreError> {
         self.count("training_project");
         self.inner.training_project(workspace, training).await
-    }
-
-    async fn workflow_id_by_slug(
-        &self,
-        workspace: &WorkspaceSlug,
-        slug: &Slug,
-    ) -> Result<Option<WorkflowId>, StoreError> {
-        self.count("workflow_id_by_slug");
-        self.inner.workflow_id_by_slug(workspace, slug).await
     }
 
     async fn load_workflow(
@@ -160,73 +114,14 @@ impl TrashStore for CountingStore {
         self.inner.taken_slugs(workspace, space, base).await
     }
 
-    async fn image(
-        &self,
-        workspace: &WorkspaceSlug,
-        id: &ImageId,
-    ) -> Result<Option<ImageView>, StoreError> {
-        self.count("image");
-        self.inner.image(workspace, id).await
-    }
-
     async fn list_trash(&self, query: &TrashQuery) -> Result<Vec<TrashEntry>, StoreError> {
         self.count("list_trash");
         self.inner.list_trash(query).await
     }
+}
 
-    async fn audit_events(
-        &self,
-        workspace: &WorkspaceSlug,
-        after: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<AuditRecord>, StoreError> {
-        self.count("audit_events");
-        self.inner.audit_events(workspace, after, limit).await
-    }
-
-    async fn create_project(&self, project: &Project) -> Result<(), StoreError> {
-        self.count("create_project");
-        self.inner.create_project(project).await
-    }
-
-    async fn create_workflow(&self, workflow: &Workflow) -> Result<(), StoreError> {
-        self.count("create_workflow");
-        self.inner.create_workflow(workflow).await
-    }
-
-    async fn create_version(&self, guard: &Guard, version: &Version) -> Result<(), StoreError> {
-        self.count("create_version");
-        self.inner.create_version(guard, version).await
-    }
-
-    async fn create_training(&self, guard: &Guard, training: &Training) -> Result<(), StoreError> {
-        self.count("create_training");
-        self.inner.create_training(guard, training).await
-    }
-
-    async fn set_training_status(
-        &self,
-        guard: &Guard,
-        training: &TrainingId,
-        status: TrainingStatus,
-        ended_at: Option<Timestamp>,
-    ) -> Result<(), StoreError> {
-        self.count("set_training_status");
-        self.inner
-            .set_training_status(guard, training, status, ended_at)
-            .await
-    }
-
-    async fn add_image(&self, guard: &Guard, image: &Image) -> Result<(), StoreError> {
-        self.count("add_image");
-        self.inner.add_image(guard, image).await
-    }
-
-    async fn link_image(&self, guard: &Guard, image: &ImageId) -> Result<(), StoreError> {
-        self.count("link_image");
-        self.inner.link_image(guard, image).await
-    }
-
+#[async_trait]
+impl<S: TrashWrites> TrashWrites for CountingStore<S> {
     async fn trash(&self, plan: &TrashPlan) -> Result<(), StoreError> {
         self.count("trash");
         self.inner.trash(plan).await
@@ -241,7 +136,10 @@ impl TrashStore for CountingStore {
         self.count("purge");
         self.inner.purge(plan).await
     }
+}
 
+#[async_trait]
+impl<S: WorkQueue> WorkQueue for CountingStore<S> {
     async fn claim_due_operations(
         &self,
         now: Timestamp,
@@ -294,10 +192,18 @@ impl TrashStore for CountingStore {
         self.count("pending_cancellations");
         self.inner.pending_cancellations(workspace).await
     }
+}
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.count("ping");
-        self.inner.ping().await
+#[async_trait]
+impl<S: AuditLog> AuditLog for CountingStore<S> {
+    async fn audit_events(
+        &self,
+        workspace: &WorkspaceSlug,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.count("audit_events");
+        self.inner.audit_events(workspace, after, limit).await
     }
 }
 
@@ -333,60 +239,81 @@ pub struct ScenarioReport {
     pub calls: BTreeMap<&'static str, u64>,
 }
 
-/// Trash a project with a running training, list, restore, trash again,
-/// travel past the retention window and clean up.
-pub async fn scenario() -> ScenarioReport {
-    let store = Arc::new(CountingStore::new(Arc::new(MemoryStore::new())));
-    let clock = Arc::new(ManualClock::new(
-        Timestamp::from_unix_millis(1_767_225_600_000).expect("valid"),
-    ));
-    let jobs = Arc::new(MyJobSystem::default());
-    let service = TrashService::new(
-        Ports {
-            store: store.clone(),
-            canceller: jobs.clone(),
-            clock: clock.clone(),
-            ids: Arc::new(RandomIds),
-        },
+/// The caller as your own authentication established it: a principal with
+/// the scopes you grant, built directly (no API key is stored anywhere).
+fn caller(workspace: &WorkspaceSlug) -> Principal {
+    Principal::ApiKey(ApiKeyPrincipal {
+        workspace: workspace.clone(),
+        key_id: KeyId::parse("embedderServiceKey01").expect("valid"),
+        key_name: Name::parse("our-service").expect("valid"),
+        scopes: ScopeSet::all(),
+    })
+}
+
+/// Your database's own rows: a workspace and a project with a version and
+/// a running training. Here the reference store plays your database and its
+/// resource and account roles seed it; a real embedding already has them.
+async fn seed(db: &Arc<MemoryStore>, runtime: &Runtime, ws: &WorkspaceSlug, slug: &Slug) {
+    let accounts = AccountService::new(db.clone(), runtime.clone());
+    let resources = ResourceService::new(
+        db.clone(),
+        db.clone(),
+        db.clone(),
+        runtime.clone(),
         TrashConfig::default(),
     );
-
-    let ws = WorkspaceSlug::parse("acme").expect("valid slug");
-    service
+    accounts
         .create_workspace(ws.clone(), Name::parse("Acme").expect("valid"))
         .await
         .expect("workspace");
-    let key = service
-        .create_api_key(&ws, Name::parse("ci").expect("valid"), ScopeSet::all())
-        .await
-        .expect("key");
-    let me = Principal::ApiKey(service.authenticate(&key.plaintext).await.expect("auth"));
-
-    let slug = Slug::parse("detector").expect("valid");
-    let project = service
+    let me = caller(ws);
+    resources
         .create_project(
             &me,
-            &ws,
+            ws,
             Name::parse("Detector").expect("valid"),
             Some(slug.clone()),
         )
         .await
         .expect("project");
-    let version = service
-        .create_version(&me, &ws, &slug, None)
+    let version = resources
+        .create_version(&me, ws, slug, None)
         .await
         .expect("version");
-    service
-        .create_training(&me, &ws, &slug, version.number)
+    resources
+        .create_training(&me, ws, slug, version.number)
         .await
         .expect("training");
+}
 
-    let target = TrashTarget::Project {
-        slug: slug.clone(),
-        cleanup_delete_images: true,
+/// Trash a project with a running training, list, restore, trash again,
+/// travel past the retention window and clean up.
+pub async fn scenario() -> ScenarioReport {
+    let db = Arc::new(MemoryStore::new());
+    let store = Arc::new(CountingStore::new(db.clone()));
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::from_unix_millis(1_767_225_600_000).expect("valid"),
+    ));
+    let runtime = Runtime {
+        clock: clock.clone(),
+        ids: Arc::new(RandomIds),
+        pause: Arc::new(TokioPause),
     };
-    service
-        .move_to_trash(&me, &ws, &target)
+    let ws = WorkspaceSlug::parse("acme").expect("valid slug");
+    let slug = Slug::parse("detector").expect("valid");
+    seed(&db, &runtime, &ws, &slug).await;
+
+    // The trash use cases need the four trash roles, a canceller and the
+    // runtime; the same store hands out each role.
+    let jobs = Arc::new(MyJobSystem::default());
+    let service = TrashService::new(
+        TrashPorts::from_store(store.clone(), jobs.clone(), runtime),
+        TrashConfig::default(),
+    );
+    let me = caller(&ws);
+
+    let trashed = service
+        .trash_project(&me, &ws, &slug, true)
         .await
         .expect("trash");
     let listed = service
@@ -399,14 +326,14 @@ pub async fn scenario() -> ScenarioReport {
         .restore(
             &me,
             &ws,
-            &ItemRef::Project(project.id.clone()),
+            &ItemRef::Project(trashed.item.id.clone()),
             OnConflict::Fail,
         )
         .await
         .expect("restore")
         .already_active;
     service
-        .move_to_trash(&me, &ws, &target)
+        .trash_project(&me, &ws, &slug, true)
         .await
         .expect("trash again");
     clock.advance(chrono::Duration::days(30));

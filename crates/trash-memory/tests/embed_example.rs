@@ -1,12 +1,12 @@
-//! The embedding example is real: its scenario runs, and its custom store
-//! passes the whole conformance suite.
+//! The embedding example is real: its scenario runs, and its custom store,
+//! which plays only the trash roles, passes the whole conformance suite.
 
 #[path = "../examples/embed_custom_store.rs"]
 mod example;
 
 use std::sync::Arc;
 
-use trash_core::ports::TrashStore;
+use trash_conformance::StoreUnderTest;
 use trash_memory::MemoryStore;
 
 #[tokio::test]
@@ -24,12 +24,24 @@ async fn the_embedding_scenario_runs_through_the_custom_store() {
     assert_eq!(report.calls.get("purge"), Some(&1));
 }
 
+/// The trash roles under test are the custom store's; the fixtures
+/// (workspaces, projects, versions, trainings, images) are written through
+/// the reference store it wraps, so both see the same data.
 struct CountingFactory;
 
 #[async_trait::async_trait]
 impl trash_conformance::StoreFactory for CountingFactory {
-    async fn create(&self) -> Arc<dyn TrashStore> {
-        Arc::new(example::CountingStore::new(Arc::new(MemoryStore::new())))
+    async fn create(&self) -> StoreUnderTest {
+        let db = Arc::new(MemoryStore::new());
+        let custom = Arc::new(example::CountingStore::new(db.clone()));
+        StoreUnderTest {
+            reads: custom.clone(),
+            writes: custom.clone(),
+            queue: custom.clone(),
+            audit: custom,
+            resources: db.clone(),
+            accounts: db,
+        }
     }
 }
 

@@ -116,11 +116,7 @@ impl World {
     }
 
     async fn project_id(&self, p: usize) -> Option<ProjectId> {
-        self.h
-            .store
-            .project_id_by_slug(&self.h.ws, &slug(SLUGS[p]))
-            .await
-            .expect("lookup")
+        self.h.project_id(SLUGS[p]).await
     }
 
     async fn trash(&mut self, target: TrashTarget, project: Option<ProjectId>) {
@@ -143,14 +139,7 @@ impl World {
             );
             if let (Some(id), Some(before)) = (project, before) {
                 let agg = self.h.must_agg(&id).await;
-                let root = match &out.item {
-                    TrashedItem::Project { id, .. } => ItemRef::Project(id.clone()),
-                    TrashedItem::Version {
-                        project, number, ..
-                    } => ItemRef::Version(project.clone(), *number),
-                    TrashedItem::Training { id, .. } => ItemRef::Training(id.clone()),
-                    TrashedItem::Workflow { id, .. } => ItemRef::Workflow(id.clone()),
-                };
+                let root = out.item.item_ref();
                 let op = agg
                     .operations
                     .iter()
@@ -230,7 +219,14 @@ impl World {
         let before = self.aggregates().await;
         let mut images_before = BTreeMap::new();
         for id in &self.images {
-            if let Some(view) = self.h.store.image(&self.h.ws, id).await.expect("image") {
+            if let Some(view) = self
+                .h
+                .store
+                .resources
+                .image(&self.h.ws, id)
+                .await
+                .expect("image")
+            {
                 images_before.insert(id.clone(), view);
             }
         }
@@ -274,6 +270,7 @@ impl World {
                     assert!(self
                         .h
                         .store
+                        .reads
                         .training_project(&self.h.ws, &t.id)
                         .await
                         .expect("q")
@@ -305,7 +302,13 @@ impl World {
             }
         }
         for (id, view) in images_before {
-            let still = self.h.store.image(&self.h.ws, &id).await.expect("image");
+            let still = self
+                .h
+                .store
+                .resources
+                .image(&self.h.ws, &id)
+                .await
+                .expect("image");
             let linked_to_survivor = view.projects.iter().any(|p| surviving.contains_key(p));
             if linked_to_survivor {
                 assert!(
@@ -335,7 +338,7 @@ impl World {
         match op {
             Op::NewProject(p) => {
                 if let Ok(project) = h
-                    .service
+                    .resources
                     .create_project(
                         &h.key,
                         &h.ws,
@@ -349,13 +352,13 @@ impl World {
             }
             Op::NewVersion(p) => {
                 let _ = h
-                    .service
+                    .resources
                     .create_version(&h.key, &h.ws, &slug(SLUGS[p]), None)
                     .await;
             }
             Op::NewTraining(p, v) => {
                 if let Ok(t) = h
-                    .service
+                    .resources
                     .create_training(&h.key, &h.ws, &slug(SLUGS[p]), num(v))
                     .await
                 {
@@ -365,7 +368,7 @@ impl World {
             Op::Finish(i) => {
                 if let Some((p, v, id)) = self.trainings.get(i).cloned() {
                     let _ = h
-                        .service
+                        .resources
                         .set_training_status(
                             &h.key,
                             &h.ws,
@@ -426,7 +429,7 @@ impl World {
             }
             Op::RestoreTraining(i) => {
                 if let Some((_, _, t)) = self.trainings.get(i).cloned() {
-                    if let Some(pid) = h.store.training_project(&h.ws, &t).await.expect("q") {
+                    if let Some(pid) = h.store.reads.training_project(&h.ws, &t).await.expect("q") {
                         self.restore(ItemRef::Training(t), pid).await;
                     }
                 }
@@ -435,7 +438,7 @@ impl World {
             Op::Cleanup => self.cleanup().await,
             Op::AddImage(p) => {
                 if let Ok(img) = h
-                    .service
+                    .resources
                     .add_image(
                         &h.key,
                         &h.ws,
@@ -450,7 +453,7 @@ impl World {
             Op::LinkImage(i, p) => {
                 if let Some(img) = self.images.get(i).cloned() {
                     let _ = h
-                        .service
+                        .resources
                         .link_image(&h.key, &h.ws, &slug(SLUGS[p]), &img)
                         .await;
                 }
@@ -467,7 +470,7 @@ proptest! {
     fn random_histories_keep_the_rules(ops in proptest::collection::vec(op(), 1..60)) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         rt.block_on(async move {
-            let h = Harness::new(Arc::new(MemoryStore::new())).await;
+            let h = Harness::whole(Arc::new(MemoryStore::new())).await;
             let mut world = World {
                 h,
                 projects: BTreeSet::new(),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use trash_conformance::harness::{name, num, slug, Harness};
 use trash_core::domain::*;
+use trash_core::rules::preferred_holder;
 use trash_core::usecases::*;
 use trash_memory::MemoryStore;
 
@@ -55,7 +56,7 @@ struct World {
 }
 
 async fn world() -> World {
-    let h = Harness::new(Arc::new(MemoryStore::new())).await;
+    let h = Harness::whole(Arc::new(MemoryStore::new())).await;
     let p = h.project("det").await;
     h.version("det").await;
     h.version("det").await;
@@ -92,19 +93,15 @@ enum Outcome {
 
 /// Performs `action` on an item of `kind` as `who`.
 async fn attempt(w: &World, who: &Principal, action: Action, kind: ItemKind) -> Outcome {
-    let (h, svc, ws) = (&w.h, &w.h.service, &w.h.ws);
-    let old_project = h
+    let (h, svc, res, ws) = (&w.h, &w.h.service, &w.h.resources, &w.h.ws);
+    let old_project = h.project_id("old").await.expect("old");
+    let flows = h
         .store
-        .project_id_by_slug(ws, &slug("old"))
+        .reads
+        .workflows_with_slug(ws, &slug("old-flow"))
         .await
-        .expect("q")
-        .expect("old");
-    let old_flow = h
-        .store
-        .workflow_id_by_slug(ws, &slug("old-flow"))
-        .await
-        .expect("q")
-        .expect("old-flow");
+        .expect("q");
+    let old_flow = preferred_holder(&flows).expect("old-flow");
     macro_rules! denied {
         ($e:expr, $variant:path) => {
             match $e {
@@ -161,39 +158,39 @@ async fn attempt(w: &World, who: &Principal, action: Action, kind: ItemKind) -> 
         }
         Action::Create => match kind {
             ItemKind::Project => denied!(
-                svc.create_project(who, ws, name("New"), Some(slug("new")))
+                res.create_project(who, ws, name("New"), Some(slug("new")))
                     .await,
                 ResourceError::Denied
             ),
             ItemKind::Version => denied!(
-                svc.create_version(who, ws, &slug("det"), None).await,
+                res.create_version(who, ws, &slug("det"), None).await,
                 ResourceError::Denied
             ),
             ItemKind::Workflow => denied!(
-                svc.create_workflow(who, ws, name("New"), Some(slug("new-flow")))
+                res.create_workflow(who, ws, name("New"), Some(slug("new-flow")))
                     .await,
                 ResourceError::Denied
             ),
             ItemKind::Training => denied!(
-                svc.create_training(who, ws, &slug("det"), num(1)).await,
+                res.create_training(who, ws, &slug("det"), num(1)).await,
                 ResourceError::Denied
             ),
         },
         Action::Read => match kind {
             ItemKind::Project => denied!(
-                svc.get_project(who, ws, &slug("det")).await,
+                res.get_project(who, ws, &slug("det")).await,
                 ResourceError::Denied
             ),
             ItemKind::Version => denied!(
-                svc.get_version(who, ws, &slug("det"), num(1)).await,
+                res.get_version(who, ws, &slug("det"), num(1)).await,
                 ResourceError::Denied
             ),
             ItemKind::Workflow => denied!(
-                svc.get_workflow(who, ws, &slug("flow")).await,
+                res.get_workflow(who, ws, &slug("flow")).await,
                 ResourceError::Denied
             ),
             ItemKind::Training => denied!(
-                svc.get_training(who, ws, &slug("det"), num(1), &w.training)
+                res.get_training(who, ws, &slug("det"), num(1), &w.training)
                     .await,
                 ResourceError::Denied
             ),
