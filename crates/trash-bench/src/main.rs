@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use trash_core::domain::*;
 use trash_core::usecases::*;
-use trash_core::{Ports, TrashConfig, TrashService};
-use trash_memory::{ManualClock, NoopCanceller, RandomIds};
+use trash_core::{ResourceService, Runtime, Services, TrashConfig, TrashService};
+use trash_memory::ManualClock;
+use trash_runtime::{NoopCanceller, RandomIds, TokioPause};
 use trash_sqlite::SqliteStore;
 
 struct Sizes {
@@ -54,7 +55,8 @@ fn start() -> Timestamp {
 }
 
 struct Env {
-    service: TrashService,
+    trash: TrashService,
+    resources: ResourceService,
     clock: Arc<ManualClock>,
     ws: WorkspaceSlug,
     key: Principal,
@@ -63,29 +65,32 @@ struct Env {
 async fn env(path: &Path, create: bool) -> Env {
     let store = Arc::new(SqliteStore::open(path).await.expect("open sqlite"));
     let clock = Arc::new(ManualClock::new(start()));
-    let service = TrashService::new(
-        Ports {
-            store,
-            canceller: Arc::new(NoopCanceller),
+    let services = Services::over(
+        store,
+        Arc::new(NoopCanceller),
+        Runtime {
             clock: clock.clone(),
             ids: Arc::new(RandomIds),
+            pause: Arc::new(TokioPause),
         },
         TrashConfig::default(),
     );
+    let accounts = &services.accounts;
     let ws = WorkspaceSlug::parse("bench").expect("valid");
     if create {
-        service
+        accounts
             .create_workspace(ws.clone(), Name::parse("Bench").expect("valid"))
             .await
             .expect("workspace");
     }
-    let key = service
+    let key = accounts
         .create_api_key(&ws, Name::parse("bench").expect("valid"), ScopeSet::all())
         .await
         .expect("key");
-    let key = Principal::ApiKey(service.authenticate(&key.plaintext).await.expect("auth"));
+    let key = Principal::ApiKey(accounts.authenticate(&key.plaintext).await.expect("auth"));
     Env {
-        service,
+        trash: services.trash,
+        resources: services.resources,
         clock,
         ws,
         key,
@@ -104,12 +109,12 @@ fn slug(s: &str) -> Slug {
 async fn seed_trashed_workflows(e: &Env, n: usize, prefix: &str) {
     for i in 0..n {
         let s = format!("{prefix}{i}");
-        e.service
+        e.resources
             .create_workflow(&e.key, &e.ws, name(&s), Some(slug(&s)))
             .await
             .expect("workflow");
-        e.service
-            .move_to_trash(&e.key, &e.ws, &TrashTarget::Workflow { slug: slug(&s) })
+        e.trash
+            .trash_workflow(&e.key, &e.ws, &WorkflowRef::Slug(slug(&s)))
             .await
             .expect("trash");
         e.clock.advance(chrono::Duration::milliseconds(1));
@@ -134,7 +139,7 @@ async fn first_page(e: &Env, runs: usize) -> Duration {
     for _ in 0..runs {
         let t = Instant::now();
         let page = e
-            .service
+            .trash
             .list_trash(&e.key, &e.ws, &request)
             .await
             .expect("list");
@@ -155,17 +160,17 @@ async fn listing(sizes: &Sizes, dir: &Path) -> (Duration, Duration) {
 
 /// Trash and restore of a project with `versions` versions of 10 trainings each.
 async fn cascade(e: &Env, s: &str, versions: u32) -> Duration {
-    e.service
+    e.resources
         .create_project(&e.key, &e.ws, name(s), Some(slug(s)))
         .await
         .expect("project");
     for v in 1..=versions {
-        e.service
+        e.resources
             .create_version(&e.key, &e.ws, &slug(s), None)
             .await
             .expect("version");
         for _ in 0..10 {
-            e.service
+            e.resources
                 .create_training(
                     &e.key,
                     &e.ws,
@@ -176,25 +181,18 @@ async fn cascade(e: &Env, s: &str, versions: u32) -> Duration {
                 .expect("training");
         }
     }
-    let id = match e.service.get_project(&e.key, &e.ws, &slug(s)).await {
+    let id = match e.resources.get_project(&e.key, &e.ws, &slug(s)).await {
         Ok(view) => view.project.id,
         Err(err) => panic!("project: {err}"),
     };
     let mut times = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        e.service
-            .move_to_trash(
-                &e.key,
-                &e.ws,
-                &TrashTarget::Project {
-                    slug: slug(s),
-                    cleanup_delete_images: true,
-                },
-            )
+        e.trash
+            .trash_project(&e.key, &e.ws, &slug(s), true)
             .await
             .expect("trash");
-        e.service
+        e.trash
             .restore(
                 &e.key,
                 &e.ws,
@@ -244,7 +242,7 @@ async fn cleanup_child(db: &Path) {
     e.clock.set(start().plus(chrono::Duration::days(400)));
     let mut purged = 0;
     loop {
-        let report = e.service.purge_due(100).await.expect("cleanup");
+        let report = e.trash.purge_due(100).await.expect("cleanup");
         purged += report.purged;
         if report.claimed == 0 {
             break;
@@ -258,27 +256,20 @@ async fn seed_backlog(db: &Path, projects: usize) {
     let e = env(db, true).await;
     for i in 0..projects {
         let s = format!("p{i}");
-        e.service
+        e.resources
             .create_project(&e.key, &e.ws, name(&s), Some(slug(&s)))
             .await
             .expect("project");
-        e.service
+        e.resources
             .create_version(&e.key, &e.ws, &slug(&s), None)
             .await
             .expect("version");
-        e.service
+        e.resources
             .add_image(&e.key, &e.ws, &slug(&s), name("img"))
             .await
             .expect("image");
-        e.service
-            .move_to_trash(
-                &e.key,
-                &e.ws,
-                &TrashTarget::Project {
-                    slug: slug(&s),
-                    cleanup_delete_images: true,
-                },
-            )
+        e.trash
+            .trash_project(&e.key, &e.ws, &slug(&s), true)
             .await
             .expect("trash");
     }
