@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use trash_core::domain::*;
+use trash_core::usecases::{ResourceError, RestoreError, TrashError};
 use trash_core::{ResourceService, Runtime, TrashConfig, TrashService};
 use trash_runtime::{RandomIds, TokioPause};
 
@@ -26,8 +27,31 @@ struct Tally {
     failed: Vec<String>,
 }
 
+/// A use case error that may say `Busy`.
+trait MaybeBusy: std::fmt::Debug {
+    fn is_busy(&self) -> bool;
+}
+
+impl MaybeBusy for ResourceError {
+    fn is_busy(&self) -> bool {
+        matches!(self, ResourceError::Busy)
+    }
+}
+
+impl MaybeBusy for TrashError {
+    fn is_busy(&self) -> bool {
+        matches!(self, TrashError::Busy)
+    }
+}
+
+impl MaybeBusy for RestoreError {
+    fn is_busy(&self) -> bool {
+        matches!(self, RestoreError::Busy)
+    }
+}
+
 impl Tally {
-    fn count<T, E: std::fmt::Debug>(&mut self, what: &str, result: Result<T, E>) -> Option<T> {
+    fn count<T, E: MaybeBusy>(&mut self, what: &str, result: Result<T, E>) -> Option<T> {
         match result {
             Ok(v) => {
                 self.ok += 1;
@@ -35,7 +59,7 @@ impl Tally {
             }
             Err(e) => {
                 let text = format!("{what}: {e:?}");
-                if text.contains("Busy") {
+                if e.is_busy() {
                     self.busy.push(text);
                 } else {
                     self.failed.push(text);

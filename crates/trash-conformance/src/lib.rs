@@ -2,7 +2,7 @@
 //!
 //! A store crate runs it from an integration test:
 //!
-//! ```ignore
+//! ```text
 //! struct Factory;
 //! #[async_trait::async_trait]
 //! impl trash_conformance::StoreFactory for Factory {
@@ -28,6 +28,12 @@
 //! write waits until the other side has reached its own, so both read
 //! before either writes, and the race asserts the revision guard refused
 //! the loser with `Conflict`.
+//!
+//! [`exact_purge`] holds a store to removing exactly what a purge plan
+//! names: it compares what the store's reads see before and after each
+//! purge with a set built from the fixtures alone. [`contention`] runs
+//! several writers on one project at a bounded rate with the production
+//! retry pauses and asserts none is answered `Busy`.
 #![warn(missing_docs)]
 
 use std::sync::Arc;
