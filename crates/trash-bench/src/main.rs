@@ -72,6 +72,7 @@ async fn env(path: &Path, create: bool) -> Env {
             clock: clock.clone(),
             ids: Arc::new(RandomIds),
             pause: Arc::new(TokioPause),
+            locks: Arc::new(trash_core::ports::NoLocks),
         },
         TrashConfig::default(),
     );

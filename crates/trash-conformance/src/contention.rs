@@ -179,6 +179,7 @@ pub async fn writers_on_one_project_are_never_busy(f: &dyn StoreFactory) {
         clock: h.clock.clone(),
         ids: Arc::new(RandomIds),
         pause: Arc::new(TokioPause),
+        locks: Arc::new(trash_core::ports::NoLocks),
     };
     let config = TrashConfig::default();
     let writer = Writer {

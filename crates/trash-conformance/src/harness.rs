@@ -85,6 +85,7 @@ pub fn test_runtime(clock: Arc<dyn Clock>) -> Runtime {
         clock,
         ids: Arc::new(RandomIds),
         pause: Arc::new(NoPause),
+        locks: Arc::new(trash_core::ports::NoLocks),
     }
 }
 

@@ -298,6 +298,7 @@ pub async fn scenario() -> ScenarioReport {
         clock: clock.clone(),
         ids: Arc::new(RandomIds),
         pause: Arc::new(TokioPause),
+        locks: Arc::new(trash_core::ports::NoLocks),
     };
     let ws = WorkspaceSlug::parse("acme").expect("valid slug");
     let slug = Slug::parse("detector").expect("valid");

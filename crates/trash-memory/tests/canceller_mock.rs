@@ -48,6 +48,7 @@ async fn setup() -> Setup {
         clock: clock.clone(),
         ids: Arc::new(SeededIds::new(8)),
         pause: Arc::new(NoPause),
+        locks: Arc::new(trash_core::ports::NoLocks),
     };
     let accounts = AccountService::new(store.clone(), runtime.clone());
     let plain = ResourceService::new(
@@ -337,6 +338,7 @@ fn quiet_runtime() -> Runtime {
         clock: Arc::new(ManualClock::new(t0())),
         ids: Arc::new(SeededIds::new(1)),
         pause: Arc::new(NoPause),
+        locks: Arc::new(trash_core::ports::NoLocks),
     }
 }
 
@@ -415,6 +417,7 @@ async fn a_lost_race_pauses_rereads_and_writes_again() {
         clock: Arc::new(clock),
         ids: Arc::new(ids),
         pause: Arc::new(pause),
+        locks: Arc::new(trash_core::ports::NoLocks),
     };
     let svc = trash_service(
         det_reads(2),

@@ -518,6 +518,7 @@ async fn a_contended_permanent_deletion_says_busy_not_something_went_wrong() {
                 canceller: Arc::new(NoopCanceller),
                 runtime: Runtime {
                     pause: Arc::new(NoPause),
+                    locks: Arc::new(trash_core::ports::NoLocks),
                     ..system_runtime()
                 },
             },

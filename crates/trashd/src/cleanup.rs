@@ -213,6 +213,7 @@ mod tests {
                 clock: clock.clone(),
                 ids: Arc::new(RandomIds),
                 pause: Arc::new(NoPause),
+                locks: Arc::new(trash_core::ports::NoLocks),
             },
             TrashConfig {
                 retention: Retention::new(ChronoDuration::seconds(2)).unwrap(),

@@ -63,3 +63,57 @@ pub trait Pause: Send + Sync {
     /// test double MAY return at once).
     async fn pause(&self, duration: Duration);
 }
+
+/// A held [`AggregateLocks`] lock; dropping it lets the next writer in.
+pub struct AggregateLock(Option<Box<dyn Send + Sync>>);
+
+impl AggregateLock {
+    /// A lock held by `inner` until it is dropped.
+    pub fn held(inner: impl Send + Sync + 'static) -> AggregateLock {
+        AggregateLock(Some(Box::new(inner)))
+    }
+
+    /// A lock that holds nothing (no serialization).
+    pub fn unheld() -> AggregateLock {
+        AggregateLock(None)
+    }
+
+    /// Whether something is held.
+    pub fn is_held(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl std::fmt::Debug for AggregateLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AggregateLock")
+            .field(&self.is_held())
+            .finish()
+    }
+}
+
+/// Lets the writers of one aggregate inside this process take turns, so
+/// that a busy project does not make them lose their guarded writes to each
+/// other over and over. An optimisation only: the revision guard stays what
+/// makes concurrent writes safe, across processes and replicas.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AggregateLocks: Send + Sync {
+    /// MUST return a lock on `aggregate` such that, while it is held, another
+    /// `lock` of the same aggregate through this value waits (locks of other
+    /// aggregates MUST NOT wait). MAY return [`AggregateLock::unheld`]
+    /// instead, giving up the turn-taking (e.g. in tests that force races).
+    async fn lock(&self, aggregate: &AggregateId) -> AggregateLock;
+}
+
+/// [`AggregateLocks`] that never serialize: every writer relies on the
+/// guard and the retry backoff alone, as separate replicas do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoLocks;
+
+#[async_trait]
+impl AggregateLocks for NoLocks {
+    async fn lock(&self, _: &AggregateId) -> AggregateLock {
+        AggregateLock::unheld()
+    }
+}

@@ -117,8 +117,12 @@ impl TrashService {
         let mut attempts = self.attempts();
         loop {
             attempts.next().await?;
+            let Some(aggregate) = self.aggregate_of(&op.workspace, &op.root).await? else {
+                return Ok(PurgeOutcome::Skipped);
+            };
+            let _turn = self.runtime.locks.lock(&aggregate).await;
             let now = self.now();
-            let Some(plan) = self.plan_purge(op, reason, actor, now).await? else {
+            let Some(plan) = self.plan_purge(op, &aggregate, reason, actor, now).await? else {
                 return Ok(PurgeOutcome::Skipped);
             };
             match self.writes.purge(&plan).await {
@@ -129,35 +133,29 @@ impl TrashService {
         }
     }
 
-    /// Reads the aggregate of `op`'s root and decides its purge; `None` if
-    /// the operation is gone or (for cleanup) not due.
+    /// Reads `aggregate` (the one of `op`'s root) and decides the purge;
+    /// `None` if the operation is gone or (for cleanup) not due.
     pub(crate) async fn plan_purge(
         &self,
         op: &TrashOperation,
+        aggregate: &AggregateId,
         reason: PurgeReason,
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Option<PurgePlan>, StoreError> {
         let workspace = &op.workspace;
-        let project = match &op.root {
-            ItemRef::Workflow(id) => {
-                return Ok(self
-                    .reads
-                    .load_workflow(workspace, id)
-                    .await?
-                    .and_then(|agg| rules::purge_workflow(&agg, &op.id, reason, actor, now).ok()));
-            }
-            ItemRef::Project(p) | ItemRef::Version(p, _) => p.clone(),
-            ItemRef::Training(t) => match self.reads.training_project(workspace, t).await? {
-                Some(p) => p,
-                None => return Ok(None),
-            },
-        };
-        Ok(self
-            .reads
-            .load_project(workspace, &project)
-            .await?
-            .and_then(|agg| rules::purge_in_project(&agg, &op.id, reason, actor, now).ok()))
+        Ok(match aggregate {
+            AggregateId::Workflow(id) => self
+                .reads
+                .load_workflow(workspace, id)
+                .await?
+                .and_then(|agg| rules::purge_workflow(&agg, &op.id, reason, actor, now).ok()),
+            AggregateId::Project(id) => self
+                .reads
+                .load_project(workspace, id)
+                .await?
+                .and_then(|agg| rules::purge_in_project(&agg, &op.id, reason, actor, now).ok()),
+        })
     }
 
     /// Sends cancellations for trainings whose pending cancellation the
@@ -307,6 +305,7 @@ pub(crate) mod tests {
             clock: Arc::new(clock),
             ids: Arc::new(ids),
             pause: Arc::new(pause),
+            locks: Arc::new(NoLocks),
         }
     }
 
@@ -417,5 +416,87 @@ pub(crate) mod tests {
             .await
             .expect("a busy purge is a failed item");
         assert_eq!((report.claimed, report.failed), (1, 1));
+    }
+
+    /// Records every lock taken, and whether one was still held when the
+    /// next was asked for.
+    #[derive(Default)]
+    struct RecordingLocks {
+        taken: std::sync::Mutex<Vec<AggregateId>>,
+        held: Arc<std::sync::atomic::AtomicBool>,
+        overlapped: std::sync::atomic::AtomicBool,
+    }
+
+    struct Release(Arc<std::sync::atomic::AtomicBool>);
+
+    impl Drop for Release {
+        fn drop(&mut self) {
+            self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl AggregateLocks for RecordingLocks {
+        async fn lock(&self, aggregate: &AggregateId) -> AggregateLock {
+            use std::sync::atomic::Ordering;
+            if self.held.swap(true, Ordering::SeqCst) {
+                self.overlapped.store(true, Ordering::SeqCst);
+            }
+            self.taken.lock().unwrap().push(aggregate.clone());
+            AggregateLock::held(Release(self.held.clone()))
+        }
+    }
+
+    #[tokio::test]
+    async fn each_attempt_takes_and_releases_the_turn_of_its_aggregate() {
+        let (op, agg) = workflow_op(1);
+        let mut reads = MockTrashReads::new();
+        reads
+            .expect_load_workflow()
+            .returning(move |_, _| Ok(Some(agg.clone())));
+        let mut writes = MockTrashWrites::new();
+        let mut seq = mockall::Sequence::new();
+        writes
+            .expect_purge()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Err(StoreError::Conflict));
+        writes
+            .expect_purge()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(PurgeCounts::default()));
+        let locks = Arc::new(RecordingLocks::default());
+        let mut rt = runtime();
+        rt.locks = locks.clone();
+        let service = TrashService::new(
+            TrashPorts {
+                reads: Arc::new(reads),
+                writes: Arc::new(writes),
+                queue: Arc::new(MockWorkQueue::new()),
+                audit: Arc::new(MockAuditLog::new()),
+                canceller: Arc::new(MockJobCanceller::new()),
+                runtime: rt,
+            },
+            TrashConfig::default(),
+        );
+        let outcome = service
+            .purge_operation(&op, PurgeReason::Cleanup, &Actor::system())
+            .await
+            .expect("second attempt wins");
+        assert!(matches!(outcome, PurgeOutcome::Purged(_)));
+        let expected = AggregateId::Workflow(match &op.root {
+            ItemRef::Workflow(w) => w.clone(),
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(
+            *locks.taken.lock().unwrap(),
+            vec![expected.clone(), expected]
+        );
+        assert!(
+            !locks.overlapped.load(std::sync::atomic::Ordering::SeqCst),
+            "the turn is given back before the next attempt"
+        );
+        assert!(!locks.held.load(std::sync::atomic::Ordering::SeqCst));
     }
 }

@@ -74,6 +74,9 @@ pub struct Runtime {
     pub ids: Arc<dyn IdGenerator>,
     /// Waiting between attempts.
     pub pause: Arc<dyn Pause>,
+    /// Turn-taking of writers of one aggregate inside this process
+    /// ([`NoLocks`] to rely on the guard alone).
+    pub locks: Arc<dyn AggregateLocks>,
 }
 
 /// The ports a [`TrashService`] is built from: the trash roles, a job
@@ -153,6 +156,26 @@ impl TrashService {
 
     fn new_operation_id(&self) -> Result<OperationId, StoreError> {
         self.runtime.new_id(OperationId::parse)
+    }
+
+    /// The aggregate an item belongs to (a training's needs one read), or
+    /// `None` if a training is not in the workspace.
+    async fn aggregate_of(
+        &self,
+        workspace: &WorkspaceSlug,
+        item: &ItemRef,
+    ) -> Result<Option<AggregateId>, StoreError> {
+        Ok(match item {
+            ItemRef::Workflow(id) => Some(AggregateId::Workflow(id.clone())),
+            ItemRef::Project(id) | ItemRef::Version(id, _) => {
+                Some(AggregateId::Project(id.clone()))
+            }
+            ItemRef::Training(t) => self
+                .reads
+                .training_project(workspace, t)
+                .await?
+                .map(AggregateId::Project),
+        })
     }
 }
 

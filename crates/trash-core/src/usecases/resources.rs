@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::domain::*;
 use crate::ports::{
-    AccountStore, Guard, ImageView, ProjectAggregate, ResourceStore, StoreError, TrashReads,
+    AccountStore, AggregateLock, Guard, ImageView, ProjectAggregate, ResourceStore, StoreError,
+    TrashReads,
 };
 
 use super::{check_access, project_by_slug, workflow_by_slug, AccessDenied, Attempts, Contended};
@@ -173,9 +174,36 @@ impl ResourceService {
         let id = project_by_slug(self.reads.as_ref(), workspace, slug)
             .await?
             .ok_or(ResourceError::NotFound(Missing::Project))?;
+        self.active_project_by_id(workspace, &id).await
+    }
+
+    /// Like [`Self::active_project`], read during this process's turn on the
+    /// project: writers of one project take turns instead of invalidating
+    /// each other's reads. Keep the lock until the write is done.
+    async fn active_project_in_turn(
+        &self,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+    ) -> Result<(ProjectAggregate, AggregateLock), ResourceError> {
+        let id = project_by_slug(self.reads.as_ref(), workspace, slug)
+            .await?
+            .ok_or(ResourceError::NotFound(Missing::Project))?;
+        let turn = self
+            .runtime
+            .locks
+            .lock(&AggregateId::Project(id.clone()))
+            .await;
+        Ok((self.active_project_by_id(workspace, &id).await?, turn))
+    }
+
+    async fn active_project_by_id(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ProjectId,
+    ) -> Result<ProjectAggregate, ResourceError> {
         let agg = self
             .reads
-            .load_project(workspace, &id)
+            .load_project(workspace, id)
             .await?
             .ok_or(ResourceError::NotFound(Missing::Project))?;
         if !agg.project.state.is_active() {
@@ -285,7 +313,7 @@ impl ResourceService {
             required_scope(Action::Create, ItemKind::Version),
         )?;
         self.guarded(|| async {
-            let agg = self.active_project(workspace, project).await?;
+            let (agg, _turn) = self.active_project_in_turn(workspace, project).await?;
             let number = agg.next_version;
             let version = Version {
                 project: agg.project.id.clone(),
@@ -399,7 +427,7 @@ impl ResourceService {
         )?;
         let id = self.runtime.new_id(TrainingId::parse)?;
         self.guarded(|| async {
-            let agg = self.active_project(workspace, project).await?;
+            let (agg, _turn) = self.active_project_in_turn(workspace, project).await?;
             if !agg
                 .versions
                 .iter()
@@ -470,7 +498,7 @@ impl ResourceService {
             required_scope(Action::MoveToTrash, ItemKind::Training),
         )?;
         self.guarded(|| async {
-            let agg = self.active_project(workspace, project).await?;
+            let (agg, _turn) = self.active_project_in_turn(workspace, project).await?;
             let version_active = agg
                 .versions
                 .iter()
@@ -518,7 +546,7 @@ impl ResourceService {
         };
         let project_id = self
             .guarded(|| async {
-                let agg = self.active_project(workspace, project).await?;
+                let (agg, _turn) = self.active_project_in_turn(workspace, project).await?;
                 self.resources.add_image(&guard_of(&agg), &image).await?;
                 Ok(agg.project.id)
             })
@@ -548,7 +576,7 @@ impl ResourceService {
             required_scope(Action::MoveToTrash, ItemKind::Project),
         )?;
         self.guarded(|| async {
-            let agg = self.active_project(workspace, project).await?;
+            let (agg, _turn) = self.active_project_in_turn(workspace, project).await?;
             if self.resources.image(workspace, image).await?.is_none() {
                 return Err(ResourceError::NotFound(Missing::Image));
             }

@@ -106,9 +106,21 @@ impl TrashService {
         let mut attempts = self.attempts();
         loop {
             attempts.next().await?;
+            let aggregate = self
+                .aggregate_of(workspace, target)
+                .await?
+                .ok_or(RestoreError::NotFound)?;
+            let turn = self.runtime.locks.lock(&aggregate).await;
             let now = self.now();
             let (decision, current_slug, parent) = self
-                .decide_restore(workspace, target, &actor, now, rename_to.clone())
+                .decide_restore(
+                    workspace,
+                    target,
+                    &aggregate,
+                    &actor,
+                    now,
+                    rename_to.clone(),
+                )
                 .await?;
             let plan: RestorePlan = match decision {
                 RestoreDecision::AlreadyActive => {
@@ -122,7 +134,9 @@ impl TrashService {
                 }
                 RestoreDecision::Apply(plan) => plan,
             };
-            match self.writes.restore(&plan).await {
+            let written = self.writes.restore(&plan).await;
+            drop(turn);
+            match written {
                 Ok(()) => {
                     let renamed = plan.new_slug.is_some();
                     return Ok(RestoreOutcome {
@@ -157,12 +171,13 @@ impl TrashService {
         &self,
         workspace: &WorkspaceSlug,
         target: &ItemRef,
+        aggregate: &AggregateId,
         actor: &Actor,
         now: Timestamp,
         new_slug: Option<Slug>,
     ) -> Result<(RestoreDecision, Option<Slug>, Option<ProjectId>), RestoreError> {
-        let project_id = match target {
-            ItemRef::Workflow(id) => {
+        let project_id = match aggregate {
+            AggregateId::Workflow(id) => {
                 let agg = self
                     .reads
                     .load_workflow(workspace, id)
@@ -172,16 +187,11 @@ impl TrashService {
                 let d = rules::restore_workflow(&agg, actor, now, new_slug)?;
                 return Ok((d, slug, None));
             }
-            ItemRef::Project(id) | ItemRef::Version(id, _) => id.clone(),
-            ItemRef::Training(id) => self
-                .reads
-                .training_project(workspace, id)
-                .await?
-                .ok_or(RestoreError::NotFound)?,
+            AggregateId::Project(id) => id,
         };
         let agg = self
             .reads
-            .load_project(workspace, &project_id)
+            .load_project(workspace, project_id)
             .await?
             .ok_or(RestoreError::NotFound)?;
         let slug = matches!(target, ItemRef::Project(_)).then(|| agg.project.slug.clone());

@@ -150,17 +150,25 @@ impl From<TrashRefusal> for TrashError {
     }
 }
 
-/// One kind of trash target: how to read its aggregate and decide.
+/// One kind of trash target: which aggregate it is in, and how to decide.
 trait Subject: Sync {
     type Item: Send;
     fn kind(&self) -> ItemKind;
     fn cleanup_delete_images(&self) -> bool {
         false
     }
+    /// The aggregate the target is in (read again on every attempt).
+    fn resolve(
+        &self,
+        service: &TrashService,
+        workspace: &WorkspaceSlug,
+    ) -> impl Future<Output = Result<AggregateId, TrashError>> + Send;
+    /// Reads that aggregate and decides.
     fn decide(
         &self,
         service: &TrashService,
         workspace: &WorkspaceSlug,
+        aggregate: &AggregateId,
         ctx: &TrashContext,
     ) -> impl Future<Output = Result<(TrashDecision, Self::Item), TrashError>> + Send;
 }
@@ -182,16 +190,27 @@ struct TrainingSubject<'a> {
 }
 
 impl TrashService {
-    async fn project_aggregate(
+    async fn project_by_slug(
         &self,
         workspace: &WorkspaceSlug,
         slug: &Slug,
-    ) -> Result<crate::ports::ProjectAggregate, TrashError> {
-        let id = project_by_slug(self.reads.as_ref(), workspace, slug)
+    ) -> Result<AggregateId, TrashError> {
+        project_by_slug(self.reads.as_ref(), workspace, slug)
             .await?
-            .ok_or(TrashError::NotFound)?;
+            .map(AggregateId::Project)
+            .ok_or(TrashError::NotFound)
+    }
+
+    async fn project_aggregate(
+        &self,
+        workspace: &WorkspaceSlug,
+        aggregate: &AggregateId,
+    ) -> Result<crate::ports::ProjectAggregate, TrashError> {
+        let AggregateId::Project(id) = aggregate else {
+            return Err(TrashError::NotFound);
+        };
         self.reads
-            .load_project(workspace, &id)
+            .load_project(workspace, id)
             .await?
             .ok_or(TrashError::NotFound)
     }
@@ -213,13 +232,21 @@ impl Subject for ProjectSubject<'_> {
     fn cleanup_delete_images(&self) -> bool {
         self.cleanup_delete_images
     }
+    async fn resolve(
+        &self,
+        service: &TrashService,
+        workspace: &WorkspaceSlug,
+    ) -> Result<AggregateId, TrashError> {
+        service.project_by_slug(workspace, self.slug).await
+    }
     async fn decide(
         &self,
         service: &TrashService,
         workspace: &WorkspaceSlug,
+        aggregate: &AggregateId,
         ctx: &TrashContext,
     ) -> Result<(TrashDecision, ProjectItem), TrashError> {
-        let agg = service.project_aggregate(workspace, self.slug).await?;
+        let agg = service.project_aggregate(workspace, aggregate).await?;
         Ok((rules::trash_project(&agg, ctx), project_item(&agg.project)))
     }
 }
@@ -229,13 +256,21 @@ impl Subject for VersionSubject<'_> {
     fn kind(&self) -> ItemKind {
         ItemKind::Version
     }
+    async fn resolve(
+        &self,
+        service: &TrashService,
+        workspace: &WorkspaceSlug,
+    ) -> Result<AggregateId, TrashError> {
+        service.project_by_slug(workspace, self.project).await
+    }
     async fn decide(
         &self,
         service: &TrashService,
         workspace: &WorkspaceSlug,
+        aggregate: &AggregateId,
         ctx: &TrashContext,
     ) -> Result<(TrashDecision, VersionItem), TrashError> {
-        let agg = service.project_aggregate(workspace, self.project).await?;
+        let agg = service.project_aggregate(workspace, aggregate).await?;
         let version = agg
             .versions
             .iter()
@@ -257,13 +292,21 @@ impl Subject for TrainingSubject<'_> {
     fn kind(&self) -> ItemKind {
         ItemKind::Training
     }
+    async fn resolve(
+        &self,
+        service: &TrashService,
+        workspace: &WorkspaceSlug,
+    ) -> Result<AggregateId, TrashError> {
+        service.project_by_slug(workspace, self.project).await
+    }
     async fn decide(
         &self,
         service: &TrashService,
         workspace: &WorkspaceSlug,
+        aggregate: &AggregateId,
         ctx: &TrashContext,
     ) -> Result<(TrashDecision, TrainingItem), TrashError> {
-        let agg = service.project_aggregate(workspace, self.project).await?;
+        let agg = service.project_aggregate(workspace, aggregate).await?;
         // The training must live under the version of the path.
         if !agg
             .trainings
@@ -287,21 +330,32 @@ impl Subject for WorkflowRef {
     fn kind(&self) -> ItemKind {
         ItemKind::Workflow
     }
+    async fn resolve(
+        &self,
+        service: &TrashService,
+        workspace: &WorkspaceSlug,
+    ) -> Result<AggregateId, TrashError> {
+        match self {
+            WorkflowRef::Id(id) => Ok(AggregateId::Workflow(id.clone())),
+            WorkflowRef::Slug(slug) => workflow_by_slug(service.reads.as_ref(), workspace, slug)
+                .await?
+                .map(AggregateId::Workflow)
+                .ok_or(TrashError::NotFound),
+        }
+    }
     async fn decide(
         &self,
         service: &TrashService,
         workspace: &WorkspaceSlug,
+        aggregate: &AggregateId,
         ctx: &TrashContext,
     ) -> Result<(TrashDecision, WorkflowItem), TrashError> {
-        let id = match self {
-            WorkflowRef::Id(id) => id.clone(),
-            WorkflowRef::Slug(slug) => workflow_by_slug(service.reads.as_ref(), workspace, slug)
-                .await?
-                .ok_or(TrashError::NotFound)?,
+        let AggregateId::Workflow(id) = aggregate else {
+            return Err(TrashError::NotFound);
         };
         let agg = service
             .reads
-            .load_workflow(workspace, &id)
+            .load_workflow(workspace, id)
             .await?
             .ok_or(TrashError::NotFound)?;
         Ok((
@@ -425,6 +479,10 @@ impl TrashService {
         let mut attempts = self.attempts();
         loop {
             attempts.next().await?;
+            let aggregate = subject.resolve(self, workspace).await?;
+            // Writers of one aggregate in this process take turns; the
+            // guard still decides between processes.
+            let turn = self.runtime.locks.lock(&aggregate).await;
             let ctx = TrashContext {
                 actor: principal.actor(),
                 now: self.now(),
@@ -433,7 +491,7 @@ impl TrashService {
                 cleanup_delete_images: subject.cleanup_delete_images(),
                 cancel_claim: self.config.claim,
             };
-            let (decision, item) = subject.decide(self, workspace, &ctx).await?;
+            let (decision, item) = subject.decide(self, workspace, &aggregate, &ctx).await?;
             let plan = match decision {
                 TrashDecision::AlreadyInTrash(op) => {
                     return Ok(Trashed {
@@ -448,7 +506,10 @@ impl TrashService {
                 }
                 TrashDecision::Apply(plan) => plan,
             };
-            match self.writes.trash(&plan).await {
+            let written = self.writes.trash(&plan).await;
+            // The job system is called outside the turn.
+            drop(turn);
+            match written {
                 Ok(()) => {
                     let pending = self
                         .send_cancellations(workspace, &plan.operation.id, &plan.cancel)

@@ -193,6 +193,7 @@ impl Fixture {
                 clock: clock.clone(),
                 ids: Arc::new(RandomIds),
                 pause: Arc::new(NoPause),
+                locks: Arc::new(trash_core::ports::NoLocks),
             },
             TrashConfig::default(),
         );

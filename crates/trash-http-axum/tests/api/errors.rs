@@ -730,6 +730,7 @@ fn mock_app(mocks: Mocks) -> Router {
         clock: Arc::new(ManualClock::new(t0())),
         ids: Arc::new(RandomIds),
         pause: Arc::new(NoPause),
+        locks: Arc::new(trash_core::ports::NoLocks),
     };
     let accounts: Arc<MockAccountStore> = Arc::new(mocks.accounts);
     let reads: Arc<MockTrashReads> = Arc::new(mocks.reads);
