@@ -40,7 +40,9 @@ fn new_request_id() -> String {
 
 /// Assigns the request id, answers it as `x-request-id`, and logs one line
 /// per request: method, matched path template (never the raw URI, which may
-/// carry `api_key`), status, latency and request id.
+/// carry `api_key`), status, latency and request id. The matched path is
+/// also left in the response's extensions, for layers outside the router
+/// (the metrics of `trashd`) to label requests by route template.
 pub async fn observe(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = req
@@ -49,9 +51,9 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         .and_then(acceptable_request_id)
         .unwrap_or_else(new_request_id);
     let method = req.method().clone();
-    let template = req
-        .extensions()
-        .get::<MatchedPath>()
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let template = matched
+        .as_ref()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "(no route)".to_owned());
     req.extensions_mut().insert(RequestId(id.clone()));
@@ -59,6 +61,9 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     let mut response = next.run(req).instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    if let Some(matched) = matched {
+        response.extensions_mut().insert(matched);
     }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(

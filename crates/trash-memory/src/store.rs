@@ -578,6 +578,26 @@ impl TrashWrites for MemoryStore {
 }
 
 #[async_trait]
+impl QueueDepth for MemoryStore {
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
+        let s = self.lock()?;
+        let due = s
+            .operations
+            .values()
+            .map(|r| r.op.scheduled_cleanup_at)
+            .filter(|at| *at <= now);
+        let (count, oldest) = due.fold((0u64, None::<Timestamp>), |(n, oldest), at| {
+            (n + 1, Some(oldest.map_or(at, |o| o.min(at))))
+        });
+        Ok(Backlog {
+            due_operations: count,
+            oldest_due: oldest,
+            pending_cancellations: s.cancellations.len() as u64,
+        })
+    }
+}
+
+#[async_trait]
 impl WorkQueue for MemoryStore {
     async fn claim_due_operations(
         &self,

@@ -24,44 +24,93 @@ pub(crate) type Conn<'s> = Counted<'s, PoolConnection<Postgres>>;
 /// An open transaction; dropped without commit, it rolls back.
 pub(crate) type Tx<'s> = Counted<'s, Transaction<'static, Postgres>>;
 
+/// What the store counts about its use of the database: statements sent,
+/// and the times a caller found every pooled connection busy (and how long
+/// such callers waited).
+#[derive(Debug, Default)]
+pub(crate) struct Meters {
+    pub(crate) statements: AtomicU64,
+    pub(crate) waits: AtomicU64,
+    pub(crate) wait_micros: AtomicU64,
+}
+
+impl Meters {
+    /// Runs `acquire`, counting it as a wait when the pool had no idle
+    /// connection and could open no new one.
+    async fn acquiring<T>(
+        &self,
+        pool: &PgPool,
+        acquire: impl std::future::Future<Output = T>,
+    ) -> T {
+        let saturated = pool.num_idle() == 0 && pool.size() >= pool.options().get_max_connections();
+        if !saturated {
+            return acquire.await;
+        }
+        let started = std::time::Instant::now();
+        let out = acquire.await;
+        self.waits.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.wait_micros.fetch_add(micros, Ordering::Relaxed);
+        out
+    }
+}
+
 /// Takes a connection from the pool.
-pub(crate) async fn acquire<'s>(
-    pool: &PgPool,
-    counter: &'s AtomicU64,
-) -> Result<Conn<'s>, StoreError> {
-    let conn = pool.acquire().await.map_err(store_error)?;
-    Ok(Counted { conn, counter })
+pub(crate) async fn acquire<'s>(pool: &PgPool, meters: &'s Meters) -> Result<Conn<'s>, StoreError> {
+    let conn = meters
+        .acquiring(pool, pool.acquire())
+        .await
+        .map_err(store_error)?;
+    Ok(Counted {
+        conn,
+        counter: &meters.statements,
+    })
 }
 
 /// Takes a connection from the pool, keeping the pool's error as it is
 /// (for callers that map errors in context).
 pub(crate) async fn acquire_raw<'s>(
     pool: &PgPool,
-    counter: &'s AtomicU64,
+    meters: &'s Meters,
 ) -> Result<Conn<'s>, sqlx::Error> {
-    let conn = pool.acquire().await?;
-    Ok(Counted { conn, counter })
+    let conn = meters.acquiring(pool, pool.acquire()).await?;
+    Ok(Counted {
+        conn,
+        counter: &meters.statements,
+    })
 }
 
 /// Starts a read-write transaction (READ COMMITTED, the server default).
-pub(crate) async fn begin<'s>(pool: &PgPool, counter: &'s AtomicU64) -> Result<Tx<'s>, StoreError> {
-    counter.fetch_add(1, Ordering::Relaxed);
-    let conn = pool.begin().await.map_err(store_error)?;
-    Ok(Counted { conn, counter })
+pub(crate) async fn begin<'s>(pool: &PgPool, meters: &'s Meters) -> Result<Tx<'s>, StoreError> {
+    meters.statements.fetch_add(1, Ordering::Relaxed);
+    let conn = meters
+        .acquiring(pool, pool.begin())
+        .await
+        .map_err(store_error)?;
+    Ok(Counted {
+        conn,
+        counter: &meters.statements,
+    })
 }
 
 /// Starts a read-only transaction that sees one snapshot for all its
 /// statements (for reads that must be consistent across tables).
 pub(crate) async fn begin_snapshot<'s>(
     pool: &PgPool,
-    counter: &'s AtomicU64,
+    meters: &'s Meters,
 ) -> Result<Tx<'s>, StoreError> {
-    counter.fetch_add(1, Ordering::Relaxed);
-    let conn = pool
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    meters.statements.fetch_add(1, Ordering::Relaxed);
+    let conn = meters
+        .acquiring(
+            pool,
+            pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+        )
         .await
         .map_err(store_error)?;
-    Ok(Counted { conn, counter })
+    Ok(Counted {
+        conn,
+        counter: &meters.statements,
+    })
 }
 
 impl<C> Counted<'_, C>

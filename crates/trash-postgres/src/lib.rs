@@ -27,7 +27,7 @@
 #![warn(missing_docs)]
 
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,7 +96,24 @@ pub enum PgError {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
-    statements: Arc<AtomicU64>,
+    statements: Arc<exec::Meters>,
+}
+
+/// How the store's connection pool is used right now, for monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// The most connections the pool opens.
+    pub max: u32,
+    /// Connections open now (in use or idle).
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// Since the store was created (shared by its clones): how many times a
+    /// call found every connection in use and the pool at its limit, so it
+    /// had to wait for one.
+    pub waits: u64,
+    /// The total time those calls waited, in microseconds.
+    pub wait_micros: u64,
 }
 
 impl PgStore {
@@ -142,7 +159,7 @@ impl PgStore {
             .connect_lazy_with(connect);
         Ok(PgStore {
             pool,
-            statements: Arc::new(AtomicU64::new(0)),
+            statements: Arc::new(exec::Meters::default()),
         })
     }
 
@@ -177,6 +194,20 @@ impl PgStore {
     /// `BEGIN` and `COMMIT` included. For diagnostics and for the tests that
     /// prove transitions use a constant number of statements.
     pub fn statement_count(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
+        self.statements.statements.load(Ordering::Relaxed)
+    }
+
+    /// The connection pool's use right now, and the waits for a connection
+    /// since the store was created.
+    pub fn pool_stats(&self) -> PoolStats {
+        let open = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        PoolStats {
+            max: self.pool.options().get_max_connections(),
+            open,
+            idle: idle.min(open),
+            waits: self.statements.waits.load(Ordering::Relaxed),
+            wait_micros: self.statements.wait_micros.load(Ordering::Relaxed),
+        }
     }
 }

@@ -24,4 +24,4 @@ mod rows;
 mod store;
 
 pub use error::SqliteError;
-pub use store::SqliteStore;
+pub use store::{PoolStats, SqliteStore};

@@ -36,6 +36,17 @@ mod writes;
 
 type Tx = Transaction<'static, Sqlite>;
 
+/// How the store's connection pools are used right now, for monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// The most connections the pools open.
+    pub max: u32,
+    /// Connections open now (in use or idle).
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+}
+
 /// The SQLite store: implements every role of `trash-core`'s ports (it is a
 /// [`StandaloneStore`]). Cheap to share behind an `Arc`; several processes
 /// may open the same file at once.
@@ -88,6 +99,19 @@ impl SqliteStore {
     /// The newest schema version this build knows.
     pub fn schema_version() -> i64 {
         open::known_schema()
+    }
+
+    /// How the connection pools (the one writer and the readers, added up)
+    /// are used right now, for monitoring.
+    pub fn pool_stats(&self) -> PoolStats {
+        let mut stats = PoolStats::default();
+        for pool in [&self.writer, &self.reader] {
+            let open = pool.size();
+            stats.max += pool.options().get_max_connections();
+            stats.open += open;
+            stats.idle += u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(open);
+        }
+        stats
     }
 
     /// Closes every connection (checkpointing the write-ahead log into the

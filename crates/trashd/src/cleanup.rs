@@ -2,12 +2,14 @@
 //! retry pending job cancellations. Runs as a loop inside `serve` (and
 //! `cleanup` without `--once`), or once over the backlog.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use trash_core::ports::PurgeCounts;
 use trash_core::usecases::{CleanupError, CleanupReport};
 use trash_core::TrashService;
 
+use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 
 /// What one drain did, added up over its batches.
@@ -111,12 +113,14 @@ pub async fn drain(
 }
 
 /// Settings of the cleanup loop.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct LoopSettings {
     /// Time between rounds.
     pub interval: Duration,
     /// Operations per batch.
     pub batch: u32,
+    /// Where the outcomes are counted (`/metrics`), if anywhere.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// Runs cleanup rounds every `interval` until shutdown: each round drains
@@ -137,15 +141,32 @@ pub async fn run_loop(service: TrashService, settings: LoopSettings, shutdown: S
             _ = shutdown.clone().requested() => break,
             _ = ticker.tick() => {}
         }
-        round(&service, settings.batch, &shutdown).await;
+        round(&service, &settings, &shutdown).await;
     }
     tracing::info!("cleanup loop stopped");
 }
 
 /// One cleanup round.
-async fn round(service: &TrashService, batch: u32, shutdown: &Shutdown) {
+async fn round(service: &TrashService, settings: &LoopSettings, shutdown: &Shutdown) {
+    let batch = settings.batch;
+    let metrics = settings.metrics.as_deref();
     let started = std::time::Instant::now();
-    match drain(service, batch, shutdown, |_| {}).await {
+    let mut counted = DrainTotals::default();
+    let drained = drain(service, batch, shutdown, |totals| {
+        // Count each batch as it ends, so a round that fails later still
+        // shows what it did.
+        if let Some(m) = metrics {
+            m.observe_cleanup(&CleanupReport {
+                purged: (totals.purged - counted.purged) as u32,
+                skipped: (totals.skipped - counted.skipped) as u32,
+                failed: (totals.failed - counted.failed) as u32,
+                ..CleanupReport::default()
+            });
+        }
+        counted = *totals;
+    })
+    .await;
+    match drained {
         Ok((totals, end)) => {
             if totals.did_something() {
                 tracing::info!(
@@ -163,12 +184,21 @@ async fn round(service: &TrashService, batch: u32, shutdown: &Shutdown) {
                 );
             }
         }
-        Err(e) => tracing::warn!(error = %e, "cleanup round failed; retrying next round"),
+        Err(e) => {
+            if let Some(m) = metrics {
+                m.observe_cleanup_error();
+            }
+            tracing::warn!(error = %e, "cleanup round failed; retrying next round")
+        }
     }
     if shutdown.is_requested() {
         return;
     }
-    match service.retry_cancellations(batch).await {
+    let retried = service.retry_cancellations(batch).await;
+    if let (Some(m), Ok(r)) = (metrics, &retried) {
+        m.observe_cancellations(r);
+    }
+    match retried {
         Ok(r) if r.attempted > 0 => tracing::info!(
             attempted = r.attempted,
             succeeded = r.succeeded,
@@ -310,6 +340,7 @@ mod tests {
             LoopSettings {
                 interval: Duration::from_millis(100),
                 batch: 2,
+                metrics: None,
             },
             stop,
         ));

@@ -149,6 +149,17 @@ pub struct ServeArgs {
     )]
     pub shutdown_timeout: Duration,
 
+    /// Serve Prometheus metrics at http://ADDR/metrics, on this separate
+    /// listener (HOST:PORT). Off by default; never on the public port. Bind
+    /// it where only your monitoring reaches it (e.g. 127.0.0.1:9090).
+    #[arg(
+        long,
+        env = "TRASHD_METRICS_LISTEN",
+        value_parser = parse_listen,
+        value_name = "HOST:PORT"
+    )]
+    pub metrics_listen: Option<String>,
+
     /// The web Trash view's sign-in sessions.
     #[command(flatten)]
     pub web: WebArgs,
@@ -354,6 +365,18 @@ mod tests {
         assert_eq!(s.cleanup.cleanup_interval, Duration::from_secs(60));
         assert_eq!(s.cleanup.cleanup_batch, 100);
         assert!(!s.no_cleanup);
+        assert_eq!(s.metrics_listen, None, "metrics are opt-in");
+    }
+
+    #[test]
+    fn metrics_listen_is_a_separate_address() {
+        let cli = parse(&["serve", "--metrics-listen", "127.0.0.1:9090"]).unwrap();
+        let Command::Serve(s) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(s.metrics_listen.as_deref(), Some("127.0.0.1:9090"));
+        assert_eq!(s.listen, "127.0.0.1:8080");
+        assert!(parse(&["serve", "--metrics-listen", "9090"]).is_err());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use trash_web::WebConfig;
 use crate::cli::WebArgs;
 use crate::config::DatabaseUrl;
 use crate::error::Failure;
+use crate::metrics::{Metrics, PoolProbe};
 
 /// How to open the storage.
 #[derive(Debug, Clone)]
@@ -36,14 +37,22 @@ pub struct StorageOptions {
 /// Opens the storage named by the URL, brings its schema up to date when
 /// asked, and checks that it answers.
 pub async fn open_store(opts: &StorageOptions) -> Result<Arc<dyn StandaloneStore>, Failure> {
+    Ok(open_store_probed(opts).await?.0)
+}
+
+/// Like [`open_store`], and also returns where `/metrics` reads the
+/// connection pool's figures.
+pub async fn open_store_probed(
+    opts: &StorageOptions,
+) -> Result<(Arc<dyn StandaloneStore>, PoolProbe), Failure> {
     let url = &opts.url;
-    let store: Arc<dyn StandaloneStore> = match url {
-        DatabaseUrl::Memory => Arc::new(MemoryStore::new()),
+    let (store, probe): (Arc<dyn StandaloneStore>, PoolProbe) = match url {
+        DatabaseUrl::Memory => (Arc::new(MemoryStore::new()), PoolProbe::None),
         DatabaseUrl::Sqlite(raw) => {
             let store = trash_sqlite::SqliteStore::open_url(raw)
                 .await
                 .map_err(|e| unreachable_db(url, &e))?;
-            Arc::new(store)
+            (Arc::new(store.clone()), PoolProbe::Sqlite(store))
         }
         DatabaseUrl::Postgres(raw) => {
             let store = trash_postgres::PgStore::connect(
@@ -68,12 +77,22 @@ pub async fn open_store(opts: &StorageOptions) -> Result<Arc<dyn StandaloneStore
                     )),
                 })?;
             }
-            Arc::new(store)
+            (Arc::new(store.clone()), PoolProbe::Postgres(store))
         }
     };
     store.ping().await.map_err(|e| unreachable_db(url, &e))?;
     tracing::debug!(storage = url.kind(), url = %url, "storage opened");
-    Ok(store)
+    Ok((store, probe))
+}
+
+/// The metrics of a server over `store`, when `--metrics-listen` asks for them.
+pub fn metrics(store: &Arc<dyn StandaloneStore>, pool: PoolProbe) -> Arc<Metrics> {
+    let queue: Arc<dyn trash_core::ports::QueueDepth> = store.clone();
+    Arc::new(Metrics::new(
+        queue,
+        pool,
+        Arc::new(trash_runtime::SystemClock),
+    ))
 }
 
 fn unreachable_db(url: &DatabaseUrl, e: &dyn std::fmt::Display) -> Failure {
@@ -155,6 +174,19 @@ pub fn app(services: Services, web: WebConfig) -> axum::Router {
         web,
     ));
     trash_http_axum::router_with(trash_http_axum::AppState::new(services), web)
+}
+
+/// [`app`], with every request counted in `metrics` when given.
+pub fn observed_app(
+    services: Services,
+    web: WebConfig,
+    metrics: Option<Arc<Metrics>>,
+) -> axum::Router {
+    let app = app(services, web);
+    match metrics {
+        Some(metrics) => crate::metrics::instrument(app, metrics),
+        None => app,
+    }
 }
 
 #[cfg(test)]

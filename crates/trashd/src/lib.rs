@@ -14,6 +14,7 @@ pub mod cli;
 pub mod compose;
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod password;
 pub mod quickstart;
 pub mod serve;
@@ -116,10 +117,11 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let web = compose::web_config(&args.web)?;
             let shutdown = on_signals()?;
             tracing::info!(storage = %url, "trashd {} starting", env!("CARGO_PKG_VERSION"));
-            let store = compose::open_store(&opts).await?;
+            let (store, pool) = compose::open_store_probed(&opts).await?;
+            let metrics = metrics_endpoint(&args, &store, pool).await?;
             let services = compose::services(store, args.retention);
             let listener = serve::bind(&args.listen).await?;
-            serve::run(services, listener, &args, web, shutdown).await
+            serve::run(services, listener, &args, web, metrics, shutdown).await
         }
         Command::Migrate => {
             if !url.is_persistent() {
@@ -146,6 +148,7 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
                     cleanup::LoopSettings {
                         interval: args.cleanup.cleanup_interval,
                         batch: args.cleanup.cleanup_batch,
+                        metrics: None,
                     },
                     shutdown,
                 )
@@ -172,7 +175,8 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let ws = admin::new_workspace_slug(&args.workspace)?;
             let web = compose::web_config(&args.serve.web)?;
             let shutdown = on_signals()?;
-            let store = compose::open_store(&opts).await?;
+            let (store, pool) = compose::open_store_probed(&opts).await?;
+            let metrics = metrics_endpoint(&args.serve, &store, pool).await?;
             let services = compose::services(store, args.serve.retention);
             let listener = serve::bind(&args.serve.listen).await?;
             let addr = serve::local_addr(&listener)?;
@@ -183,9 +187,25 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let _ = out.write_all(quickstart::banner(&demo, addr, &url).as_bytes());
             let _ = out.flush();
             drop(out);
-            serve::run(services, listener, &args.serve, web, shutdown).await
+            serve::run(services, listener, &args.serve, web, metrics, shutdown).await
         }
     }
+}
+
+/// Binds the metrics listener when `--metrics-listen` asks for one.
+async fn metrics_endpoint(
+    args: &cli::ServeArgs,
+    store: &std::sync::Arc<dyn trash_core::ports::StandaloneStore>,
+    pool: metrics::PoolProbe,
+) -> Result<Option<serve::MetricsEndpoint>, Failure> {
+    let Some(addr) = &args.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = serve::bind(addr).await?;
+    Ok(Some(serve::MetricsEndpoint {
+        metrics: compose::metrics(store, pool),
+        listener,
+    }))
 }
 
 /// Installs the SIGINT/SIGTERM handlers and returns the shutdown handle.

@@ -2,6 +2,7 @@
 //! shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -12,6 +13,7 @@ use crate::cleanup::{self, LoopSettings};
 use crate::cli::ServeArgs;
 use crate::compose;
 use crate::error::Failure;
+use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 
 /// Binds the listening socket.
@@ -29,17 +31,39 @@ pub fn local_addr(listener: &TcpListener) -> Result<SocketAddr, Failure> {
         .map_err(|e| Failure::failed(format!("cannot read the listening address: {e}")))
 }
 
+/// `/metrics` and the listener it is served on (`--metrics-listen`).
+pub struct MetricsEndpoint {
+    /// The process's metrics.
+    pub metrics: Arc<Metrics>,
+    /// The separate listener.
+    pub listener: TcpListener,
+}
+
 /// Serves until shutdown is requested: stops accepting, lets requests in
 /// flight finish (for at most `shutdown_timeout`), stops the cleanup loop
-/// between batches, and returns.
+/// between batches, and returns. With `metrics`, also serves `/metrics` on
+/// its own listener and counts every request.
 pub async fn run(
     services: Services,
     listener: TcpListener,
     args: &ServeArgs,
     web: WebConfig,
+    metrics: Option<MetricsEndpoint>,
     shutdown: Shutdown,
 ) -> Result<(), Failure> {
     let addr = local_addr(&listener)?;
+    let observed = metrics.as_ref().map(|m| m.metrics.clone());
+    if let Some(endpoint) = metrics {
+        let metrics_addr = local_addr(&endpoint.listener)?;
+        let server = axum::serve(endpoint.listener, crate::metrics::router(endpoint.metrics))
+            .with_graceful_shutdown(shutdown.clone().requested());
+        tracing::info!(addr = %metrics_addr, "metrics at http://{metrics_addr}/metrics");
+        tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::warn!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
     if args.web.session_secret.is_none() {
         tracing::info!(
             "no session secret given: web sign-ins last until this process stops (set TRASHD_SESSION_SECRET to keep them across restarts and replicas)"
@@ -54,12 +78,13 @@ pub async fn run(
             LoopSettings {
                 interval: args.cleanup.cleanup_interval,
                 batch: args.cleanup.cleanup_batch,
+                metrics: observed.clone(),
             },
             shutdown.clone(),
         )))
     };
 
-    let app = compose::app(services, web);
+    let app = compose::observed_app(services, web, observed);
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -12,6 +12,7 @@
 //! | [`ResourceStore`] | creating projects, versions, trainings, images (the standalone server) | `trashd`'s stores; embedders only for the conformance suite's fixtures |
 //! | [`AccountStore`] | workspaces, API keys, web users | `trashd`'s stores; embedders with their own identity never |
 //! | [`Health`] | readiness | anyone who wants a readiness check |
+//! | [`QueueDepth`] | the cleanup backlog, for `/metrics` | `trashd`'s stores |
 //! | [`JobCanceller`], [`Clock`], [`IdGenerator`], [`Pause`] | the outside world | small adapters |
 //!
 //! One store type may implement every role; the composition root hands the
@@ -101,11 +102,18 @@ pub enum StoreError {
 /// Implemented automatically for any type that implements all of them; an
 /// `Arc<dyn StandaloneStore>` coerces to an `Arc` of each role.
 pub trait StandaloneStore:
-    TrashReads + TrashWrites + WorkQueue + AuditLog + ResourceStore + AccountStore + Health
+    TrashReads + TrashWrites + WorkQueue + QueueDepth + AuditLog + ResourceStore + AccountStore + Health
 {
 }
 
 impl<T> StandaloneStore for T where
-    T: TrashReads + TrashWrites + WorkQueue + AuditLog + ResourceStore + AccountStore + Health
+    T: TrashReads
+        + TrashWrites
+        + WorkQueue
+        + QueueDepth
+        + AuditLog
+        + ResourceStore
+        + AccountStore
+        + Health
 {
 }

@@ -65,3 +65,27 @@ pub trait WorkQueue: Send + Sync {
         workspace: &WorkspaceSlug,
     ) -> Result<Vec<PendingCancellation>, StoreError>;
 }
+
+/// How much cleanup work waits, for monitoring (`/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Live operations whose `scheduled_cleanup_at` has come, claimed or not.
+    pub due_operations: u64,
+    /// The earliest `scheduled_cleanup_at` among them (`None` when none is due).
+    pub oldest_due: Option<Timestamp>,
+    /// Pending job cancellations, claimed or not.
+    pub pending_cancellations: u64,
+}
+
+/// Reads the size of the work queue. Only for monitoring: nothing decides
+/// on it, so it need not be one snapshot.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait QueueDepth: Send + Sync {
+    /// MUST count the live operations of every workspace with
+    /// `scheduled_cleanup_at <= now` (claimed or not) and return the earliest
+    /// such `scheduled_cleanup_at`, and count every pending cancellation;
+    /// with a cost that does not grow with the number of operations that
+    /// are not due (an index on the schedule).
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError>;
+}

@@ -141,3 +141,33 @@ impl WorkQueue for PgStore {
         .collect()
     }
 }
+
+#[async_trait]
+impl QueueDepth for PgStore {
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
+        // One statement; both counts walk an index (the schedule, the
+        // pending cancellations' primary key).
+        let row = self
+            .fetch_optional(
+                sqlx::query(
+                    "SELECT (SELECT count(*) FROM trash_operations \
+                             WHERE scheduled_cleanup_at <= $1) AS due, \
+                            (SELECT min(scheduled_cleanup_at) FROM trash_operations \
+                             WHERE scheduled_cleanup_at <= $1) AS oldest, \
+                            (SELECT count(*) FROM pending_cancellations) AS pending",
+                )
+                .bind(sql_time(now)),
+            )
+            .await?
+            .ok_or_else(|| StoreError::Internal("the backlog query returned no row".into()))?;
+        let count = |column: &str| -> Result<u64, StoreError> {
+            let n: i64 = rows::get(&row, column)?;
+            u64::try_from(n).map_err(|e| StoreError::Internal(format!("{column}: {e}")))
+        };
+        Ok(Backlog {
+            due_operations: count("due")?,
+            oldest_due: rows::opt_timestamp(&row, "oldest")?,
+            pending_cancellations: count("pending")?,
+        })
+    }
+}

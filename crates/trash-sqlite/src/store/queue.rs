@@ -141,3 +141,29 @@ impl WorkQueue for SqliteStore {
             .collect()
     }
 }
+
+#[async_trait]
+impl QueueDepth for SqliteStore {
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
+        // One statement on the reader pool; the counts walk the schedule
+        // index and the cancellations' primary key.
+        let (due, oldest, pending): (i64, Option<i64>, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM operations WHERE scheduled_cleanup_at <= ?1), \
+                    (SELECT min(scheduled_cleanup_at) FROM operations \
+                     WHERE scheduled_cleanup_at <= ?1), \
+                    (SELECT count(*) FROM cancellations)",
+        )
+        .bind(now.unix_millis())
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db)?;
+        let count = |what: &str, n: i64| {
+            u64::try_from(n).map_err(|e| StoreError::Internal(format!("{what}: {e}")))
+        };
+        Ok(Backlog {
+            due_operations: count("due operations", due)?,
+            oldest_due: opt_ts("oldest due operation", oldest)?,
+            pending_cancellations: count("pending cancellations", pending)?,
+        })
+    }
+}
