@@ -9,7 +9,9 @@ use trash_core::usecases::*;
 use crate::harness::*;
 use crate::StoreFactory;
 
+pub use crate::bulk::*;
 pub use crate::contention::*;
+pub use crate::events::*;
 pub use crate::exact_purge::*;
 pub use crate::races::*;
 

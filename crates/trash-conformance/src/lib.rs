@@ -41,8 +41,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use trash_core::ports::*;
 
+pub mod bulk;
 pub mod cases;
 pub mod contention;
+pub mod events;
 pub mod exact_purge;
 pub mod gate;
 pub mod harness;
@@ -116,6 +118,9 @@ macro_rules! store_conformance_tests {
             cleanup_is_resumable_after_a_lost_claim,
             listing_pages_newest_first_with_filters,
             audit_trail_records_every_transition,
+            audit_page_reads_newest_first_with_filters,
+            events_page_through_a_long_trail,
+            bulk_restore_restores_parents_first_item_by_item,
             delete_forever_and_empty_trash,
             version_numbers_are_never_reused,
             trashed_items_are_hidden_from_reads,

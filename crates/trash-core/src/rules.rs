@@ -4,6 +4,10 @@
 
 use chrono::Duration;
 
+mod bulk;
+
+pub use bulk::*;
+
 use crate::domain::*;
 use crate::ports::{
     Guard, ProjectAggregate, ProjectItem, PurgePlan, PurgeSet, RestorePlan, SlugHolder,
@@ -506,13 +510,15 @@ pub fn free_slug(base: &Slug, taken: &[Slug]) -> Slug {
 }
 
 /// Why a purge is the way it is: cleanup at its schedule, or a web admin's
-/// "delete forever" before it.
+/// "delete forever" or "Empty Trash" before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PurgeReason {
     /// The cleanup job, at or after `scheduledCleanupAt`.
     Cleanup,
-    /// A web admin's explicit permanent deletion.
+    /// A web admin's explicit permanent deletion of one item.
     DeleteForever,
+    /// A web admin's "Empty Trash" (recorded as `emptied`).
+    EmptyTrash,
 }
 
 /// Why an operation is not purged.
@@ -536,6 +542,7 @@ fn purge_plan(
     let kind = match reason {
         PurgeReason::Cleanup => AuditKind::Purged,
         PurgeReason::DeleteForever => AuditKind::DeletedForever,
+        PurgeReason::EmptyTrash => AuditKind::Emptied,
     };
     // One event per operation that disappears: the purged one first, then
     // every operation rooted in a removed item.

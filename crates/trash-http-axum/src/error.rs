@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use trash_core::domain::{InvalidValue, ItemRef};
 use trash_core::ports::StoreError;
 use trash_core::usecases::{
-    AccessDenied, AuthError, DeleteForeverError, ListTrashError, PurgeError, ResourceError,
-    RestoreError, TrashError,
+    AccessDenied, AuditError, AuthError, DeleteForeverError, ListTrashError, PurgeError,
+    ResourceError, RestoreError, TrashError,
 };
 
 /// Seconds a client is told to wait after a 503.
@@ -129,6 +129,11 @@ impl ApiError {
     /// The sentence.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// A field added next to `error` (such as `conflictingId`).
+    pub fn extra(&self, key: &str) -> Option<&Value> {
+        self.extra.get(key)
     }
 }
 
@@ -332,6 +337,15 @@ impl From<PurgeError> for ApiError {
         match e {
             PurgeError::Busy => busy(),
             PurgeError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Denied(d) => d.into(),
+            AuditError::Store(s) => s.into(),
         }
     }
 }

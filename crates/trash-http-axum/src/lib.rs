@@ -145,6 +145,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(create_project))
         .routes(routes!(create_workflow))
         .routes(routes!(list_trash))
+        .routes(routes!(list_events))
         .routes(routes!(restore))
         .routes(routes!(get_project, delete_project))
         .routes(routes!(create_version))

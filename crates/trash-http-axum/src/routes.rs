@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use trash_core::domain::*;
 use trash_core::usecases::{
-    ListTrashRequest, Missing, PageLimit, ResourceError, TrashError, WorkflowRef,
+    BulkRestoreError, EventsRequest, ListTrashRequest, Missing, PageLimit, ResourceError,
+    RestoreError, RestoreItem, TrashError, WorkflowRef,
 };
 use utoipa::{IntoParams, IntoResponses};
 
@@ -369,11 +370,58 @@ pub async fn list_trash(
     Ok(Json(TrashList::from(&page)))
 }
 
+/// The workspace's audit trail, newest first (`project:read`): what was
+/// trashed, restored, purged, deleted forever, emptied, which trainings were
+/// cancelled, which holds were placed and released, by whom.
+#[utoipa::path(get, path = "/{ws}/trash/events", tag = "trash", operation_id = "list_events",
+    params(WsPath, EventsParams),
+    responses((status = 200, body = EventList), CommonErrors))]
+pub async fn list_events(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<WsPath>,
+    req: ApiRequest,
+) -> Result<Json<EventList>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let kind = req
+        .query_one("type")?
+        .map(ItemKind::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("type", &e))?;
+    let limit = req
+        .query_one("limit")?
+        .map(PageLimit::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("limit", &e))?
+        .unwrap_or(EventsRequest::DEFAULT_LIMIT);
+    let cursor = req
+        .query_one("cursor")?
+        .map(EventCursor::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("cursor", &e))?;
+    let page = state
+        .trash
+        .events(
+            &principal,
+            &ws,
+            &EventsRequest {
+                kind,
+                limit,
+                cursor,
+            },
+        )
+        .await?;
+    Ok(Json(EventList::from(&page)))
+}
+
 /// Restores exactly the trash operation of an item: the item and what was
-/// trashed with it (`<type>:update`).
+/// trashed with it (`<type>:update`). With `"items": [...]` (1 to 100 of
+/// the same objects), restores each item on its own, the scope of its type
+/// checked per item, a project before its versions, and answers one result
+/// per item in request order.
 #[utoipa::path(post, path = "/{ws}/trash/restore", tag = "trash", operation_id = "restore",
     params(WsPath), request_body = RestoreRequest,
-    responses((status = 200, body = Restored),
+    responses((status = 200, body = RestoreAnswer),
         (status = 409, description = "Parent in trash, item trashed with another root, or slug taken.", body = ErrorBody),
         (status = 410, description = "retention expired", body = ErrorBody),
         CommonErrors))]
@@ -381,23 +429,61 @@ pub async fn restore(
     State(state): State<AppState>,
     ApiPath(path): ApiPath<WsPath>,
     req: ApiRequest,
-) -> Result<Json<Restored>, ApiError> {
+) -> Result<Json<RestoreAnswer>, ApiError> {
     let principal = req.principal(&state).await?;
     let ws = workspace(&path.ws)?;
     let body: RestoreRequest = req.json()?;
-    let kind = body.kind.as_deref().ok_or_else(|| {
+    if let Some(items) = body.items {
+        if body.kind.is_some() || body.id.is_some() || body.parent_id.is_some() {
+            return Err(ApiError::bad_request(
+                "send either \"items\" or a single item's \"type\" and \"id\", not both",
+            ));
+        }
+        return restore_many(&state, &principal, &ws, items).await;
+    }
+    let parsed = restore_target(body.kind, body.id, body.parent_id, body.on_conflict)?;
+    let outcome = state
+        .trash
+        .restore(&principal, &ws, &parsed.target, parsed.on_conflict)
+        .await
+        .map_err(|e| {
+            ApiError::from(e).or_not_found(format!("{} not found in trash", parsed.target))
+        })?;
+    let parent_id = outcome.parent.as_ref().map(|p| p.to_string());
+    Ok(Json(RestoreAnswer::One(Restored {
+        restored: true,
+        kind: parsed.target.kind().as_str().to_owned(),
+        id: outcome.item.wire_id(),
+        url: outcome.slug.as_ref().map(|s| s.to_string()),
+        parent_id,
+        already_active: outcome.already_active.then_some(true),
+    })))
+}
+
+/// A restore target parsed from a body (single or one of `items`).
+struct ParsedRestore {
+    target: ItemRef,
+    on_conflict: OnConflict,
+}
+
+fn restore_target(
+    kind: Option<String>,
+    id: Option<Value>,
+    parent_id: Option<Value>,
+    on_conflict: Option<String>,
+) -> Result<ParsedRestore, ApiError> {
+    let kind = kind.as_deref().ok_or_else(|| {
         ApiError::bad_request(
             "the body needs \"type\": one of project, version, workflow, training",
         )
     })?;
     let kind = ItemKind::parse(kind).map_err(|e| ApiError::invalid("type", &e))?;
-    let id = json_id("id", body.id)?
+    let id = json_id("id", id)?
         .ok_or_else(|| ApiError::bad_request("the body needs \"id\", the id of the item"))?;
     if id.is_empty() {
         return Err(ApiError::bad_request("\"id\" must not be empty"));
     }
-    let on_conflict = body
-        .on_conflict
+    let on_conflict = on_conflict
         .as_deref()
         .map(OnConflict::parse)
         .transpose()
@@ -409,7 +495,7 @@ pub async fn restore(
         ItemKind::Workflow => ItemRef::Workflow(WorkflowId::parse(&id).map_err(bad_id)?),
         ItemKind::Training => ItemRef::Training(TrainingId::parse(&id).map_err(bad_id)?),
         ItemKind::Version => {
-            let parent = json_id("parentId", body.parent_id)?.ok_or_else(|| {
+            let parent = json_id("parentId", parent_id)?.ok_or_else(|| {
                 ApiError::bad_request(
                     "restoring a version needs \"parentId\", the id of its project",
                 )
@@ -419,20 +505,82 @@ pub async fn restore(
             ItemRef::Version(parent, VersionNumber::parse(&id).map_err(bad_id)?)
         }
     };
-    let outcome = state
+    Ok(ParsedRestore {
+        target,
+        on_conflict,
+    })
+}
+
+async fn restore_many(
+    state: &AppState,
+    principal: &Principal,
+    ws: &WorkspaceSlug,
+    items: Vec<RestoreItemBody>,
+) -> Result<Json<RestoreAnswer>, ApiError> {
+    let max = trash_core::rules::MAX_BULK_RESTORE;
+    if items.is_empty() || items.len() > max {
+        return Err(ApiError::bad_request(format!(
+            "\"items\" must hold 1 to {max} items, not {}",
+            items.len()
+        )));
+    }
+    let mut parsed = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let p = restore_target(item.kind, item.id, item.parent_id, item.on_conflict)
+            .map_err(|e| ApiError::bad_request(format!("items[{i}]: {}", e.message())))?;
+        parsed.push(RestoreItem {
+            target: p.target,
+            on_conflict: p.on_conflict,
+        });
+    }
+    let results = state
         .trash
-        .restore(&principal, &ws, &target, on_conflict)
+        .restore_many(principal, ws, &parsed)
         .await
-        .map_err(|e| ApiError::from(e).or_not_found(format!("{target} not found in trash")))?;
-    let parent_id = outcome.parent.as_ref().map(|p| p.to_string());
-    Ok(Json(Restored {
-        restored: true,
-        kind: kind.as_str().to_owned(),
-        id: outcome.item.wire_id(),
-        url: outcome.slug.as_ref().map(|s| s.to_string()),
-        parent_id,
-        already_active: outcome.already_active.then_some(true),
-    }))
+        .map_err(|e| match e {
+            BulkRestoreError::Denied(d) => ApiError::from(d),
+            BulkRestoreError::Count { given, max } => {
+                ApiError::bad_request(format!("\"items\" must hold 1 to {max} items, not {given}"))
+            }
+            BulkRestoreError::Busy => ApiError::from(RestoreError::Busy),
+            BulkRestoreError::Store(s) => ApiError::from(s),
+        })?;
+    let results = parsed
+        .iter()
+        .zip(results)
+        .map(|(item, result)| {
+            let kind = item.target.kind().as_str().to_owned();
+            let id = item.target.wire_id();
+            match result {
+                Ok(outcome) => BulkRestoreResult {
+                    kind,
+                    id,
+                    status: 200,
+                    restored: Some(true),
+                    url: outcome.slug.as_ref().map(|s| s.to_string()),
+                    error: None,
+                    conflicting_id: None,
+                },
+                Err(e) => {
+                    let err = ApiError::from(e)
+                        .or_not_found(format!("{} not found in trash", item.target));
+                    BulkRestoreResult {
+                        kind,
+                        id,
+                        status: err.status().as_u16(),
+                        restored: None,
+                        url: None,
+                        error: Some(err.message().to_owned()),
+                        conflicting_id: err
+                            .extra("conflictingId")
+                            .and_then(|v| v.as_str())
+                            .map(str::to_owned),
+                    }
+                }
+            }
+        })
+        .collect();
+    Ok(Json(RestoreAnswer::Many(BulkRestored { results })))
 }
 
 // ---- resources ---------------------------------------------------------------------------------

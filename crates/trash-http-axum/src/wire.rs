@@ -5,12 +5,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use trash_core::domain::{
-    Contains, Image, Project, Timestamp, Training, TrashOperation, Version, Workflow, Workspace,
+    ActorKind, AuditRecord, Contains, Image, ItemRef, Project, Timestamp, Training, TrashOperation,
+    Version, Workflow, Workspace,
 };
 use trash_core::ports::{
     ImageView, ProjectItem, TrainingItem, TrashEntry, TrashedItem, VersionItem, WorkflowItem,
 };
-use trash_core::usecases::{TrashPage, Trashed};
+use trash_core::usecases::{EventsPage, TrashPage, Trashed};
 use utoipa::{IntoParams, ToSchema};
 
 fn time(t: Timestamp) -> String {
@@ -490,6 +491,71 @@ pub struct RestoreRequest {
     pub parent_id: Option<Value>,
     /// `fail` (default) or `rename`: what to do if an active item took the slug.
     pub on_conflict: Option<String>,
+    /// A bulk restore: 1 to 100 items, each with the fields above, instead
+    /// of `type`, `id`, `parentId` and `onConflict` at the top level.
+    pub items: Option<Vec<RestoreItemBody>>,
+}
+
+/// One item of a bulk `POST /{ws}/trash/restore`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreItemBody {
+    /// `project`, `version`, `workflow` or `training`.
+    #[serde(rename = "type")]
+    #[schema(example = "version")]
+    pub kind: Option<String>,
+    /// The id from the trash listing.
+    #[schema(value_type = String, example = "3")]
+    pub id: Option<Value>,
+    /// Required for a version: its project's id.
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<Value>,
+    /// `fail` (default) or `rename`.
+    pub on_conflict: Option<String>,
+}
+
+/// The result of one item of a bulk restore.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkRestoreResult {
+    /// The item type, as sent.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The item id, as sent.
+    pub id: String,
+    /// What a single restore of this item would have answered: 200, 401
+    /// (the key lacks the scope of this item's type), 404, 409 or 410.
+    #[schema(example = 200)]
+    pub status: u16,
+    /// `true` on 200.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored: Option<bool>,
+    /// On 200, for a project or workflow: the slug it is active under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Otherwise: the error sentence a single restore would have answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// On a slug conflict: the id of the active item holding the slug.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicting_id: Option<String>,
+}
+
+/// Answer of a bulk `POST /{ws}/trash/restore`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkRestored {
+    /// One result per item, in request order.
+    pub results: Vec<BulkRestoreResult>,
+}
+
+/// Answer of `POST /{ws}/trash/restore`: one item, or many.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum RestoreAnswer {
+    /// A single-item body.
+    One(Restored),
+    /// A body with `items`.
+    Many(BulkRestored),
 }
 
 /// Answer of `POST /{ws}/trash/restore`.
@@ -512,6 +578,132 @@ pub struct Restored {
     /// Present (`true`) when the item was active already; nothing changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub already_active: Option<bool>,
+}
+
+// ---- audit events -------------------------------------------------------------
+
+/// Query of `GET /{ws}/trash/events`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsParams {
+    /// Only events about items of this type: `project`, `version`,
+    /// `workflow` or `training`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The item an event is about.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventItem {
+    /// `project`, `version`, `workflow` or `training`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its id (a version's number, as a string).
+    pub id: String,
+    /// Its slug, where one is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// For a version: its project's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+}
+
+impl From<&ItemRef> for EventItem {
+    fn from(item: &ItemRef) -> Self {
+        EventItem {
+            kind: item.kind().as_str().to_owned(),
+            id: item.wire_id(),
+            url: None,
+            parent_id: match item {
+                ItemRef::Version(p, _) => Some(p.to_string()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Who acted. Never a key secret or a password: a key is named by its id
+/// and name, a web user by id and e-mail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventActor {
+    /// `key`, `user` or `system` (the cleanup job).
+    #[schema(example = "key")]
+    pub kind: String,
+    /// The key id, user id, or `system`.
+    pub id: String,
+    /// The key name, user e-mail, or `cleanup`.
+    pub name: String,
+}
+
+/// One audit event.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventBody {
+    /// When it happened.
+    pub at: String,
+    /// `trashed`, `restored`, `purged`, `deleted_forever`, `emptied`,
+    /// `cancellation_requested`, `cancellation_confirmed`, `hold_placed` or
+    /// `hold_released`.
+    #[schema(example = "trashed")]
+    pub action: String,
+    /// What it happened to.
+    pub item: EventItem,
+    /// Who did it.
+    pub actor: EventActor,
+    /// The trash operation it belongs to (`null` for holds).
+    pub operation_id: Option<String>,
+}
+
+impl EventBody {
+    /// The wire form of a record; `None` for kinds readers do not see.
+    pub fn from_record(record: &AuditRecord) -> Option<EventBody> {
+        let e = &record.event;
+        Some(EventBody {
+            at: time(e.at),
+            action: e.kind.action()?.to_owned(),
+            item: EventItem::from(&e.item),
+            actor: EventActor {
+                kind: match e.actor.kind {
+                    ActorKind::ApiKey => "key",
+                    ActorKind::WebUser => "user",
+                    ActorKind::System => "system",
+                }
+                .to_owned(),
+                id: e.actor.id.clone(),
+                name: e.actor.name.clone(),
+            },
+            operation_id: e.operation.as_ref().map(|o| o.to_string()),
+        })
+    }
+}
+
+/// `GET /{ws}/trash/events`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventList {
+    /// The events, newest first.
+    pub events: Vec<EventBody>,
+    /// Pass as `cursor` to get older events; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<&EventsPage> for EventList {
+    fn from(page: &EventsPage) -> Self {
+        EventList {
+            events: page
+                .events
+                .iter()
+                .filter_map(EventBody::from_record)
+                .collect(),
+            next_cursor: page.next_cursor.map(|c| c.encode()),
+        }
+    }
 }
 
 // ---- resources ----------------------------------------------------------------

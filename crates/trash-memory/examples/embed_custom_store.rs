@@ -205,6 +205,11 @@ impl<S: AuditLog> AuditLog for CountingStore<S> {
         self.count("audit_events");
         self.inner.audit_events(workspace, after, limit).await
     }
+
+    async fn audit_page(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        self.count("audit_page");
+        self.inner.audit_page(query).await
+    }
 }
 
 /// A job canceller that talks to "your" job system; here it only remembers.

@@ -410,6 +410,22 @@ impl AuditLog for MemoryStore {
             .cloned()
             .collect())
     }
+
+    async fn audit_page(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.audit
+            .iter()
+            .rev()
+            .filter(|r| {
+                r.event.workspace == query.workspace
+                    && query.before.is_none_or(|b| r.seq < b)
+                    && query.kinds.contains(&r.event.kind)
+                    && query.item_kind.is_none_or(|k| r.event.item.kind() == k)
+            })
+            .take(query.limit as usize)
+            .cloned()
+            .collect())
+    }
 }
 
 #[async_trait]

@@ -22,11 +22,17 @@ pub enum AuditKind {
     CancellationSucceeded,
     /// A cancellation attempt failed; it stays pending and is retried.
     CancellationFailed,
+    /// A web admin's "Empty Trash" removed an operation's root for good.
+    Emptied,
+    /// A legal hold was placed.
+    HoldPlaced,
+    /// A legal hold was released.
+    HoldReleased,
 }
 
 impl AuditKind {
     /// Every kind.
-    pub const ALL: [AuditKind; 7] = [
+    pub const ALL: [AuditKind; 10] = [
         AuditKind::Trashed,
         AuditKind::Restored,
         AuditKind::Purged,
@@ -34,6 +40,24 @@ impl AuditKind {
         AuditKind::CancellationRequested,
         AuditKind::CancellationSucceeded,
         AuditKind::CancellationFailed,
+        AuditKind::Emptied,
+        AuditKind::HoldPlaced,
+        AuditKind::HoldReleased,
+    ];
+
+    /// The kinds readers of the trail see (the events API, the web activity
+    /// panel). A failed cancellation attempt is an internal retry detail:
+    /// it is recorded but not shown.
+    pub const PUBLIC: [AuditKind; 9] = [
+        AuditKind::Trashed,
+        AuditKind::Restored,
+        AuditKind::Purged,
+        AuditKind::DeletedForever,
+        AuditKind::Emptied,
+        AuditKind::CancellationRequested,
+        AuditKind::CancellationSucceeded,
+        AuditKind::HoldPlaced,
+        AuditKind::HoldReleased,
     ];
 
     /// A stable name for storage.
@@ -46,6 +70,19 @@ impl AuditKind {
             AuditKind::CancellationRequested => "cancellation_requested",
             AuditKind::CancellationSucceeded => "cancellation_succeeded",
             AuditKind::CancellationFailed => "cancellation_failed",
+            AuditKind::Emptied => "emptied",
+            AuditKind::HoldPlaced => "hold_placed",
+            AuditKind::HoldReleased => "hold_released",
+        }
+    }
+
+    /// The action name readers see (`action` of the events API), for the
+    /// kinds in [`AuditKind::PUBLIC`]; `None` for the others.
+    pub fn action(self) -> Option<&'static str> {
+        match self {
+            AuditKind::CancellationSucceeded => Some("cancellation_confirmed"),
+            AuditKind::CancellationFailed => None,
+            other => Some(other.as_str()),
         }
     }
 
@@ -86,4 +123,66 @@ pub struct AuditRecord {
     pub seq: i64,
     /// The event.
     pub event: AuditEvent,
+}
+
+/// A position in the audit trail read newest first: the next page holds
+/// the events older than `seq`. Encoded as an opaque string for clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventCursor {
+    /// The position of the last event of the previous page.
+    pub seq: i64,
+}
+
+impl EventCursor {
+    /// The opaque string form.
+    pub fn encode(&self) -> String {
+        format!("e{:x}", self.seq)
+    }
+
+    /// Parses the opaque string form; anything else is refused.
+    pub fn parse(value: &str) -> Result<EventCursor, InvalidValue> {
+        let bad = || InvalidValue::Unknown {
+            what: "cursor",
+            value: truncate_for_message(value),
+            expected: "a nextCursor value returned by a previous page",
+        };
+        let hex = value.strip_prefix('e').ok_or_else(bad)?;
+        if hex.is_empty() || hex.len() > 15 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let seq = i64::from_str_radix(hex, 16).map_err(|_| bad())?;
+        Ok(EventCursor { seq })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_and_public_ones_have_actions() {
+        for k in AuditKind::ALL {
+            assert_eq!(AuditKind::parse(k.as_str()), Ok(k));
+            assert_eq!(
+                k.action().is_some(),
+                AuditKind::PUBLIC.contains(&k),
+                "{k:?}"
+            );
+        }
+        assert_eq!(
+            AuditKind::CancellationSucceeded.action(),
+            Some("cancellation_confirmed")
+        );
+    }
+
+    #[test]
+    fn event_cursor_round_trips_and_rejects_garbage() {
+        for seq in [0, 1, 255, 1 << 40] {
+            let c = EventCursor { seq };
+            assert_eq!(EventCursor::parse(&c.encode()), Ok(c));
+        }
+        for bad in ["", "e", "x12", "e-1", "ezz", "e1234567890abcdef0", "é"] {
+            assert!(EventCursor::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

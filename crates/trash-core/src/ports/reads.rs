@@ -215,6 +215,21 @@ pub trait TrashReads: Send + Sync {
     async fn list_trash(&self, query: &TrashQuery) -> Result<Vec<TrashEntry>, StoreError>;
 }
 
+/// A page of the audit trail read newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// The workspace whose trail is read.
+    pub workspace: WorkspaceSlug,
+    /// Only events with `seq` strictly below this (all if `None`).
+    pub before: Option<i64>,
+    /// Only events of these kinds.
+    pub kinds: Vec<AuditKind>,
+    /// Only events about an item of this kind, if given.
+    pub item_kind: Option<ItemKind>,
+    /// At most this many events.
+    pub limit: u32,
+}
+
 /// Reading the audit trail that [`super::TrashWrites`] and
 /// [`super::WorkQueue`] record in the same transaction as each change.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -228,4 +243,10 @@ pub trait AuditLog: Send + Sync {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// MUST return the workspace's events matching `query` (kind in
+    /// `query.kinds`, item of `query.item_kind` if given, `seq` below
+    /// `query.before` if given), newest first (`seq` descending), at most
+    /// `query.limit`. The cost MUST NOT grow with the number of events
+    /// already read (keyset pagination over `seq`).
+    async fn audit_page(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
 }

@@ -1,7 +1,7 @@
 //! List the trash.
 
 use crate::domain::*;
-use crate::ports::{StoreError, TrashEntry, TrashQuery};
+use crate::ports::{AuditQuery, StoreError, TrashEntry, TrashQuery};
 
 use super::{check_access, AccessDenied, TrashService};
 
@@ -153,5 +153,79 @@ impl TrashService {
             .audit
             .audit_events(workspace, after, limit.clamp(1, 1000))
             .await?)
+    }
+}
+
+/// A page request of the audit trail (the events API, the web activity panel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsRequest {
+    /// Only events about items of this kind.
+    pub kind: Option<ItemKind>,
+    /// Page size.
+    pub limit: PageLimit,
+    /// Continue with the events older than this position.
+    pub cursor: Option<EventCursor>,
+}
+
+impl Default for EventsRequest {
+    fn default() -> Self {
+        EventsRequest {
+            kind: None,
+            limit: EventsRequest::DEFAULT_LIMIT,
+            cursor: None,
+        }
+    }
+}
+
+impl EventsRequest {
+    /// The page size when none is asked for.
+    pub const DEFAULT_LIMIT: PageLimit = PageLimit(100);
+}
+
+/// One page of the audit trail, newest first. Only the kinds in
+/// [`AuditKind::PUBLIC`] are shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsPage {
+    /// The events.
+    pub events: Vec<AuditRecord>,
+    /// Where the next (older) page starts, if more events remain.
+    pub next_cursor: Option<EventCursor>,
+}
+
+impl TrashService {
+    /// Reads the workspace's audit trail newest first, a page at a time
+    /// (needs `project:read`; a web user of the workspace may read it too).
+    pub async fn events(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        request: &EventsRequest,
+    ) -> Result<EventsPage, AuditError> {
+        check_access(
+            principal,
+            workspace,
+            Scope::new(Resource::Project, Permission::Read),
+        )?;
+        let limit = request.limit.get();
+        let mut events = self
+            .audit
+            .audit_page(&AuditQuery {
+                workspace: workspace.clone(),
+                before: request.cursor.map(|c| c.seq),
+                kinds: AuditKind::PUBLIC.to_vec(),
+                item_kind: request.kind,
+                limit: limit + 1,
+            })
+            .await?;
+        let next_cursor = if events.len() > limit as usize {
+            events.truncate(limit as usize);
+            events.last().map(|e| EventCursor { seq: e.seq })
+        } else {
+            None
+        };
+        Ok(EventsPage {
+            events,
+            next_cursor,
+        })
     }
 }

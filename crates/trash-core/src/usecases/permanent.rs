@@ -121,7 +121,7 @@ impl TrashService {
             let mut progressed = false;
             for entry in page.entries {
                 if let PurgeOutcome::Purged(counts) = self
-                    .purge_operation(&entry.operation, PurgeReason::DeleteForever, &admin.actor())
+                    .purge_operation(&entry.operation, PurgeReason::EmptyTrash, &admin.actor())
                     .await?
                 {
                     report.operations += 1;

@@ -200,3 +200,76 @@ impl TrashService {
         Ok((d, slug, parent))
     }
 }
+
+/// One item of a bulk restore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreItem {
+    /// The item to restore.
+    pub target: ItemRef,
+    /// What to do if an active item took its slug.
+    pub on_conflict: OnConflict,
+}
+
+/// Why a bulk restore failed as a whole (each item's own refusal is in its
+/// result instead).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BulkRestoreError {
+    /// The principal belongs to another workspace.
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    /// No items, or more than [`rules::MAX_BULK_RESTORE`].
+    #[error("a bulk restore names 1 to {max} items, not {given}")]
+    Count {
+        /// How many were given.
+        given: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// Concurrent changes kept invalidating the decision on one item; the
+    /// items tried before it keep their results.
+    #[error("an item is changing concurrently; try again")]
+    Busy,
+    /// The store failed; the items tried before keep their results.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl TrashService {
+    /// Restores many items in one call, each on its own (not all or
+    /// nothing), with the scope of each item's type checked per item. A
+    /// project is restored before its versions when both are named
+    /// ([`rules::bulk_restore_order`]). Results are in request order. Busy
+    /// or failing storage ends the whole call.
+    pub async fn restore_many(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        items: &[RestoreItem],
+    ) -> Result<Vec<Result<RestoreOutcome, RestoreError>>, BulkRestoreError> {
+        if principal.workspace() != workspace {
+            return Err(AccessDenied::WrongWorkspace.into());
+        }
+        if items.is_empty() || items.len() > rules::MAX_BULK_RESTORE {
+            return Err(BulkRestoreError::Count {
+                given: items.len(),
+                max: rules::MAX_BULK_RESTORE,
+            });
+        }
+        let targets: Vec<ItemRef> = items.iter().map(|i| i.target.clone()).collect();
+        let mut results: Vec<Option<Result<RestoreOutcome, RestoreError>>> =
+            vec![None; items.len()];
+        for i in rules::bulk_restore_order(&targets) {
+            let item = &items[i];
+            let result = self
+                .restore(principal, workspace, &item.target, item.on_conflict)
+                .await;
+            match result {
+                Err(RestoreError::Busy) => return Err(BulkRestoreError::Busy),
+                Err(RestoreError::Store(e)) => return Err(BulkRestoreError::Store(e)),
+                other => results[i] = Some(other),
+            }
+        }
+        // The order visits every index exactly once.
+        Ok(results.into_iter().flatten().collect())
+    }
+}

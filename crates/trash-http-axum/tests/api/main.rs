@@ -2,8 +2,10 @@
 //! `router(AppState::new(services))` over the in-memory store).
 
 mod bad_input;
+mod bulk;
 mod common;
 mod errors;
+mod events;
 mod no_purge;
 mod openapi;
 mod routes;

@@ -10,7 +10,7 @@ use utoipa::openapi::HttpMethod;
 use crate::common::*;
 
 /// Every route of the API, from the spec (the independent list).
-const ROUTES: [(&str, &str); 24] = [
+const ROUTES: [(&str, &str); 25] = [
     ("GET", "/"),
     ("POST", "/"),
     ("GET", "/healthz"),
@@ -21,6 +21,7 @@ const ROUTES: [(&str, &str); 24] = [
     ("POST", "/{ws}/workflows"),
     ("GET", "/{ws}/trash"),
     ("POST", "/{ws}/trash/restore"),
+    ("GET", "/{ws}/trash/events"),
     ("GET", "/{ws}/{project}"),
     ("DELETE", "/{ws}/{project}"),
     ("POST", "/{ws}/{project}/versions"),

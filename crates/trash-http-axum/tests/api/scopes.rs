@@ -142,6 +142,12 @@ fn cases(w: &World) -> Vec<Case> {
             Some("project:read"),
         ),
         case(
+            Method::GET,
+            "/acme/trash/events".into(),
+            None,
+            Some("project:read"),
+        ),
+        case(
             Method::POST,
             "/acme/trash/restore".into(),
             Some(json!({"type": "project", "id": w.gone.project_id})),

@@ -414,6 +414,28 @@ impl AuditLog for PgStore {
         .map(rows::audit_record)
         .collect()
     }
+
+    async fn audit_page(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let kinds: Vec<String> = query.kinds.iter().map(|k| k.as_str().to_owned()).collect();
+        self.fetch_all(
+            sqlx::query(
+                "SELECT seq, workspace, at, kind, actor_kind, actor_id, actor_name, \
+                        item_kind, item_id, item_version, operation_id \
+                 FROM audit_events WHERE workspace = $1 AND seq < $2 \
+                   AND kind = ANY($3) AND ($4::text IS NULL OR item_kind = $4) \
+                 ORDER BY seq DESC LIMIT $5",
+            )
+            .bind(query.workspace.as_str())
+            .bind(query.before.unwrap_or(i64::MAX))
+            .bind(kinds)
+            .bind(query.item_kind.map(|k| k.as_str()))
+            .bind(i64::from(query.limit)),
+        )
+        .await?
+        .iter()
+        .map(rows::audit_record)
+        .collect()
+    }
 }
 
 #[cfg(test)]

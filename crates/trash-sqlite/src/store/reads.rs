@@ -351,4 +351,29 @@ impl AuditLog for SqliteStore {
             .map(AuditRecord::try_from)
             .collect()
     }
+
+    async fn audit_page(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let kinds: Vec<&str> = query.kinds.iter().map(|k| k.as_str()).collect();
+        let kinds = serde_json::to_string(&kinds)
+            .map_err(|e| StoreError::Internal(format!("audit kinds: {e}")))?;
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events \
+             WHERE workspace = ?1 AND seq < ?2 \
+               AND kind IN (SELECT value FROM json_each(?3)) \
+               AND (?4 IS NULL OR item_kind = ?4) \
+             ORDER BY seq DESC LIMIT ?5"
+        );
+        sqlx::query_as::<_, AuditRow>(&sql)
+            .bind(query.workspace.as_str())
+            .bind(query.before.unwrap_or(i64::MAX))
+            .bind(kinds)
+            .bind(query.item_kind.map(|k| k.as_str()))
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(AuditRecord::try_from)
+            .collect()
+    }
 }
