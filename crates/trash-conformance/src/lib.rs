@@ -29,6 +29,11 @@
 //! before either writes, and the race asserts the revision guard refused
 //! the loser with `Conflict`.
 //!
+//! [`outbox`] holds a store that also keeps the outbox of outbound events
+//! to writing messages atomically with the changes they report, claiming
+//! each for one worker at a time, and withdrawing purge notices; a store
+//! runs it with [`outbox_conformance_tests!`].
+//!
 //! [`exact_purge`] holds a store to removing exactly what a purge plan
 //! names: it compares what the store's reads see before and after each
 //! purge with a set built from the fixtures alone. [`contention`] runs
@@ -48,6 +53,7 @@ pub mod events;
 pub mod exact_purge;
 pub mod gate;
 pub mod harness;
+pub mod outbox;
 pub mod races;
 
 /// How many times each race is run.

@@ -14,6 +14,7 @@
 //!   [`ports::ResourceStore`], [`ports::AccountStore`], [`ports::Health`]),
 //!   plus [`ports::JobCanceller`], [`ports::Clock`], [`ports::IdGenerator`]
 //!   and [`ports::Pause`], with the contract each implementation must keep.
+//! * [`events`]: outbound events (webhook messages) as pure functions.
 //! * [`usecases`]: [`TrashService`] (the trash roles only),
 //!   [`ResourceService`], [`AccountService`]; one error enum per use case.
 //!
@@ -21,10 +22,12 @@
 #![warn(missing_docs)]
 
 pub mod domain;
+pub mod events;
 pub mod ports;
 pub mod rules;
 pub mod usecases;
 
 pub use usecases::{
-    AccountService, ResourceService, Runtime, Services, TrashConfig, TrashPorts, TrashService,
+    AccountService, EventsConfig, ResourceService, Runtime, Services, TrashConfig, TrashPorts,
+    TrashService,
 };

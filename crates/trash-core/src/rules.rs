@@ -126,6 +126,7 @@ fn trash_plan(
         members,
         cancel,
         events,
+        outbox: Vec::new(),
     }
 }
 
@@ -393,6 +394,7 @@ fn restore_plan(
         root: op.root,
         new_slug,
         events,
+        outbox: Vec::new(),
     }
 }
 
@@ -560,6 +562,7 @@ fn purge_plan(
         remove,
         delete_orphaned_images: op.cleanup_delete_images && matches!(op.root, ItemRef::Project(_)),
         events,
+        outbox: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use trash_core::domain::*;
+use trash_core::events::{DeliveryStatus, EventType, OutboxMessage, StoredMessage};
 use trash_core::ports::*;
 
 #[derive(Debug, Clone)]
@@ -47,6 +48,16 @@ struct State {
     links: BTreeSet<(ProjectId, ImageId)>,
     cancellations: BTreeMap<TrainingId, CancellationRow>,
     audit: Vec<AuditRecord>,
+    outbox: BTreeMap<String, OutboxRow>,
+    outbox_seq: u64,
+    endpoints: BTreeMap<String, WebhookEndpoint>,
+}
+
+#[derive(Debug, Clone)]
+struct OutboxRow {
+    stored: StoredMessage,
+    available_at: Timestamp,
+    seq: u64,
 }
 
 /// A thread-safe in-memory store playing every role (it is a
@@ -95,6 +106,38 @@ impl State {
                 }
             }
         }
+    }
+
+    /// Writes outbox messages; an id already stored is kept as it is.
+    fn enqueue(&mut self, messages: &[OutboxMessage]) {
+        for m in messages {
+            self.outbox_seq += 1;
+            let seq = self.outbox_seq;
+            self.outbox
+                .entry(m.id.clone())
+                .or_insert_with(|| OutboxRow {
+                    stored: StoredMessage {
+                        message: m.clone(),
+                        status: DeliveryStatus::Pending,
+                        attempts: 0,
+                        acked: Vec::new(),
+                        last_error: None,
+                        finished_at: None,
+                    },
+                    available_at: m.due_at,
+                    seq,
+                });
+        }
+    }
+
+    /// Deletes the pending `purge_soon` notices of these operations.
+    fn withdraw_notices(&mut self, operations: &[OperationId]) {
+        self.outbox.retain(|_, r| {
+            let m = &r.stored.message;
+            !(m.event == EventType::ItemPurgeSoon
+                && r.stored.status == DeliveryStatus::Pending
+                && m.operation.as_ref().is_some_and(|o| operations.contains(o)))
+        });
     }
 
     fn record(&mut self, events: &[AuditEvent]) {
@@ -476,6 +519,7 @@ impl TrashWrites for MemoryStore {
             },
         );
         s.record(&plan.events);
+        s.enqueue(&plan.outbox);
         s.bump(&plan.guard);
         Ok(())
     }
@@ -545,6 +589,8 @@ impl TrashWrites for MemoryStore {
         }
         s.operations.remove(&plan.operation);
         s.record(&plan.events);
+        s.withdraw_notices(std::slice::from_ref(&plan.operation));
+        s.enqueue(&plan.outbox);
         s.bump(&plan.guard);
         Ok(())
     }
@@ -588,8 +634,188 @@ impl TrashWrites for MemoryStore {
             }
         }
         s.record(&plan.events);
+        s.withdraw_notices(&set.operations);
+        s.enqueue(&plan.outbox);
         s.bump(&plan.guard);
         Ok(counts)
+    }
+}
+
+impl State {
+    fn finish_attempt(
+        &mut self,
+        id: &str,
+        acked: &[String],
+        status: DeliveryStatus,
+        at: Timestamp,
+        error: Option<&str>,
+    ) {
+        if let Some(r) = self.outbox.get_mut(id) {
+            r.stored.acked = acked.to_vec();
+            r.stored.status = status;
+            r.available_at = at;
+            if let Some(e) = error {
+                r.stored.attempts += 1;
+                r.stored.last_error = Some(e.to_string());
+            }
+            if status != DeliveryStatus::Pending {
+                r.stored.finished_at = Some(at);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Outbox for MemoryStore {
+    async fn claim_messages(
+        &self,
+        now: Timestamp,
+        claimed_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut s = self.lock()?;
+        let mut due: Vec<(Timestamp, u64, String)> = s
+            .outbox
+            .values()
+            .filter(|r| r.stored.status == DeliveryStatus::Pending && r.available_at <= now)
+            .map(|r| (r.available_at, r.seq, r.stored.message.id.clone()))
+            .collect();
+        due.sort();
+        let mut out = Vec::new();
+        for (_, _, id) in due.into_iter().take(limit as usize) {
+            if let Some(r) = s.outbox.get_mut(&id) {
+                r.available_at = claimed_until;
+                out.push(r.stored.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn complete_message(
+        &self,
+        id: &str,
+        acked: &[String],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.finish_attempt(id, acked, DeliveryStatus::Delivered, at, None);
+        Ok(())
+    }
+
+    async fn retry_message(
+        &self,
+        id: &str,
+        acked: &[String],
+        retry_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.finish_attempt(id, acked, DeliveryStatus::Pending, retry_at, Some(error));
+        Ok(())
+    }
+
+    async fn fail_message(
+        &self,
+        id: &str,
+        acked: &[String],
+        at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        s.finish_attempt(id, acked, DeliveryStatus::Failed, at, Some(error));
+        Ok(())
+    }
+
+    async fn messages(
+        &self,
+        workspace: &WorkspaceSlug,
+        failed_only: bool,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let s = self.lock()?;
+        let mut rows: Vec<&OutboxRow> = s
+            .outbox
+            .values()
+            .filter(|r| &r.stored.message.workspace == workspace)
+            .filter(|r| !failed_only || r.stored.status == DeliveryStatus::Failed)
+            .collect();
+        rows.sort_by(|a, b| {
+            (b.stored.message.due_at, b.seq).cmp(&(a.stored.message.due_at, a.seq))
+        });
+        Ok(rows
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| r.stored.clone())
+            .collect())
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<StoredMessage>, StoreError> {
+        Ok(self.lock()?.outbox.get(id).map(|r| r.stored.clone()))
+    }
+
+    async fn redeliver(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        let Some(r) = s.outbox.get_mut(id) else {
+            return Ok(false);
+        };
+        r.stored.status = DeliveryStatus::Pending;
+        r.stored.attempts = 0;
+        r.stored.acked.clear();
+        r.stored.last_error = None;
+        r.stored.finished_at = None;
+        r.stored.message.due_at = now;
+        r.available_at = now;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl WebhookEndpoints for MemoryStore {
+    async fn add_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if s.endpoints.contains_key(&endpoint.id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.endpoints.insert(endpoint.id.clone(), endpoint.clone());
+        Ok(())
+    }
+
+    async fn endpoints(
+        &self,
+        workspace: &WorkspaceSlug,
+    ) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        let s = self.lock()?;
+        let mut out: Vec<WebhookEndpoint> = s
+            .endpoints
+            .values()
+            .filter(|e| &e.workspace == workspace)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(out)
+    }
+
+    async fn endpoint(&self, id: &str) -> Result<Option<WebhookEndpoint>, StoreError> {
+        Ok(self.lock()?.endpoints.get(id).cloned())
+    }
+
+    async fn remove_endpoint(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock()?.endpoints.remove(id).is_some())
+    }
+
+    async fn rotate_endpoint_secret(
+        &self,
+        id: &str,
+        secret: &str,
+        previous_until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        let Some(e) = s.endpoints.get_mut(id) else {
+            return Ok(false);
+        };
+        let old = std::mem::replace(&mut e.secret, secret.to_string());
+        e.previous_secret = Some((old, previous_until));
+        Ok(true)
     }
 }
 

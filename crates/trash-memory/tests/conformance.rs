@@ -17,3 +17,12 @@ impl trash_conformance::StoreFactory for Factory {
 
 trash_conformance::store_conformance_tests!(Factory);
 trash_conformance::account_conformance_tests!(Factory);
+
+#[async_trait::async_trait]
+impl trash_conformance::outbox::OutboxFactory for Factory {
+    async fn create_outbox(&self) -> trash_conformance::outbox::OutboxUnderTest {
+        trash_conformance::outbox::OutboxUnderTest::whole(Arc::new(MemoryStore::new()))
+    }
+}
+
+trash_conformance::outbox_conformance_tests!(Factory);

@@ -6,3 +6,4 @@ mod support;
 
 trash_conformance::store_conformance_tests!(support::PgFactory::default());
 trash_conformance::account_conformance_tests!(support::PgFactory::default());
+trash_conformance::outbox_conformance_tests!(support::PgFactory::default());

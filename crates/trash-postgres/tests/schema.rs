@@ -10,10 +10,11 @@ use trash_core::domain::*;
 use trash_core::ports::*;
 use trash_postgres::PgStore;
 
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 14] = [
     "api_keys",
     "audit_events",
     "images",
+    "outbox",
     "pending_cancellations",
     "project_images",
     "projects",
@@ -21,6 +22,7 @@ const TABLES: [&str; 12] = [
     "trash_operations",
     "users",
     "versions",
+    "webhook_endpoints",
     "workflows",
     "workspaces",
 ];

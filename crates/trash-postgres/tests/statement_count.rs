@@ -33,13 +33,14 @@ const IN_FLIGHT: i32 = 2;
 const TRASH_STATEMENTS: u64 = 1 + 5 + 11 + 5 * IN_FLIGHT as u64;
 /// Restoring a project by id: the aggregate (5); the restore transaction
 /// (BEGIN, guard, projects, versions, trainings, operation, audit lock,
-/// audit insert, COMMIT: 9).
-const RESTORE_STATEMENTS: u64 = 5 + 9;
+/// audit insert, withdrawing the operation's pending purge notice, COMMIT: 10).
+const RESTORE_STATEMENTS: u64 = 5 + 10;
 /// A cleanup batch of one project: the claim (1); the aggregate the purge
 /// set is decided from (5); the purge transaction (BEGIN, guard, image
 /// lock, the one statement that deletes every named row, audit lock, audit
-/// insert, COMMIT: 7).
-const PURGE_STATEMENTS: u64 = 1 + 5 + 7;
+/// insert, withdrawing the removed operations' pending purge notices,
+/// COMMIT: 8).
+const PURGE_STATEMENTS: u64 = 1 + 5 + 8;
 
 /// Seeds the big project's children directly (through the use cases it
 /// would take 11,000 guarded writes).

@@ -29,6 +29,7 @@ use crate::open;
 use crate::rows::*;
 
 mod accounts;
+mod outbox;
 mod queue;
 mod reads;
 mod resources;

@@ -35,3 +35,17 @@ impl StoreFactory for SqliteFactory {
 
 trash_conformance::store_conformance_tests!(SqliteFactory::new());
 trash_conformance::account_conformance_tests!(SqliteFactory::new());
+
+#[async_trait]
+impl trash_conformance::outbox::OutboxFactory for SqliteFactory {
+    async fn create_outbox(&self) -> trash_conformance::outbox::OutboxUnderTest {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = SqliteStore::open(&dir.path().join("trash.db"))
+            .await
+            .expect("open a fresh SQLite store");
+        self.dirs.lock().expect("not poisoned").push(dir);
+        trash_conformance::outbox::OutboxUnderTest::whole(Arc::new(store))
+    }
+}
+
+trash_conformance::outbox_conformance_tests!(SqliteFactory::new());

@@ -13,6 +13,7 @@
 //! | [`AccountStore`] | workspaces, API keys, web users | `trashd`'s stores; embedders with their own identity never |
 //! | [`Health`] | readiness | anyone who wants a readiness check |
 //! | [`QueueDepth`] | the cleanup backlog, for `/metrics` | `trashd`'s stores |
+//! | [`Outbox`], [`WebhookEndpoints`] | outbound events: claiming and acknowledging messages, operator-registered endpoints | `trashd`'s stores; embedders that send events |
 //! | [`JobCanceller`], [`Clock`], [`IdGenerator`], [`Pause`] | the outside world | small adapters |
 //!
 //! One store type may implement every role; the composition root hands the
@@ -44,6 +45,7 @@
 use crate::domain::*;
 
 mod accounts;
+mod outbox;
 mod queue;
 mod reads;
 mod resources;
@@ -51,6 +53,7 @@ mod small;
 mod writes;
 
 pub use accounts::*;
+pub use outbox::*;
 pub use queue::*;
 pub use reads::*;
 pub use resources::*;
@@ -102,7 +105,16 @@ pub enum StoreError {
 /// Implemented automatically for any type that implements all of them; an
 /// `Arc<dyn StandaloneStore>` coerces to an `Arc` of each role.
 pub trait StandaloneStore:
-    TrashReads + TrashWrites + WorkQueue + QueueDepth + AuditLog + ResourceStore + AccountStore + Health
+    TrashReads
+    + TrashWrites
+    + WorkQueue
+    + QueueDepth
+    + AuditLog
+    + ResourceStore
+    + AccountStore
+    + Health
+    + Outbox
+    + WebhookEndpoints
 {
 }
 
@@ -115,5 +127,7 @@ impl<T> StandaloneStore for T where
         + ResourceStore
         + AccountStore
         + Health
+        + Outbox
+        + WebhookEndpoints
 {
 }

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::{Guard, StoreError};
 use crate::domain::*;
+use crate::events::OutboxMessage;
 
 /// Move an item (and what cascades with it) to trash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub struct TrashPlan {
     pub cancel_claimed_until: Timestamp,
     /// Audit events recorded in the same transaction.
     pub events: Vec<AuditEvent>,
+    /// Outbound messages written to the outbox in the same transaction.
+    pub outbox: Vec<OutboxMessage>,
 }
 
 /// Restore one operation exactly.
@@ -38,6 +41,9 @@ pub struct RestorePlan {
     pub new_slug: Option<Slug>,
     /// Audit events recorded in the same transaction.
     pub events: Vec<AuditEvent>,
+    /// Outbound messages written to the outbox in the same transaction; the
+    /// pending `purge_soon` notices of the operation are withdrawn.
+    pub outbox: Vec<OutboxMessage>,
 }
 
 /// Everything one purge removes, named item by item by the core from the
@@ -76,6 +82,9 @@ pub struct PurgePlan {
     pub delete_orphaned_images: bool,
     /// Audit events recorded in the same transaction.
     pub events: Vec<AuditEvent>,
+    /// Outbound messages written to the outbox in the same transaction; the
+    /// pending `purge_soon` notices of every removed operation are withdrawn.
+    pub outbox: Vec<OutboxMessage>,
 }
 
 /// What a purge removed.
@@ -111,11 +120,16 @@ impl PurgeCounts {
 pub trait TrashWrites: Send + Sync {
     /// Guarded: MUST apply the [`TrashPlan`] atomically: record the
     /// operation, mark its root and members, cancel and record the pending
-    /// cancellations, record the events.
+    /// cancellations, record the events, write the outbox messages
+    /// (pending, available at their `due_at`; an id already stored is kept
+    /// as it is).
     async fn trash(&self, plan: &TrashPlan) -> Result<(), StoreError>;
     /// Guarded: MUST apply the [`RestorePlan`] atomically, or return
     /// `SlugTaken` (changing nothing) if the root's slug (the new one when
     /// renaming) is held by an active item of its type at commit time.
+    /// In the same transaction it MUST delete the pending
+    /// `trash.item.purge_soon` messages of the operation and write the
+    /// plan's outbox messages.
     async fn restore(&self, plan: &RestorePlan) -> Result<(), StoreError>;
     /// Guarded: MUST remove exactly the rows the [`PurgePlan`] names (plus
     /// the orphaned images when it asks), record its events, atomically, in

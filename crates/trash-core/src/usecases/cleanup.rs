@@ -2,7 +2,8 @@
 //! pending job cancellations.
 
 use crate::domain::*;
-use crate::ports::{PurgeCounts, PurgePlan, StoreError};
+use crate::events::{EventType, ItemEvent};
+use crate::ports::{PurgeCounts, PurgePlan, StoreError, TrashedItem};
 use crate::rules::{self, PurgeReason};
 
 use super::{Contended, TrashService};
@@ -145,16 +146,43 @@ impl TrashService {
     ) -> Result<Option<PurgePlan>, StoreError> {
         let workspace = &op.workspace;
         Ok(match aggregate {
-            AggregateId::Workflow(id) => self
-                .reads
-                .load_workflow(workspace, id)
-                .await?
-                .and_then(|agg| rules::purge_workflow(&agg, &op.id, reason, actor, now).ok()),
-            AggregateId::Project(id) => self
-                .reads
-                .load_project(workspace, id)
-                .await?
-                .and_then(|agg| rules::purge_in_project(&agg, &op.id, reason, actor, now).ok()),
+            AggregateId::Workflow(id) => {
+                self.reads
+                    .load_workflow(workspace, id)
+                    .await?
+                    .and_then(|agg| {
+                        let mut plan =
+                            rules::purge_workflow(&agg, &op.id, reason, actor, now).ok()?;
+                        let described = agg.operation.as_ref().map(|o| {
+                            ItemEvent::of(TrashedItem::Workflow(rules::describe_workflow(&agg)), o)
+                        });
+                        plan.outbox = self.item_messages(EventType::ItemPurged, described, now);
+                        Some(plan)
+                    })
+            }
+            AggregateId::Project(id) => {
+                self.reads
+                    .load_project(workspace, id)
+                    .await?
+                    .and_then(|agg| {
+                        let mut plan =
+                            rules::purge_in_project(&agg, &op.id, reason, actor, now).ok()?;
+                        // Every removed operation's root is purged: the
+                        // purged one first, then those rooted inside it.
+                        let mut removed: Vec<&TrashOperation> = agg
+                            .operations
+                            .iter()
+                            .filter(|o| plan.remove.operations.contains(&o.id))
+                            .collect();
+                        removed.sort_by_key(|o| o.id != op.id);
+                        let described = removed.into_iter().filter_map(|o| {
+                            rules::describe_in_project(&agg, &o.root)
+                                .map(|(_, item)| ItemEvent::of(item, o))
+                        });
+                        plan.outbox = self.item_messages(EventType::ItemPurged, described, now);
+                        Some(plan)
+                    })
+            }
         })
     }
 

@@ -52,6 +52,26 @@ pub struct TrashConfig {
     /// How long a caller holds the claim on a cancellation it is sending, and
     /// a cleanup worker on the operations it purges (default 5 minutes).
     pub claim: Duration,
+    /// Outbound events: when set, every trash, restore and purge writes its
+    /// messages ([`crate::events`]) into the outbox in the same transaction
+    /// (default: off, for stores without an outbox).
+    pub events: Option<EventsConfig>,
+}
+
+/// Settings of the outbound events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventsConfig {
+    /// How long before `scheduledCleanupAt` the `purge_soon` notice is due
+    /// (default 7 days).
+    pub purge_notice: Duration,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            purge_notice: Duration::days(7),
+        }
+    }
 }
 
 impl Default for TrashConfig {
@@ -61,6 +81,7 @@ impl Default for TrashConfig {
             max_attempts: 16,
             backoff: Backoff::default(),
             claim: Duration::minutes(5),
+            events: None,
         }
     }
 }
@@ -152,6 +173,28 @@ impl TrashService {
 
     fn attempts(&self) -> Attempts<'_> {
         Attempts::new(&self.runtime, &self.config)
+    }
+
+    /// A new outbox message id (`msg_` and random letters and digits).
+    fn new_message_id(&self) -> String {
+        format!("msg_{}", self.runtime.ids.alphanumeric(24))
+    }
+
+    /// The outbox messages of items leaving the trash (`event` is restored
+    /// or purged) at `now`, when events are on.
+    fn item_messages(
+        &self,
+        event: crate::events::EventType,
+        items: impl IntoIterator<Item = crate::events::ItemEvent>,
+        now: Timestamp,
+    ) -> Vec<crate::events::OutboxMessage> {
+        if self.config.events.is_none() {
+            return Vec::new();
+        }
+        items
+            .into_iter()
+            .map(|e| crate::events::item_message(self.new_message_id(), event, &e, now))
+            .collect()
     }
 
     fn new_operation_id(&self) -> Result<OperationId, StoreError> {

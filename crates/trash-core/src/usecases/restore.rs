@@ -1,7 +1,8 @@
 //! Restore from trash.
 
 use crate::domain::*;
-use crate::ports::{RestorePlan, SlugSpace, StoreError};
+use crate::events::{EventType, ItemEvent};
+use crate::ports::{RestorePlan, SlugSpace, StoreError, TrashedItem};
 use crate::rules::{self, RestoreDecision, RestoreRefusal};
 
 use super::{check_access, AccessDenied, Contended, TrashService};
@@ -112,7 +113,7 @@ impl TrashService {
                 .ok_or(RestoreError::NotFound)?;
             let turn = self.runtime.locks.lock(&aggregate).await;
             let now = self.now();
-            let (decision, current_slug, parent) = self
+            let (decision, current_slug, parent, described) = self
                 .decide_restore(
                     workspace,
                     target,
@@ -122,7 +123,7 @@ impl TrashService {
                     rename_to.clone(),
                 )
                 .await?;
-            let plan: RestorePlan = match decision {
+            let mut plan: RestorePlan = match decision {
                 RestoreDecision::AlreadyActive => {
                     return Ok(RestoreOutcome {
                         item: target.clone(),
@@ -134,6 +135,16 @@ impl TrashService {
                 }
                 RestoreDecision::Apply(plan) => plan,
             };
+            if let Some(mut e) = described {
+                if let Some(slug) = &plan.new_slug {
+                    match &mut e.item {
+                        TrashedItem::Project(p) => p.slug = slug.clone(),
+                        TrashedItem::Workflow(w) => w.slug = slug.clone(),
+                        _ => {}
+                    }
+                }
+                plan.outbox = self.item_messages(EventType::ItemRestored, [e], now);
+            }
             let written = self.writes.restore(&plan).await;
             drop(turn);
             match written {
@@ -175,7 +186,15 @@ impl TrashService {
         actor: &Actor,
         now: Timestamp,
         new_slug: Option<Slug>,
-    ) -> Result<(RestoreDecision, Option<Slug>, Option<ProjectId>), RestoreError> {
+    ) -> Result<
+        (
+            RestoreDecision,
+            Option<Slug>,
+            Option<ProjectId>,
+            Option<ItemEvent>,
+        ),
+        RestoreError,
+    > {
         let project_id = match aggregate {
             AggregateId::Workflow(id) => {
                 let agg = self
@@ -185,7 +204,10 @@ impl TrashService {
                     .ok_or(RestoreError::NotFound)?;
                 let slug = Some(agg.workflow.slug.clone());
                 let d = rules::restore_workflow(&agg, actor, now, new_slug)?;
-                return Ok((d, slug, None));
+                let described = agg.operation.as_ref().map(|op| {
+                    ItemEvent::of(TrashedItem::Workflow(rules::describe_workflow(&agg)), op)
+                });
+                return Ok((d, slug, None, described));
             }
             AggregateId::Project(id) => id,
         };
@@ -197,7 +219,16 @@ impl TrashService {
         let slug = matches!(target, ItemRef::Project(_)).then(|| agg.project.slug.clone());
         let parent = (!matches!(target, ItemRef::Project(_))).then(|| agg.project.id.clone());
         let d = rules::restore_in_project(&agg, target, actor, now, new_slug)?;
-        Ok((d, slug, parent))
+        let described = match &d {
+            RestoreDecision::Apply(plan) => agg
+                .operations
+                .iter()
+                .find(|op| op.id == plan.operation)
+                .zip(rules::describe_in_project(&agg, &plan.root))
+                .map(|(op, (_, item))| ItemEvent::of(item, op)),
+            RestoreDecision::AlreadyActive => None,
+        };
+        Ok((d, slug, parent, described))
     }
 }
 

@@ -3,11 +3,17 @@
 use std::future::Future;
 
 use crate::domain::*;
-use crate::ports::{ProjectItem, StoreError, TrainingItem, TrashedItem, VersionItem, WorkflowItem};
+use crate::events::{
+    cancel_message, item_message, purge_soon_message, EventType, ItemEvent, OutboxMessage,
+};
+use crate::ports::{
+    ProjectItem, StoreError, TrainingItem, TrashPlan, TrashedItem, VersionItem, WorkflowItem,
+};
 use crate::rules::{self, TrashContext, TrashDecision, TrashRefusal};
 
 use super::{
-    check_access, project_by_slug, workflow_by_slug, AccessDenied, Contended, TrashService,
+    check_access, project_by_slug, workflow_by_slug, AccessDenied, Contended, EventsConfig,
+    TrashService,
 };
 
 /// What to move to trash, addressed as in the REST paths.
@@ -152,7 +158,7 @@ impl From<TrashRefusal> for TrashError {
 
 /// One kind of trash target: which aggregate it is in, and how to decide.
 trait Subject: Sync {
-    type Item: Send;
+    type Item: Send + Clone + Into<TrashedItem>;
     fn kind(&self) -> ItemKind;
     fn cleanup_delete_images(&self) -> bool {
         false
@@ -365,7 +371,64 @@ impl Subject for WorkflowRef {
     }
 }
 
+impl From<ProjectItem> for TrashedItem {
+    fn from(item: ProjectItem) -> Self {
+        TrashedItem::Project(item)
+    }
+}
+
+impl From<VersionItem> for TrashedItem {
+    fn from(item: VersionItem) -> Self {
+        TrashedItem::Version(item)
+    }
+}
+
+impl From<WorkflowItem> for TrashedItem {
+    fn from(item: WorkflowItem) -> Self {
+        TrashedItem::Workflow(item)
+    }
+}
+
+impl From<TrainingItem> for TrashedItem {
+    fn from(item: TrainingItem) -> Self {
+        TrashedItem::Training(item)
+    }
+}
+
 impl TrashService {
+    /// The messages of a trash: `trashed` now, `purge_soon` at its notice
+    /// time, and `training.cancel_requested` for every cancelled training.
+    async fn trash_messages(
+        &self,
+        plan: &TrashPlan,
+        item: TrashedItem,
+        events: EventsConfig,
+    ) -> Result<Vec<OutboxMessage>, TrashError> {
+        let op = &plan.operation;
+        let now = op.deleted_at;
+        let e = ItemEvent::of(item, op);
+        let mut out = vec![
+            item_message(self.new_message_id(), EventType::ItemTrashed, &e, now),
+            purge_soon_message(self.new_message_id(), &e, events.purge_notice, now),
+        ];
+        if let (false, AggregateId::Project(project)) =
+            (plan.cancel.is_empty(), &plan.guard.aggregate)
+        {
+            // Gone meanwhile: the guarded write conflicts and this is redone.
+            let Some(agg) = self.reads.load_project(&op.workspace, project).await? else {
+                return Ok(out);
+            };
+            for training in &plan.cancel {
+                if let Some((_, TrashedItem::Training(t))) =
+                    rules::describe_in_project(&agg, &ItemRef::Training(training.clone()))
+                {
+                    out.push(cancel_message(&op.workspace, &t, now));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Moves a project to trash (`project:update`) with its active versions
     /// and their trainings, cancelling the in-flight ones. With
     /// `cleanup_delete_images`, the cleanup later also deletes the images no
@@ -492,7 +555,7 @@ impl TrashService {
                 cancel_claim: self.config.claim,
             };
             let (decision, item) = subject.decide(self, workspace, &aggregate, &ctx).await?;
-            let plan = match decision {
+            let mut plan = match decision {
                 TrashDecision::AlreadyInTrash(op) => {
                     return Ok(Trashed {
                         workspace: workspace.clone(),
@@ -506,6 +569,11 @@ impl TrashService {
                 }
                 TrashDecision::Apply(plan) => plan,
             };
+            if let Some(events) = self.config.events {
+                plan.outbox = self
+                    .trash_messages(&plan, item.clone().into(), events)
+                    .await?;
+            }
             let written = self.writes.trash(&plan).await;
             // The job system is called outside the turn.
             drop(turn);

@@ -355,7 +355,8 @@ impl TrashWrites for PgStore {
                 .await
                 .map_err(store_error)?;
             }
-            record(&mut tx, &plan.events).await
+            record(&mut tx, &plan.events).await?;
+            super::outbox::enqueue(&mut tx, &plan.outbox).await
         }
         .await;
         tx.finish(result).await
@@ -425,7 +426,15 @@ impl TrashWrites for PgStore {
             if removed == 0 {
                 return Err(Restore::Failed(StoreError::Conflict));
             }
-            record(&mut tx, &plan.events).await.map_err(Restore::Failed)
+            record(&mut tx, &plan.events)
+                .await
+                .map_err(Restore::Failed)?;
+            super::outbox::withdraw_notices(&mut tx, &[op])
+                .await
+                .map_err(Restore::Failed)?;
+            super::outbox::enqueue(&mut tx, &plan.outbox)
+                .await
+                .map_err(Restore::Failed)
         }
         .await;
         match result {
@@ -481,6 +490,9 @@ impl TrashWrites for PgStore {
                 images: count("images")?,
             };
             record(&mut tx, &plan.events).await?;
+            let removed: Vec<&str> = plan.remove.operations.iter().map(|o| o.as_str()).collect();
+            super::outbox::withdraw_notices(&mut tx, &removed).await?;
+            super::outbox::enqueue(&mut tx, &plan.outbox).await?;
             Ok(counts)
         }
         .await;

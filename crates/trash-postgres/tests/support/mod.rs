@@ -212,3 +212,10 @@ impl trash_conformance::StoreFactory for PgFactory {
         StoreUnderTest::whole(Arc::new(self.store().await))
     }
 }
+
+#[async_trait::async_trait]
+impl trash_conformance::outbox::OutboxFactory for PgFactory {
+    async fn create_outbox(&self) -> trash_conformance::outbox::OutboxUnderTest {
+        trash_conformance::outbox::OutboxUnderTest::whole(Arc::new(self.store().await))
+    }
+}

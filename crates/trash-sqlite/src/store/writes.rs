@@ -174,7 +174,8 @@ async fn apply_trash(conn: &mut SqliteConnection, plan: &TrashPlan) -> Result<()
         .await
         .map_err(db)?;
     }
-    record(conn, &plan.events).await
+    record(conn, &plan.events).await?;
+    super::outbox::enqueue(conn, &plan.outbox).await
 }
 
 async fn apply_restore(conn: &mut SqliteConnection, plan: &RestorePlan) -> Result<(), StoreError> {
@@ -230,7 +231,9 @@ async fn apply_restore(conn: &mut SqliteConnection, plan: &RestorePlan) -> Resul
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    record(conn, &plan.events).await
+    record(conn, &plan.events).await?;
+    super::outbox::withdraw_notices(conn, [&plan.operation]).await?;
+    super::outbox::enqueue(conn, &plan.outbox).await
 }
 
 /// A unique violation while restoring can only be the active-slug index,
@@ -350,6 +353,8 @@ async fn apply_purge(
         .await?;
     }
     record(conn, &plan.events).await?;
+    super::outbox::withdraw_notices(conn, &set.operations).await?;
+    super::outbox::enqueue(conn, &plan.outbox).await?;
     Ok(counts)
 }
 
