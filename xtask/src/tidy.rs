@@ -14,6 +14,7 @@ pub const ALLOWED_IN_CORE: &[&str] = &[
     "thiserror",
     "sha2",
     "subtle",
+    "unicode-general-category",
     "mockall",
 ];
 

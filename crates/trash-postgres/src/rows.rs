@@ -29,15 +29,18 @@ fn parse<T, E: std::fmt::Display>(
 
 macro_rules! string_column {
     ($fn:ident, $opt:ident, $ty:ty, $what:literal) => {
+        string_column!($fn, $opt, $ty, $what, <$ty>::parse);
+    };
+    ($fn:ident, $opt:ident, $ty:ty, $what:literal, $parser:expr) => {
         pub(crate) fn $fn(row: &PgRow, column: &str) -> Result<$ty, StoreError> {
             let s: String = get(row, column)?;
-            parse($what, &s, <$ty>::parse)
+            parse($what, &s, $parser)
         }
 
         #[allow(dead_code)]
         pub(crate) fn $opt(row: &PgRow, column: &str) -> Result<Option<$ty>, StoreError> {
             let s: Option<String> = get(row, column)?;
-            s.map(|s| parse($what, &s, <$ty>::parse)).transpose()
+            s.map(|s| parse($what, &s, $parser)).transpose()
         }
     };
 }
@@ -49,7 +52,8 @@ string_column!(
     "workspace slug"
 );
 string_column!(slug, opt_slug, Slug, "slug");
-string_column!(name, opt_name, Name, "name");
+// Names stored before format characters were refused still read back.
+string_column!(name, opt_name, Name, "name", Name::from_stored);
 string_column!(project_id, opt_project_id, ProjectId, "project id");
 string_column!(workflow_id, opt_workflow_id, WorkflowId, "workflow id");
 string_column!(training_id, opt_training_id, TrainingId, "training id");

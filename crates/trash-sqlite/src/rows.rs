@@ -63,7 +63,7 @@ impl TryFrom<WorkspaceRow> for Workspace {
     fn try_from(r: WorkspaceRow) -> Result<Self, StoreError> {
         Ok(Workspace {
             slug: parse("workspace slug", &r.slug, WorkspaceSlug::parse)?,
-            name: parse("workspace name", &r.name, Name::parse)?,
+            name: parse("workspace name", &r.name, Name::from_stored)?,
             created_at: ts("workspace creation time", r.created_at)?,
         })
     }
@@ -88,7 +88,7 @@ impl TryFrom<KeyRow> for ApiKeyRecord {
         Ok(ApiKeyRecord {
             id: parse("key id", &r.id, KeyId::parse)?,
             workspace: parse("workspace slug", &r.workspace, WorkspaceSlug::parse)?,
-            name: parse("key name", &r.name, Name::parse)?,
+            name: parse("key name", &r.name, Name::from_stored)?,
             scopes: parse("key scopes", &r.scopes, ScopeSet::parse_list)?,
             hash: parse("key hash", &r.hash, KeyHash::from_hex)?,
             created_at: ts("key creation time", r.created_at)?,
@@ -145,7 +145,7 @@ impl ProjectRow {
             id: parse("project id", &self.id, ProjectId::parse)?,
             workspace: parse("workspace slug", &self.workspace, WorkspaceSlug::parse)?,
             slug: parse("project slug", &self.slug, Slug::parse)?,
-            name: parse("project name", &self.name, Name::parse)?,
+            name: parse("project name", &self.name, Name::from_stored)?,
             created_at: ts("project creation time", self.created_at)?,
             state: state(self.trash_op_id.as_deref(), self.trash_cascaded)?,
         })
@@ -171,7 +171,7 @@ impl TryFrom<VersionRow> for Version {
         Ok(Version {
             project: parse("project id", &r.project_id, ProjectId::parse)?,
             number: version_number(r.number)?,
-            name: parse("version name", &r.name, Name::parse)?,
+            name: parse("version name", &r.name, Name::from_stored)?,
             created_at: ts("version creation time", r.created_at)?,
             state: state(r.trash_op_id.as_deref(), r.trash_cascaded)?,
         })
@@ -229,7 +229,7 @@ impl WorkflowRow {
             id: parse("workflow id", &self.id, WorkflowId::parse)?,
             workspace: parse("workspace slug", &self.workspace, WorkspaceSlug::parse)?,
             slug: parse("workflow slug", &self.slug, Slug::parse)?,
-            name: parse("workflow name", &self.name, Name::parse)?,
+            name: parse("workflow name", &self.name, Name::from_stored)?,
             created_at: ts("workflow creation time", self.created_at)?,
             state: state(self.trash_op_id.as_deref(), self.trash_cascaded)?,
         })
@@ -376,7 +376,7 @@ impl TryFrom<ImageRow> for Image {
         Ok(Image {
             id: parse("image id", &r.id, ImageId::parse)?,
             workspace: parse("workspace slug", &r.workspace, WorkspaceSlug::parse)?,
-            name: parse("image name", &r.name, Name::parse)?,
+            name: parse("image name", &r.name, Name::from_stored)?,
             created_at: ts("image creation time", r.created_at)?,
         })
     }

@@ -53,6 +53,27 @@ pub enum InvalidValue {
         /// What the range is.
         detail: &'static str,
     },
+    /// The value contains an invisible formatting character (Unicode
+    /// general category Cf: bidi controls such as U+202E, zero-width
+    /// characters such as U+200B), which can make a name display as
+    /// something other than what it is.
+    #[error(
+        "{what} contains the invisible format character U+{code_point:04X}; bidi controls and zero-width characters (Unicode category Cf) are not allowed"
+    )]
+    FormatCharacter {
+        /// What was being parsed.
+        what: &'static str,
+        /// The first such character, as a code point.
+        code_point: u32,
+    },
+}
+
+/// Whether `c` is a Unicode format character (general category Cf): bidi
+/// embeddings, overrides and isolates, zero-width spaces and joiners, the
+/// byte order mark, and the like.
+pub fn is_format_character(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory};
+    get_general_category(c) == GeneralCategory::Format
 }
 
 pub(crate) fn truncate_for_message(value: &str) -> String {
@@ -280,13 +301,30 @@ impl fmt::Display for VersionNumber {
 }
 
 /// A human-readable name (project, version, workflow, image, key, user):
-/// 1–200 characters, no control characters, not only whitespace.
+/// 1–200 characters, no control characters, no invisible format characters
+/// (Unicode category Cf), not only whitespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Name(String);
 
 impl Name {
-    /// Parses a name; surrounding whitespace is trimmed.
+    /// Parses a name given as input; surrounding whitespace is trimmed.
+    /// Refuses control characters and format characters (Unicode category
+    /// Cf: `"\u{202E}txt.exe\u{200B}"` is refused).
     pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let name = Name::from_stored(value)?;
+        if let Some(c) = name.0.chars().find(|&c| is_format_character(c)) {
+            return Err(InvalidValue::FormatCharacter {
+                what: "name",
+                code_point: u32::from(c),
+            });
+        }
+        Ok(name)
+    }
+
+    /// Reads a name back from storage: the rules of [`Name::parse`] except
+    /// the one on format characters, which names stored before it was
+    /// introduced may contain. Only stores should call this.
+    pub fn from_stored(value: &str) -> Result<Self, InvalidValue> {
         const WHAT: &str = "name";
         let v = value.trim();
         if v.is_empty() {
@@ -426,6 +464,32 @@ mod tests {
         assert!(Name::parse("   ").is_err());
         assert!(Name::parse("a\u{7}b").is_err());
         assert!(Name::parse(&"x".repeat(201)).is_err());
+        assert_eq!(
+            Name::parse("Café ✓ 漢字 🙂").unwrap().as_str(),
+            "Café ✓ 漢字 🙂"
+        );
+        for (bad, code_point) in [
+            ("\u{202e}txt.exe\u{200b}", 0x202E),
+            ("a\u{200b}b", 0x200B),
+            ("a\u{200d}b", 0x200D),
+            ("\u{2066}x\u{2069}", 0x2066),
+            ("\u{feff}x", 0xFEFF),
+            ("a\u{00ad}b", 0x00AD),
+            ("x\u{e0041}", 0xE0041),
+        ] {
+            assert_eq!(
+                Name::parse(bad),
+                Err(InvalidValue::FormatCharacter {
+                    what: "name",
+                    code_point
+                }),
+                "{bad:?}"
+            );
+            assert!(Name::from_stored(bad).is_ok(), "{bad:?} stored earlier");
+        }
+        let sentence = Name::parse("a\u{202e}b").unwrap_err().to_string();
+        assert!(sentence.contains("U+202E"), "{sentence}");
+        assert!(Name::from_stored("a\u{7}b").is_err());
         assert_eq!(
             Email::parse("Ann@Example.com").unwrap().as_str(),
             "ann@example.com"

@@ -91,19 +91,19 @@ impl ListRow {
             ItemRef::Project(id) => TrashedItem::Project(ProjectItem {
                 id: id.clone(),
                 slug: project_slug(p_slug)?,
-                name: parse("project name", &need(p_name)?, Name::parse)?,
+                name: parse("project name", &need(p_name)?, Name::from_stored)?,
             }),
             ItemRef::Version(project, number) => TrashedItem::Version(VersionItem {
                 project: project.clone(),
                 project_slug: project_slug(p_slug)?,
-                project_name: parse("project name", &need(p_name)?, Name::parse)?,
+                project_name: parse("project name", &need(p_name)?, Name::from_stored)?,
                 number: *number,
-                name: parse("version name", &need(v_name)?, Name::parse)?,
+                name: parse("version name", &need(v_name)?, Name::from_stored)?,
             }),
             ItemRef::Workflow(id) => TrashedItem::Workflow(WorkflowItem {
                 id: id.clone(),
                 slug: parse("workflow slug", &need(w_slug)?, Slug::parse)?,
-                name: parse("workflow name", &need(w_name)?, Name::parse)?,
+                name: parse("workflow name", &need(w_name)?, Name::from_stored)?,
             }),
             ItemRef::Training(id) => {
                 let version = t_version.ok_or_else(|| dangling(&operation))?;
