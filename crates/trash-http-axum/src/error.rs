@@ -21,6 +21,9 @@ const RETRY_AFTER_SECS: u32 = 1;
 /// echoing input) are cut.
 const MAX_MESSAGE_CHARS: usize = 300;
 
+/// The sentence for a key that is unknown or revoked (the same for both).
+pub const INVALID_KEY: &str = "this API key does not exist (or has been revoked)";
+
 /// An error answered as JSON. Build it from a use-case error (`?` does it)
 /// or with one of the constructors.
 #[derive(Debug, Clone)]
@@ -28,7 +31,8 @@ pub struct ApiError {
     status: StatusCode,
     message: String,
     extra: Map<String, Value>,
-    retry_after: bool,
+    /// Seconds sent in `Retry-After`.
+    retry_after: Option<u32>,
     /// The cause of a 5xx, logged (never sent).
     cause: Option<String>,
 }
@@ -43,7 +47,7 @@ impl ApiError {
             status,
             message,
             extra: Map::new(),
-            retry_after: false,
+            retry_after: None,
             cause: None,
         }
     }
@@ -92,7 +96,14 @@ impl ApiError {
     /// 503: try again shortly.
     pub fn unavailable(message: impl Into<String>) -> ApiError {
         let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message);
-        e.retry_after = true;
+        e.retry_after = Some(RETRY_AFTER_SECS);
+        e
+    }
+
+    /// 429: over a rate limit; `Retry-After` tells when to try again.
+    pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u32) -> ApiError {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message);
+        e.retry_after = Some(retry_after_secs.max(1));
         e
     }
 
@@ -150,10 +161,10 @@ impl IntoResponse for ApiError {
             body.insert(k, v);
         }
         let mut response = (self.status, Json(Value::Object(body))).into_response();
-        if self.retry_after {
+        if let Some(secs) = self.retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -206,8 +217,9 @@ impl From<AuthError> for ApiError {
             AuthError::Missing => ApiError::unauthorized(
                 "an API key is required: pass ?api_key=, an Authorization: Bearer header, or \"api_key\" in the JSON body",
             ),
-            AuthError::Invalid => ApiError::unauthorized("this API key does not exist"),
-            AuthError::Revoked => ApiError::unauthorized("this API key has been revoked"),
+            // One sentence for both: the answer must not tell a guessed key
+            // from one that once worked.
+            AuthError::Invalid | AuthError::Revoked => ApiError::unauthorized(INVALID_KEY),
             AuthError::Store(s) => s.into(),
         }
     }

@@ -150,10 +150,12 @@ impl FromRequest<AppState> for ApiRequest {
 }
 
 impl ApiRequest {
-    /// Authenticates the presented key (401 when missing, unknown or revoked).
+    /// Authenticates the presented key (401 when missing, unknown or
+    /// revoked), and counts the request against the key's rate limit (429).
     pub async fn principal(&self, state: &AppState) -> Result<Principal, ApiError> {
         let presented = self.key.as_deref().unwrap_or_default();
         let key = state.accounts.authenticate(presented).await?;
+        state.edge.check_key(&key.key_id)?;
         Ok(Principal::ApiKey(key))
     }
 

@@ -9,7 +9,9 @@
 //! [`router`] is the whole HTTP surface: the API, `/healthz`, `/readyz`,
 //! `/openapi.json` (generated from the handlers' annotations, so the
 //! document and the routes cannot drift apart), JSON answers for every
-//! failure, a 64 KiB body limit, a request id and one log line per request.
+//! failure, a 64 KiB body limit, a request id, one log line per request,
+//! and `X-Content-Type-Options: nosniff` with `Cache-Control: no-store` on
+//! every answer.
 //!
 //! There is no route, method or parameter that deletes anything for good:
 //! permanent deletion belongs to the web Trash view only.
@@ -29,13 +31,16 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod routes;
+pub mod throttle;
 pub mod wire;
 
 pub use error::ApiError;
+pub use throttle::{ClientAddr, Edge, EdgeConfig};
 
 /// Project slugs that would be shadowed by a route under `/{ws}/`; creating
 /// a project with one of them is refused with 400.
@@ -82,6 +87,8 @@ pub struct AppState {
     pub health: Arc<dyn Health>,
     /// Request limits.
     pub limits: Limits,
+    /// Rate limits and the proxies trusted to name the client.
+    pub edge: Arc<Edge>,
 }
 
 impl AppState {
@@ -93,7 +100,15 @@ impl AppState {
             accounts: services.accounts,
             health: services.health,
             limits: Limits::default(),
+            edge: Arc::new(Edge::off()),
         }
+    }
+
+    /// The same state with these rate limits and trusted proxies (the
+    /// default is none of either).
+    pub fn with_edge(mut self, config: EdgeConfig) -> AppState {
+        self.edge = Arc::new(Edge::new(config));
+        self
     }
 }
 
@@ -158,15 +173,24 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(set_training_status))
 }
 
-/// The OpenAPI 3 document of [`router`] (what `GET /openapi.json` serves).
+/// The OpenAPI 3 document generated from the handlers' annotations: every
+/// route, operation and type. [`openapi_document`] is what is served.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     api().split_for_parts().1
 }
 
+/// The OpenAPI 3.1 document `GET /openapi.json` serves: [`openapi`] with
+/// what the server accepts written in (see [`contract`]).
+pub fn openapi_document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(openapi()).unwrap_or_default();
+    contract::constrain(&mut doc);
+    doc
+}
+
 /// The whole HTTP surface: REST API, `/healthz`, `/readyz`, `/openapi.json`,
-/// JSON fallbacks, the body limit, the request-id header, and one tracing
-/// line per request (method, matched path template, status, latency,
-/// request id).
+/// JSON fallbacks, the body limit, the request-id header, the rate limits
+/// of `state.edge`, and one tracing line per request (method, matched path
+/// template, status, latency, request id, client address).
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
 }
@@ -178,8 +202,11 @@ pub fn router(state: AppState) -> Router {
 pub fn router_with(state: AppState, extra: Router) -> Router {
     let body_limit = state.limits.body_bytes;
     let request_timeout = state.limits.request_timeout;
+    let edge = state.edge.clone();
+    let identify = edge.clone();
     let (api, _) = api().split_for_parts();
     let inner = api
+        .route_layer(axum::middleware::from_fn(middleware::reserved_segments))
         .with_state(state)
         .merge(extra)
         .method_not_allowed_fallback(middleware::method_not_allowed)
@@ -191,7 +218,18 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
             },
         ))
         .layer(CatchPanicLayer::custom(middleware::panicked))
-        .layer(axum::middleware::from_fn(middleware::observe));
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                throttle::limit_clients(edge.clone(), req, next)
+            },
+        ))
+        .layer(axum::middleware::from_fn(middleware::observe))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                throttle::identify_client(identify.clone(), req, next)
+            },
+        ))
+        .layer(axum::middleware::from_fn(middleware::security_headers));
     Router::new().fallback_service(
         ServiceBuilder::new()
             .map_request(middleware::collapse_leading_slashes)

@@ -5,8 +5,8 @@
 use std::any::Any;
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, Method, Uri};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request};
+use axum::http::{header, HeaderValue, Method, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::distributions::Alphanumeric;
@@ -14,6 +14,8 @@ use rand::Rng;
 use tracing::Instrument;
 
 use crate::error::ApiError;
+use crate::throttle::ClientAddr;
+use crate::RESERVED_PROJECT_SLUGS;
 
 /// The request-id header, read from the client if sane and always answered.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -40,9 +42,10 @@ fn new_request_id() -> String {
 
 /// Assigns the request id, answers it as `x-request-id`, and logs one line
 /// per request: method, matched path template (never the raw URI, which may
-/// carry `api_key`), status, latency and request id. The matched path is
-/// also left in the response's extensions, for layers outside the router
-/// (the metrics of `trashd`) to label requests by route template.
+/// carry `api_key`), status, latency, request id and client address. The
+/// matched path is also left in the response's extensions, for layers
+/// outside the router (the metrics of `trashd`) to label requests by route
+/// template.
 pub async fn observe(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = req
@@ -56,6 +59,11 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         .as_ref()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "(no route)".to_owned());
+    let client = req
+        .extensions()
+        .get::<ClientAddr>()
+        .copied()
+        .unwrap_or(ClientAddr(None));
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id);
     let mut response = next.run(req).instrument(span).await;
@@ -72,6 +80,7 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         status = response.status().as_u16(),
         latency_ms,
         request_id = %id,
+        client = %client,
         "request"
     );
     response
@@ -80,6 +89,40 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
 /// No route has this path.
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
+}
+
+/// A path whose project segment is a reserved slug (`/acme/trash/x`,
+/// `/acme/workflows/x/y`) names no project and no route: no project can
+/// hold such a slug. It answers 404 like any unrouted path, instead of
+/// reaching a project route and failing on its other segments.
+pub async fn reserved_segments(req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &()).await {
+        let reserved = params
+            .iter()
+            .any(|(name, value)| name == "project" && RESERVED_PROJECT_SLUGS.contains(&value));
+        if reserved {
+            return not_found(parts.uri).await.into_response();
+        }
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Adds `X-Content-Type-Options: nosniff` and `Cache-Control: no-store` to
+/// every answer that does not set them itself: answers may carry workspace
+/// data and are requested with keys in the query string, so no cache (a
+/// browser's, a proxy's) may keep them, and no browser may read a JSON
+/// answer as anything else.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 /// A route has this path, but not this method.

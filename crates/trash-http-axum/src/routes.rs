@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use trash_core::domain::*;
 use trash_core::usecases::{
-    BulkRestoreError, EventsRequest, ListTrashRequest, Missing, PageLimit, ResourceError,
-    RestoreError, RestoreItem, TrashError, WorkflowRef,
+    check_access, AccessDenied, BulkRestoreError, EventsRequest, ListTrashRequest, Missing, PageLimit,
+    ResourceError, RestoreError, RestoreItem, TrashError, WorkflowRef,
 };
 use utoipa::{IntoParams, IntoResponses};
 
@@ -117,6 +117,10 @@ pub enum CommonErrors {
     /// The body is larger than 64 KiB.
     #[response(status = 413)]
     TooLarge(ErrorBody),
+    /// Over the rate limit of the key or of the client address; retry after
+    /// `Retry-After` seconds.
+    #[response(status = 429)]
+    TooMany(ErrorBody),
     /// The server failed; the cause is logged.
     #[response(status = 500)]
     Internal(ErrorBody),
@@ -155,6 +159,47 @@ fn new_slug(url: Option<&str>, name: &Name) -> Result<Slug, ApiError> {
             ApiError::bad_request("no slug can be derived from this name; pass \"url\"")
         }),
     }
+}
+
+/// The longest restore `id` or `parentId` looked up; a longer one is a 400.
+pub const MAX_RESTORE_ID_CHARS: usize = 128;
+
+/// A restore `id` or `parentId` must be printable text of 1 to
+/// [`MAX_RESTORE_ID_CHARS`] characters (400 otherwise); any such text is
+/// looked up, so an id of another syntax answers 404, not 400.
+fn restore_id_text(field: &str, id: &str) -> Result<(), ApiError> {
+    if id.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "\"{field}\" must not be empty"
+        )));
+    }
+    if id.chars().count() > MAX_RESTORE_ID_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "\"{field}\" is too long: ids are at most {MAX_RESTORE_ID_CHARS} characters"
+        )));
+    }
+    let unprintable =
+        |c: char| c.is_control() || is_format_character(c) || (c.is_whitespace() && c != ' ');
+    if id.chars().any(unprintable) {
+        return Err(ApiError::bad_request(format!(
+            "\"{field}\" must be printable text: no control, format or line-breaking characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The item a restore names, or `None` when the text is not an id of
+/// that kind (so nothing of that kind can have it).
+fn parse_restore_ref(kind: ItemKind, id: &str, parent: Option<&str>) -> Option<ItemRef> {
+    Some(match kind {
+        ItemKind::Project => ItemRef::Project(ProjectId::parse(id).ok()?),
+        ItemKind::Workflow => ItemRef::Workflow(WorkflowId::parse(id).ok()?),
+        ItemKind::Training => ItemRef::Training(TrainingId::parse(id).ok()?),
+        ItemKind::Version => ItemRef::Version(
+            ProjectId::parse(parent?).ok()?,
+            VersionNumber::parse(id).ok()?,
+        ),
+    })
 }
 
 /// An id sent as a JSON string or number (the official client echoes ids
@@ -442,17 +487,22 @@ pub async fn restore(
         return restore_many(&state, &principal, &ws, items).await;
     }
     let parsed = restore_target(body.kind, body.id, body.parent_id, body.on_conflict)?;
+    let target = match parsed.target {
+        Ok(target) => target,
+        Err(missing) => {
+            check_access(&principal, &ws, required_scope(Action::Restore, parsed.kind))?;
+            return Err(ApiError::not_found(missing));
+        }
+    };
     let outcome = state
         .trash
-        .restore(&principal, &ws, &parsed.target, parsed.on_conflict)
+        .restore(&principal, &ws, &target, parsed.on_conflict)
         .await
-        .map_err(|e| {
-            ApiError::from(e).or_not_found(format!("{} not found in trash", parsed.target))
-        })?;
+        .map_err(|e| ApiError::from(e).or_not_found(format!("{target} not found in trash")))?;
     let parent_id = outcome.parent.as_ref().map(|p| p.to_string());
     Ok(Json(RestoreAnswer::One(Restored {
         restored: true,
-        kind: parsed.target.kind().as_str().to_owned(),
+        kind: target.kind().as_str().to_owned(),
         id: outcome.item.wire_id(),
         url: outcome.slug.as_ref().map(|s| s.to_string()),
         parent_id,
@@ -462,7 +512,12 @@ pub async fn restore(
 
 /// A restore target parsed from a body (single or one of `items`).
 struct ParsedRestore {
-    target: ItemRef,
+    kind: ItemKind,
+    /// The id as sent.
+    id: String,
+    /// The item, or (for printable text that is no id of this kind) the
+    /// sentence of the 404 it answers: nothing of that kind can have it.
+    target: Result<ItemRef, String>,
     on_conflict: OnConflict,
 }
 
@@ -480,32 +535,37 @@ fn restore_target(
     let kind = ItemKind::parse(kind).map_err(|e| ApiError::invalid("type", &e))?;
     let id = json_id("id", id)?
         .ok_or_else(|| ApiError::bad_request("the body needs \"id\", the id of the item"))?;
-    if id.is_empty() {
-        return Err(ApiError::bad_request("\"id\" must not be empty"));
-    }
+    restore_id_text("id", &id)?;
     let on_conflict = on_conflict
         .as_deref()
         .map(OnConflict::parse)
         .transpose()
         .map_err(|e| ApiError::invalid("onConflict", &e))?
         .unwrap_or_default();
-    let bad_id = |e: InvalidValue| ApiError::invalid("id", &e);
-    let target = match kind {
-        ItemKind::Project => ItemRef::Project(ProjectId::parse(&id).map_err(bad_id)?),
-        ItemKind::Workflow => ItemRef::Workflow(WorkflowId::parse(&id).map_err(bad_id)?),
-        ItemKind::Training => ItemRef::Training(TrainingId::parse(&id).map_err(bad_id)?),
+    let parent = match kind {
         ItemKind::Version => {
             let parent = json_id("parentId", parent_id)?.ok_or_else(|| {
                 ApiError::bad_request(
                     "restoring a version needs \"parentId\", the id of its project",
                 )
             })?;
-            let parent =
-                ProjectId::parse(&parent).map_err(|e| ApiError::invalid("parentId", &e))?;
-            ItemRef::Version(parent, VersionNumber::parse(&id).map_err(bad_id)?)
+            restore_id_text("parentId", &parent)?;
+            Some(parent)
         }
+        _ => None,
     };
+    // Well-formed text that is not an id of this kind names nothing that
+    // can be in trash: 404 (once the key may restore this kind here).
+    let target = parse_restore_ref(kind, &id, parent.as_deref()).ok_or_else(|| {
+        let what = match &parent {
+            Some(parent) => format!("version {id} of project {parent}"),
+            None => format!("{kind} {id}"),
+        };
+        format!("{what} not found in trash")
+    });
     Ok(ParsedRestore {
+        kind,
+        id,
         target,
         on_conflict,
     })
@@ -524,28 +584,48 @@ async fn restore_many(
             items.len()
         )));
     }
+    // Items whose id is no id of their kind answer 404 in their place;
+    // the others go to the use case together.
     let mut parsed = Vec::with_capacity(items.len());
+    let mut unknown = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let p = restore_target(item.kind, item.id, item.parent_id, item.on_conflict)
             .map_err(|e| ApiError::bad_request(format!("items[{i}]: {}", e.message())))?;
-        parsed.push(RestoreItem {
-            target: p.target,
-            on_conflict: p.on_conflict,
-        });
-    }
-    let results = state
-        .trash
-        .restore_many(principal, ws, &parsed)
-        .await
-        .map_err(|e| match e {
-            BulkRestoreError::Denied(d) => ApiError::from(d),
-            BulkRestoreError::Count { given, max } => {
-                ApiError::bad_request(format!("\"items\" must hold 1 to {max} items, not {given}"))
+        match p.target {
+            Ok(target) => parsed.push(RestoreItem {
+                target,
+                on_conflict: p.on_conflict,
+            }),
+            Err(missing) => {
+                let answer =
+                    match check_access(principal, ws, required_scope(Action::Restore, p.kind)) {
+                        Ok(()) => ApiError::not_found(missing),
+                        Err(AccessDenied::WrongWorkspace) => {
+                            return Err(AccessDenied::WrongWorkspace.into())
+                        }
+                        Err(denied) => ApiError::from(denied),
+                    };
+                unknown.push((i, p.kind, p.id, answer));
             }
-            BulkRestoreError::Busy => ApiError::from(RestoreError::Busy),
-            BulkRestoreError::Store(s) => ApiError::from(s),
-        })?;
-    let results = parsed
+        }
+    }
+    let results = if parsed.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .trash
+            .restore_many(principal, ws, &parsed)
+            .await
+            .map_err(|e| match e {
+                BulkRestoreError::Denied(d) => ApiError::from(d),
+                BulkRestoreError::Count { given, max } => ApiError::bad_request(format!(
+                    "\"items\" must hold 1 to {max} items, not {given}"
+                )),
+                BulkRestoreError::Busy => ApiError::from(RestoreError::Busy),
+                BulkRestoreError::Store(s) => ApiError::from(s),
+            })?
+    };
+    let mut results: Vec<BulkRestoreResult> = parsed
         .iter()
         .zip(results)
         .map(|(item, result)| {
@@ -580,6 +660,20 @@ async fn restore_many(
             }
         })
         .collect();
+    for (i, kind, id, answer) in unknown {
+        results.insert(
+            i,
+            BulkRestoreResult {
+                kind: kind.as_str().to_owned(),
+                id,
+                status: answer.status().as_u16(),
+                restored: None,
+                url: None,
+                error: Some(answer.message().to_owned()),
+                conflicting_id: None,
+            },
+        );
+    }
     Ok(Json(RestoreAnswer::Many(BulkRestored { results })))
 }
 
@@ -946,8 +1040,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<StatusBody>, A
     security(()), responses((status = 200, description = "The OpenAPI 3 document.")))]
 pub async fn openapi_json() -> Result<Response, ApiError> {
     static DOC: OnceLock<Result<String, String>> = OnceLock::new();
-    let doc =
-        DOC.get_or_init(|| serde_json::to_string(&crate::openapi()).map_err(|e| e.to_string()));
+    let doc = DOC.get_or_init(|| {
+        serde_json::to_string(&crate::openapi_document()).map_err(|e| e.to_string())
+    });
     match doc {
         Ok(json) => {
             Ok(([(header::CONTENT_TYPE, "application/json")], json.clone()).into_response())

@@ -4,6 +4,7 @@
 mod bad_input;
 mod bulk;
 mod common;
+mod edge;
 mod errors;
 mod events;
 mod no_purge;

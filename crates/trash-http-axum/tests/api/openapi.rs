@@ -176,14 +176,161 @@ fn every_operation_documents_its_answers_and_security() {
 }
 
 #[tokio::test]
-async fn the_served_document_is_the_generated_one() {
+async fn the_served_document_is_the_generated_one_with_its_contract() {
     let fx = Fixture::new().await;
     let r = fx
         .call_as(&Auth::None, Method::GET, "/openapi.json", None)
         .await;
     r.expect(200);
+    assert_eq!(r.body, trash_http_axum::openapi_document());
+}
+
+/// Whether a parameter schema says which values are accepted.
+fn constrained(schema: &serde_json::Value) -> bool {
+    ["pattern", "enum", "minimum", "maximum"]
+        .iter()
+        .any(|k| schema.get(*k).is_some())
+        || schema["type"] == "boolean"
+}
+
+#[test]
+fn every_parameter_says_what_is_accepted_and_has_an_example() {
+    let doc = trash_http_axum::openapi_document();
+    let mut seen = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                seen += 1;
+                let name = &p["name"];
+                assert!(
+                    constrained(&p["schema"]),
+                    "{method} {path}: {name} is unconstrained: {}",
+                    p["schema"]
+                );
+                assert!(
+                    !p["example"].is_null(),
+                    "{method} {path}: {name} has no example"
+                );
+            }
+        }
+    }
+    assert!(seen > 40, "{seen} parameters");
+    // Version numbers start at 1 (0 is refused by the server).
+    let version = doc["paths"]["/{ws}/{project}/{version}"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "version")
+        .unwrap()
+        .clone();
+    assert_eq!(version["schema"]["minimum"], 1);
+    assert_eq!(version["schema"]["type"], "integer");
+}
+
+#[test]
+fn every_body_field_says_what_is_accepted() {
+    let doc = trash_http_axum::openapi_document();
+    let schemas = &doc["components"]["schemas"];
+    let name = &schemas["CreateProject"]["properties"]["name"];
+    assert_eq!(name["maxLength"], 200);
+    let pattern = name["pattern"].as_str().unwrap();
+    assert!(pattern.contains("\\u202a-\\u202e") && pattern.contains("\\u200b-\\u200f"));
+    assert!(schemas["CreateProject"]["properties"]["url"]["pattern"]
+        .as_str()
+        .unwrap()
+        .contains("trash|workflows|images|projects"));
     assert_eq!(
-        r.body,
-        serde_json::to_value(trash_http_axum::openapi()).unwrap()
+        schemas["SetStatus"]["properties"]["status"]["enum"],
+        serde_json::json!(["succeeded", "failed", "stopped"])
     );
+    assert_eq!(
+        schemas["ImageRequest"]["oneOf"].as_array().unwrap().len(),
+        2
+    );
+    // Every operation taking a body names a component that exists.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(r) =
+                op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+            {
+                let component = r.trim_start_matches("#/components/schemas/");
+                assert!(schemas.get(component).is_some(), "{method} {path}: {r}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_version_restore_requires_its_parent_by_type() {
+    let doc = trash_http_axum::openapi_document();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["RestoreRequest"]["oneOf"].as_array().unwrap().len(), 2);
+    assert_eq!(schemas["RestoreBulk"]["required"], serde_json::json!(["items"]));
+    let restore = &schemas["RestoreOne"];
+    assert_eq!(restore["discriminator"]["propertyName"], "type");
+    assert_eq!(
+        restore["discriminator"]["mapping"]["version"],
+        "#/components/schemas/RestoreVersion"
+    );
+    assert_eq!(restore["oneOf"].as_array().unwrap().len(), 2);
+    let version = &schemas["RestoreVersion"];
+    assert_eq!(
+        version["required"],
+        serde_json::json!(["type", "id", "parentId"])
+    );
+    assert_eq!(
+        version["properties"]["type"]["enum"],
+        serde_json::json!(["version"])
+    );
+    let item = &schemas["RestoreItem"];
+    assert_eq!(item["required"], serde_json::json!(["type", "id"]));
+    assert!(!item["properties"]["type"]["enum"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("version")));
+    assert_eq!(item["properties"]["id"]["maxLength"], 128);
+}
+
+#[test]
+fn links_lead_from_create_to_delete_to_restore() {
+    let doc = trash_http_axum::openapi_document();
+    let links =
+        |path: &str, method: &str| doc["paths"][path][method]["responses"]["200"]["links"].clone();
+    let created = links("/{ws}/projects", "post");
+    assert_eq!(created["DeleteProject"]["operationId"], "delete_project");
+    assert_eq!(
+        created["DeleteProject"]["parameters"]["path.project"],
+        "$response.body#/url"
+    );
+    let deleted = links("/{ws}/{project}", "delete");
+    assert_eq!(deleted["RestoreProject"]["operationId"], "restore");
+    assert_eq!(
+        deleted["RestoreProject"]["requestBody"]["id"],
+        "$response.body#/projectId"
+    );
+    let version = links("/{ws}/{project}/{version}", "delete");
+    assert_eq!(
+        version["RestoreVersion"]["requestBody"]["parentId"],
+        "$response.body#/projectId"
+    );
+    // Every link targets an operation that exists.
+    let ids: BTreeSet<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str().map(str::to_owned))
+        .collect();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for link in op["responses"]["200"]["links"]
+                .as_object()
+                .into_iter()
+                .flat_map(|l| l.values())
+            {
+                let target = link["operationId"].as_str().unwrap();
+                assert!(ids.contains(target), "link to {target}");
+            }
+        }
+    }
 }

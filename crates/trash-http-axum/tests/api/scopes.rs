@@ -200,11 +200,11 @@ async fn every_route_against_every_kind_of_key() {
             (Auth::None, "an API key is required".to_owned()),
             (
                 Auth::Query("unknownKey000000000000000000000x".into()),
-                "this API key does not exist".to_owned(),
+                "this API key does not exist (or has been revoked)".to_owned(),
             ),
             (
                 Auth::Query(fx.revoked_key.clone()),
-                "this API key has been revoked".to_owned(),
+                "this API key does not exist (or has been revoked)".to_owned(),
             ),
             (
                 Auth::Query(fx.other_key.clone()),
