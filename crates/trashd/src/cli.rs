@@ -163,6 +163,105 @@ pub struct ServeArgs {
     /// The web Trash view's sign-in sessions.
     #[command(flatten)]
     pub web: WebArgs,
+
+    /// How client connections are held.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+
+    /// Rate limits, and who may name the client.
+    #[command(flatten)]
+    pub rate_limits: RateLimitArgs,
+}
+
+/// Rate limits, and who may name the client (see docs/operations.md).
+#[derive(Debug, Clone, Args)]
+pub struct RateLimitArgs {
+    /// Requests per second one API key may make, with bursts of twice
+    /// that; over it the answer is 429 with Retry-After. 0 turns it off.
+    #[arg(
+        long,
+        env = "TRASHD_RATE_LIMIT",
+        default_value_t = 50,
+        value_name = "PER_SECOND"
+    )]
+    pub rate_limit: u32,
+
+    /// Requests per second one client address (an IPv6 /64) may make, with
+    /// bursts of twice that, on every route but /healthz and /readyz. 0
+    /// turns it off.
+    #[arg(
+        long,
+        env = "TRASHD_IP_RATE_LIMIT",
+        default_value_t = 100,
+        value_name = "PER_SECOND"
+    )]
+    pub ip_rate_limit: u32,
+
+    /// Comma-separated CIDRs of the reverse proxies in front of trashd
+    /// (e.g. 127.0.0.1/32,10.0.0.0/8). Only a peer in one of them may name
+    /// the client with X-Forwarded-For; anyone else's header is ignored.
+    #[arg(
+        long,
+        env = "TRASHD_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_cidr,
+        value_name = "CIDR,..."
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// A CIDR (`10.0.0.0/8`), or a lone address meaning just itself.
+fn parse_cidr(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    if let Ok(net) = value.parse::<ipnet::IpNet>() {
+        return Ok(net.trunc());
+    }
+    value
+        .parse::<std::net::IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| format!("{value:?} is not a CIDR such as 10.0.0.0/8 or an address"))
+}
+
+/// How client connections are held (see docs/operations.md, "Facing the
+/// network").
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// How long a client may take to send a complete request head, counted
+    /// from when the server starts waiting for it (connection opened, or
+    /// previous answer sent). Slower clients are disconnected.
+    #[arg(
+        long,
+        env = "TRASHD_HEADER_READ_TIMEOUT",
+        default_value = "10s",
+        value_parser = config::parse_timeout,
+        value_name = "DURATION"
+    )]
+    pub header_read_timeout: Duration,
+
+    /// How long a connection with no request in flight may stay silent
+    /// (a connection that never sends a request, an unused keep-alive
+    /// connection) before it is closed. The header-read timeout also
+    /// bounds it; the shorter wins.
+    #[arg(
+        long,
+        env = "TRASHD_KEEP_ALIVE_TIMEOUT",
+        default_value = "5s",
+        value_parser = config::parse_timeout,
+        value_name = "DURATION"
+    )]
+    pub keep_alive_timeout: Duration,
+
+    /// Most client connections open at once. Further connections wait in
+    /// the kernel's backlog until one closes. Lowered at start, with a
+    /// warning, to stay below the open-file limit.
+    #[arg(
+        long,
+        env = "TRASHD_MAX_CONNECTIONS",
+        default_value_t = 4096,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000),
+        value_name = "N"
+    )]
+    pub max_connections: u32,
 }
 
 /// Options of the web Trash view (`/app/`).
@@ -365,6 +464,12 @@ mod tests {
         assert_eq!(s.cleanup.cleanup_interval, Duration::from_secs(60));
         assert_eq!(s.cleanup.cleanup_batch, 100);
         assert!(!s.no_cleanup);
+        assert_eq!(s.connections.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(s.connections.keep_alive_timeout, Duration::from_secs(5));
+        assert_eq!(s.connections.max_connections, 4096);
+        assert_eq!(s.rate_limits.rate_limit, 50);
+        assert_eq!(s.rate_limits.ip_rate_limit, 100);
+        assert!(s.rate_limits.trusted_proxies.is_empty());
         assert_eq!(s.metrics_listen, None, "metrics are opt-in");
     }
 
@@ -404,6 +509,12 @@ mod tests {
             vec!["serve", "--retention", "soon"],
             vec!["serve", "--cleanup-interval", "0s"],
             vec!["serve", "--listen", "8080"],
+            vec!["serve", "--max-connections", "0"],
+            vec!["serve", "--trusted-proxies", "10.0.0.0/33"],
+            vec!["serve", "--trusted-proxies", "proxy.local"],
+            vec!["serve", "--rate-limit", "-1"],
+            vec!["serve", "--header-read-timeout", "0s"],
+            vec!["serve", "--keep-alive-timeout", "forever"],
             vec!["admin", "create-key", "ws"],
             vec!["admin", "create-key", "ws", "--scopes", "a", "--all-scopes"],
             vec!["admin", "create-user", "ws", "a@b.c", "--role", "root"],
@@ -421,5 +532,24 @@ mod tests {
         assert_eq!(refused.code(), 2);
         assert!(!refused.message().contains("hunter2"), "{refused}");
         assert!(parse(&["cleanup", "--once", "--database-url", "memory://"]).is_ok());
+        let cli = parse(&[
+            "serve",
+            "--trusted-proxies",
+            "10.1.2.3/8, ::1",
+            "--rate-limit",
+            "0",
+        ])
+        .unwrap();
+        let Command::Serve(s) = cli.command else {
+            panic!("not serve")
+        };
+        let nets: Vec<String> = s
+            .rate_limits
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "::1/128"]);
+        assert_eq!(s.rate_limits.rate_limit, 0);
     }
 }

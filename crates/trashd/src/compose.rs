@@ -5,6 +5,7 @@
 //! once as an `Arc<dyn StandaloneStore>` and the same `Arc` is handed out
 //! once per role.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,9 +15,10 @@ use trash_core::{Services, TrashConfig};
 use trash_memory::MemoryStore;
 use trash_runtime::{system_runtime, NoopCanceller};
 
+use trash_http_axum::EdgeConfig;
 use trash_web::WebConfig;
 
-use crate::cli::WebArgs;
+use crate::cli::{RateLimitArgs, WebArgs};
 use crate::config::DatabaseUrl;
 use crate::error::Failure;
 use crate::metrics::{Metrics, PoolProbe};
@@ -166,23 +168,38 @@ pub fn web_config(args: &WebArgs) -> Result<WebConfig, Failure> {
 }
 
 /// The whole HTTP application: the web Trash view under `/app/`, and the
-/// REST API (with `/healthz`, `/readyz`, `/openapi.json`) for every other path.
-pub fn app(services: Services, web: WebConfig) -> axum::Router {
+/// REST API (with `/healthz`, `/readyz`, `/openapi.json`) for every other
+/// path, under the rate limits of `edge`.
+pub fn app(services: Services, web: WebConfig, edge: EdgeConfig) -> axum::Router {
     let web = trash_web::web_router(trash_web::WebState::new(
         services.trash.clone(),
         services.accounts.clone(),
         web,
     ));
-    trash_http_axum::router_with(trash_http_axum::AppState::new(services), web)
+    trash_http_axum::router_with(
+        trash_http_axum::AppState::new(services).with_edge(edge),
+        web,
+    )
+}
+
+/// The rate limits and trusted proxies of the command line (0 turns a
+/// limit off).
+pub fn edge_config(args: &RateLimitArgs) -> EdgeConfig {
+    EdgeConfig {
+        per_key: NonZeroU32::new(args.rate_limit),
+        per_client: NonZeroU32::new(args.ip_rate_limit),
+        trusted_proxies: args.trusted_proxies.clone(),
+    }
 }
 
 /// [`app`], with every request counted in `metrics` when given.
 pub fn observed_app(
     services: Services,
     web: WebConfig,
+    edge: EdgeConfig,
     metrics: Option<Arc<Metrics>>,
 ) -> axum::Router {
-    let app = app(services, web);
+    let app = app(services, web, edge);
     match metrics {
         Some(metrics) => crate::metrics::instrument(app, metrics),
         None => app,

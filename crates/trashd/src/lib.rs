@@ -13,6 +13,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod compose;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod metrics;
 pub mod password;
@@ -121,7 +122,16 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let metrics = metrics_endpoint(&args, &store, pool).await?;
             let services = compose::services(store, args.retention);
             let listener = serve::bind(&args.listen).await?;
-            serve::run(services, listener, &args, web, metrics, shutdown).await
+            serve::run(
+                services,
+                listener,
+                &args,
+                web,
+                metrics,
+                shutdown,
+                global.db_max_connections,
+            )
+            .await
         }
         Command::Migrate => {
             if !url.is_persistent() {
@@ -187,7 +197,16 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let _ = out.write_all(quickstart::banner(&demo, addr, &url).as_bytes());
             let _ = out.flush();
             drop(out);
-            serve::run(services, listener, &args.serve, web, metrics, shutdown).await
+            serve::run(
+                services,
+                listener,
+                &args.serve,
+                web,
+                metrics,
+                shutdown,
+                global.db_max_connections,
+            )
+            .await
         }
     }
 }

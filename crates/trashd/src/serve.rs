@@ -12,6 +12,7 @@ use trash_web::WebConfig;
 use crate::cleanup::{self, LoopSettings};
 use crate::cli::ServeArgs;
 use crate::compose;
+use crate::connections::{self, ConnectionLimits};
 use crate::error::Failure;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
@@ -39,10 +40,35 @@ pub struct MetricsEndpoint {
     pub listener: TcpListener,
 }
 
+/// The connection limits of `args`, after raising the soft open-file limit
+/// to the hard one; the cap is lowered (with a warning) to leave room for
+/// the database pool and the process's own files.
+pub fn connection_limits(args: &ServeArgs, db_connections: u32) -> ConnectionLimits {
+    let requested = args.connections.max_connections as usize;
+    let file_limit = connections::raise_open_file_limit();
+    let reserved = connections::RESERVED_FILES + u64::from(db_connections);
+    let max_connections = connections::effective_max_connections(requested, file_limit, reserved);
+    if max_connections < requested {
+        tracing::warn!(
+            requested,
+            max_connections,
+            open_file_limit = file_limit.unwrap_or_default(),
+            "--max-connections lowered to stay below the open-file limit"
+        );
+    }
+    ConnectionLimits {
+        header_read_timeout: args.connections.header_read_timeout,
+        idle_timeout: args.connections.keep_alive_timeout,
+        max_connections,
+    }
+}
+
 /// Serves until shutdown is requested: stops accepting, lets requests in
 /// flight finish (for at most `shutdown_timeout`), stops the cleanup loop
 /// between batches, and returns. With `metrics`, also serves `/metrics` on
-/// its own listener and counts every request.
+/// its own listener and counts every request. `db_connections` (the
+/// database pool's size) is kept free of client connections under the
+/// open-file limit.
 pub async fn run(
     services: Services,
     listener: TcpListener,
@@ -50,6 +76,7 @@ pub async fn run(
     web: WebConfig,
     metrics: Option<MetricsEndpoint>,
     shutdown: Shutdown,
+    db_connections: u32,
 ) -> Result<(), Failure> {
     let addr = local_addr(&listener)?;
     let observed = metrics.as_ref().map(|m| m.metrics.clone());
@@ -84,18 +111,25 @@ pub async fn run(
         )))
     };
 
-    let app = compose::observed_app(services, web, observed);
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.clone().requested());
+    let edge = compose::edge_config(&args.rate_limits);
+    let app = compose::observed_app(services, web, edge.clone(), observed);
+    let limits = connection_limits(args, db_connections);
+    let server = connections::serve(listener, app, limits, shutdown.clone().requested());
     tracing::info!(
         addr = %addr,
+        max_connections = limits.max_connections,
+        header_read_timeout = %crate::config::format_duration(limits.header_read_timeout),
+        keep_alive_timeout = %crate::config::format_duration(limits.idle_timeout),
+        rate_limit = edge.per_key.map_or(0, |n| n.get()),
+        ip_rate_limit = edge.per_client.map_or(0, |n| n.get()),
+        trusted_proxies = edge.trusted_proxies.len(),
         retention = %crate::config::format_duration(args.retention.duration().to_std().unwrap_or_default()),
         "listening on http://{addr}"
     );
-    let mut server = tokio::spawn(async move { server.await });
+    let mut server = tokio::spawn(async move {
+        server.await;
+        Ok::<(), std::io::Error>(())
+    });
 
     let served = tokio::select! {
         done = &mut server => Some(done),

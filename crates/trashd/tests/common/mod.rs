@@ -94,8 +94,14 @@ impl Server {
     pub fn start_command(db: &str, command: &str, args: &[&str]) -> Server {
         let mut all = vec![command, "--listen", "127.0.0.1:0"];
         all.extend_from_slice(args);
+        // Rate limits off: these tests drive the server faster than one
+        // client would (the contention test alone sends 600 writes with one
+        // key). Tests of the limits pass --rate-limit / --ip-rate-limit,
+        // which win over these variables.
         let mut child = trashd_command(db, &all)
             .env("TRASHD_LOG", "info")
+            .env("TRASHD_RATE_LIMIT", "0")
+            .env("TRASHD_IP_RATE_LIMIT", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
