@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use trash_core::domain::*;
 use trash_core::usecases::{
-    check_access, AccessDenied, BulkRestoreError, EventsRequest, ListTrashRequest, Missing, PageLimit,
-    ResourceError, RestoreError, RestoreItem, TrashError, WorkflowRef,
+    check_access, AccessDenied, BulkRestoreError, EventsRequest, ListTrashRequest, Missing,
+    PageLimit, ResourceError, RestoreError, RestoreItem, TrashError, WorkflowRef,
 };
 use utoipa::{IntoParams, IntoResponses};
 
@@ -490,7 +490,11 @@ pub async fn restore(
     let target = match parsed.target {
         Ok(target) => target,
         Err(missing) => {
-            check_access(&principal, &ws, required_scope(Action::Restore, parsed.kind))?;
+            check_access(
+                &principal,
+                &ws,
+                required_scope(Action::Restore, parsed.kind),
+            )?;
             return Err(ApiError::not_found(missing));
         }
     };

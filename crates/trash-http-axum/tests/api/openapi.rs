@@ -264,8 +264,14 @@ fn every_body_field_says_what_is_accepted() {
 fn a_version_restore_requires_its_parent_by_type() {
     let doc = trash_http_axum::openapi_document();
     let schemas = &doc["components"]["schemas"];
-    assert_eq!(schemas["RestoreRequest"]["oneOf"].as_array().unwrap().len(), 2);
-    assert_eq!(schemas["RestoreBulk"]["required"], serde_json::json!(["items"]));
+    assert_eq!(
+        schemas["RestoreRequest"]["oneOf"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        schemas["RestoreBulk"]["required"],
+        serde_json::json!(["items"])
+    );
     let restore = &schemas["RestoreOne"];
     assert_eq!(restore["discriminator"]["propertyName"], "type");
     assert_eq!(
