@@ -202,13 +202,26 @@ fn parse_restore_ref(kind: ItemKind, id: &str, parent: Option<&str>) -> Option<I
     })
 }
 
+/// A JSON number that is a whole number from 0 to u64::MAX.
+fn whole_number(n: &serde_json::Number) -> Option<u64> {
+    n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 18_446_744_073_709_551_616.0)
+            .map(|f| f as u64)
+    })
+}
+
 /// An id sent as a JSON string or number (the official client echoes ids
 /// with the JSON type it read them with).
 fn json_id(field: &str, value: Option<Value>) -> Result<Option<String>, ApiError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(Value::Number(n)) if n.is_u64() => Ok(Some(n.to_string())),
+        // A whole number, even one written as `3.0` (JSON Schema's integers
+        // include it), up to u64::MAX.
+        Some(Value::Number(n)) if whole_number(&n).is_some() => {
+            Ok(whole_number(&n).map(|w| w.to_string()))
+        }
         Some(_) => Err(ApiError::bad_request(format!(
             "\"{field}\" must be a string (or, for a version number, a positive integer)"
         ))),

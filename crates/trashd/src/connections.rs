@@ -226,20 +226,19 @@ pub async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
     tokio::pin!(shutdown);
-    let mut full_logged = false;
+    // Under a flood the cap is reached again each time a slot frees: say so
+    // at most once a minute.
+    let mut last_full_log: Option<Instant> = None;
     loop {
         let slot = match slots.clone().try_acquire_owned() {
-            Ok(slot) => {
-                full_logged = false;
-                slot
-            }
+            Ok(slot) => slot,
             Err(_) => {
-                if !full_logged {
+                if last_full_log.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
                     tracing::warn!(
                         max_connections = limits.max_connections,
                         "connection cap reached; new connections wait until one closes"
                     );
-                    full_logged = true;
+                    last_full_log = Some(Instant::now());
                 }
                 tokio::select! {
                     slot = slots.clone().acquire_owned() => match slot {

@@ -235,6 +235,11 @@ async fn restore_ids_of_another_syntax_are_404_not_in_trash() {
             json!({"type": "project", "id": "Zzzzzzzzzzzzzzzzzzz1"}),
             "project Zzzzzzzzzzzzzzzzzzz1 not found in trash".into(),
         ),
+        // A whole number written with a fraction is the same number.
+        (
+            json!({"type": "version", "id": 7.0, "parentId": 1274.0}),
+            "version 7 of project 1274 not found in trash".into(),
+        ),
     ];
     for (body, sentence) in &cases {
         let r = fx.post("/acme/trash/restore", body.clone()).await;

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# The OpenAPI document against the server it describes.
+#
+# Installs schemathesis (pinned) from PyPI into a virtual environment under
+# target/, starts a real trashd quickstart (a seeded "demo" workspace and an
+# all-scopes key) on a temporary SQLite file and a free port, and runs
+# schemathesis against /openapi.json with every check and every phase
+# (examples, coverage, fuzzing, stateful), for a bounded time (90 s of
+# testing by default). Any failure fails the script.
+#
+# What is narrowed, and why (nothing else is):
+# - the `ws` path parameter is fixed to the key's workspace: a key belongs
+#   to one workspace, and every other one answers 401 before anything is
+#   looked at. (Other workspaces' 401 answers are covered by the ignored_auth
+#   check and the router tests.)
+# - a run whose only trouble is a crash of CPython 3.11's parser inside
+#   hypothesis ("AST constructor recursion depth mismatch", a CPython bug,
+#   not a finding about the API) is repeated once (see below).
+# - rate limits are off (--rate-limit 0 --ip-rate-limit 0): schemathesis
+#   sends far more requests per second than one client should, and would
+#   otherwise test the limiter (tested in trash-http-axum and trashd tests).
+#
+# Usage: scripts/schemathesis.sh
+# Environment:
+#   TRASHD_BIN            trashd binary to test (default: cargo build -p trashd)
+#   SCHEMATHESIS_VENV     virtual environment (default: target/schemathesis-venv)
+#   SCHEMATHESIS_MAX_TIME seconds of testing (default: 90)
+#   SCHEMATHESIS_REPORT   where to keep the JUnit report (default: a temp dir)
+#   SCHEMATHESIS_SERVER_ARGS  options for trashd quickstart (default: the
+#                         rate limits off; set it empty for a binary without them)
+#   CARGO_TARGET_DIR      honoured when locating target/
+# Needs: bash, python3 with venv and pip, curl. Prints "schemathesis: N
+# failures" last; exits non-zero on any failure.
+set -euo pipefail
+
+SCHEMATHESIS_VERSION="4.32.5"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+venv="${SCHEMATHESIS_VENV:-$target/schemathesis-venv}"
+max_time="${SCHEMATHESIS_MAX_TIME:-90}"
+
+say() { printf '==> %s\n' "$*" >&2; }
+fail() {
+    printf 'FAIL: %b\n' "$*" >&2
+    if [[ -n "${work:-}" && -f "$work/server.log" ]]; then
+        printf -- '--- last trashd log lines ---\n' >&2
+        tail -n 30 "$work/server.log" >&2 || true
+    fi
+    exit 1
+}
+
+command -v python3 >/dev/null 2>&1 || fail "python3 is required (with its venv module and pip)"
+command -v curl >/dev/null 2>&1 || fail "curl is required"
+
+# --- 1. schemathesis, pinned, in its own virtual environment --------------
+installed() {
+    "$venv/bin/python" - "$SCHEMATHESIS_VERSION" <<'PY' 2>/dev/null
+import importlib.metadata as m, sys
+sys.exit(0 if m.version("schemathesis") == sys.argv[1] else 1)
+PY
+}
+if ! installed; then
+    say "installing schemathesis==$SCHEMATHESIS_VERSION into $venv"
+    rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")"
+    python3 -m venv "$venv" || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "schemathesis==$SCHEMATHESIS_VERSION" || fail "pip install schemathesis==$SCHEMATHESIS_VERSION failed"
+    installed || fail "schemathesis $SCHEMATHESIS_VERSION is not importable after installing it"
+fi
+st="$venv/bin/schemathesis"
+[[ -x "$st" ]] || fail "$st is missing"
+
+# --- 2. trashd quickstart on a temporary SQLite file and a free port -------
+if [[ -n "${TRASHD_BIN:-}" ]]; then
+    trashd="$TRASHD_BIN"
+else
+    say "building trashd"
+    (cd "$root" && cargo build --quiet -p trashd)
+    trashd="$target/debug/trashd"
+fi
+[[ -x "$trashd" ]] || fail "trashd binary not found at $trashd"
+
+work="$(mktemp -d)"
+server_pid=""
+stop_server() {
+    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    server_pid=""
+}
+trap 'stop_server; rm -rf "$work"' EXIT
+
+for name in $(compgen -e); do
+    if [[ "$name" == TRASHD_* && "$name" != TRASHD_BIN ]]; then unset "$name"; fi
+done
+
+read -r -a server_args <<<"${SCHEMATHESIS_SERVER_ARGS---rate-limit 0 --ip-rate-limit 0}"
+TRASHD_LOG=warn "$trashd" --database-url "sqlite://$work/trashd.db" quickstart \
+    --listen 127.0.0.1:0 "${server_args[@]}" \
+    >"$work/banner.txt" 2>"$work/server.log" &
+server_pid=$!
+key=""
+base=""
+for _ in $(seq 1 600); do
+    key="$(sed -n 's/.*API key (all scopes, shown once): *\([A-Za-z0-9]*\).*/\1/p' "$work/banner.txt" | head -n 1)"
+    base="$(sed -n 's/.*Serving on \(http:\/\/[0-9.:]*\).*/\1/p' "$work/banner.txt" | head -n 1)"
+    if [[ -n "$key" && -n "$base" ]]; then break; fi
+    kill -0 "$server_pid" 2>/dev/null || fail "trashd quickstart exited before serving"
+    sleep 0.1
+done
+[[ -n "$key" && -n "$base" ]] || fail "trashd quickstart did not start within 60s"
+for _ in $(seq 1 100); do
+    curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+say "trashd listening on $base (workspace demo)"
+
+# --- 3. schemathesis --------------------------------------------------------
+report="${SCHEMATHESIS_REPORT:-$work/report}"
+mkdir -p "$report"
+cat >"$work/schemathesis.toml" <<EOF
+[parameters]
+"path.ws" = "demo"
+EOF
+
+# One run; its verdict in $rc, its API failures in $failures and its
+# tool errors in $errors ("known" when every one is the CPython 3.11 bug
+# below).
+run_schemathesis() {
+    set +e
+    # From the temporary directory: schemathesis keeps a cache where it runs.
+    (cd "$work" && "$st" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
+        --url "$base" \
+        --header "Authorization: Bearer $key" \
+        --checks all \
+        --phases examples,coverage,fuzzing,stateful \
+        --max-time "$max_time" \
+        --workers 2 \
+        --seed 9 \
+        --request-timeout 20 \
+        --suppress-health-check all \
+        --report junit --report-junit-path "$report/junit.xml" \
+        --no-color) >"$work/schemathesis.out" 2>&1
+    rc=$?
+    set -e
+    cat "$work/schemathesis.out" >&2
+    read -r failures errors < <(python3 - "$report/junit.xml" <<'PY' 2>/dev/null || echo "? ?"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else list(root)
+failures = sum(int(s.get("failures", 0)) for s in suites)
+errors = [e for s in suites for case in s for e in case.findall("error")]
+known = all("recursion depth mismatch" in (e.get("message", "") + (e.text or "")) for e in errors)
+print(failures, ("known" if errors and known else len(errors)))
+PY
+    )
+}
+
+max_time_note="$max_time"
+run_schemathesis
+# Excluded, with the reason: a crash of the tool itself, not a finding
+# about the API. CPython 3.11's `ast.parse` sometimes raises "SystemError:
+# AST constructor recursion depth mismatch" (a CPython bug fixed in later
+# releases) while hypothesis describes a filter. When that is the only
+# trouble of a run, the run is repeated once; anything else fails at once.
+if [[ "$rc" != 0 && "$failures" == 0 && "$errors" == known ]]; then
+    say "schemathesis crashed on the CPython AST bug only; running it once more"
+    run_schemathesis
+fi
+printf 'schemathesis: %s failures, %s errors in %ss (exit %s)\n' \
+    "$failures" "$errors" "$max_time_note" "$rc" >&2
+[[ "$rc" == 0 ]] || fail "schemathesis found failures"
+printf 'schemathesis: 0 failures\n' >&2
