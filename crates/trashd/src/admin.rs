@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use trash_core::domain::{Email, KeyId, Name, Role, ScopeSet, WorkspaceSlug};
-use trash_core::ports::{AccountStore, PendingCancellation, WorkQueue};
+use trash_core::ports::{AccountStore, PendingCancellation, StandaloneStore, WorkQueue};
 use trash_core::usecases::AdminError;
 use trash_core::AccountService;
 
@@ -24,6 +24,8 @@ pub struct Admin {
     pub account_store: Arc<dyn AccountStore>,
     /// The work-queue role of the store.
     pub queue: Arc<dyn WorkQueue>,
+    /// The whole store (webhook endpoints and the outbox).
+    pub store: Arc<dyn StandaloneStore>,
 }
 
 /// Runs one admin command.
@@ -118,6 +120,34 @@ pub async fn run(admin: &Admin, command: AdminCommand) -> Result<(), Failure> {
             );
             Ok(())
         }
+        AdminCommand::AddWebhook {
+            workspace,
+            url,
+            events,
+        } => {
+            let ws = workspace_slug(&workspace)?;
+            require_workspace(admin, &ws).await?;
+            crate::webhooks::admin::add(admin.store.as_ref(), &ws, &url, events.as_deref()).await
+        }
+        AdminCommand::ListWebhooks { workspace } => {
+            let ws = workspace_slug(&workspace)?;
+            require_workspace(admin, &ws).await?;
+            crate::webhooks::admin::list(admin.store.as_ref(), &ws).await
+        }
+        AdminCommand::RemoveWebhook { id } => {
+            crate::webhooks::admin::remove(admin.store.as_ref(), &id).await
+        }
+        AdminCommand::RotateWebhookSecret { id } => {
+            crate::webhooks::admin::rotate(admin.store.as_ref(), &id).await
+        }
+        AdminCommand::ListDeliveries { workspace, failed } => {
+            let ws = workspace_slug(&workspace)?;
+            require_workspace(admin, &ws).await?;
+            crate::webhooks::admin::deliveries(admin.store.as_ref(), &ws, failed).await
+        }
+        AdminCommand::Redeliver { id } => {
+            crate::webhooks::admin::redeliver(admin.store.as_ref(), &id).await
+        }
         AdminCommand::PendingCancellations { workspace } => {
             let ws = workspace_slug(&workspace)?;
             let pending = pending_cancellations(admin, &ws).await?;
@@ -133,6 +163,18 @@ pub async fn run(admin: &Admin, command: AdminCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
+    }
+}
+
+async fn require_workspace(admin: &Admin, ws: &WorkspaceSlug) -> Result<(), Failure> {
+    let found = admin
+        .account_store
+        .workspace(ws)
+        .await
+        .map_err(|e| Failure::failed(format!("storage error: {e}")))?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(admin_failure(AdminError::NoSuchWorkspace, ws)),
     }
 }
 

@@ -97,6 +97,8 @@ pub enum Command {
     Migrate,
     /// Remove trashed items whose retention has passed.
     Cleanup(CleanupArgs),
+    /// Deliver the outbound webhook messages waiting in the outbox.
+    Deliver(DeliverArgs),
     /// Administer workspaces, API keys and web users.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -171,6 +173,10 @@ pub struct ServeArgs {
     /// Rate limits, and who may name the client.
     #[command(flatten)]
     pub rate_limits: RateLimitArgs,
+
+    /// Outbound webhooks.
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
 }
 
 /// Rate limits, and who may name the client (see docs/operations.md).
@@ -330,6 +336,74 @@ pub struct CleanupArgs {
     /// How the cleanup loop runs.
     #[command(flatten)]
     pub cleanup: CleanupLoopArgs,
+    /// Outbound webhooks (whether a global endpoint receives the
+    /// cancellations the cleanup retries).
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// Options of `deliver`.
+#[derive(Debug, Args)]
+pub struct DeliverArgs {
+    /// Deliver what is due now, then exit. Without it, `deliver` runs the
+    /// delivery loop until SIGINT/SIGTERM (a worker without the API).
+    #[arg(long)]
+    pub once: bool,
+    /// Outbound webhooks.
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// Options of the outbound webhooks.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Webhooks")]
+pub struct WebhookArgs {
+    /// An endpoint that receives every event of every workspace (messages
+    /// signed per the Standard Webhooks specification).
+    #[arg(long, env = "TRASHD_WEBHOOK_URL", value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// The secret of --webhook-url, `whsec_<base64>`. Prefer the
+    /// environment variable to keep it out of process listings.
+    #[arg(
+        long,
+        env = "TRASHD_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_name = "whsec_…"
+    )]
+    pub webhook_secret: Option<String>,
+    /// How long before an item's scheduledCleanupAt the
+    /// `trash.item.purge_soon` notice is sent (at trash time if that is
+    /// already past).
+    #[arg(
+        long,
+        env = "TRASHD_PURGE_NOTICE",
+        default_value = "7d",
+        value_parser = config::parse_purge_notice,
+        value_name = "DURATION"
+    )]
+    pub purge_notice: Duration,
+    /// The time limit of one delivery attempt.
+    #[arg(
+        long,
+        env = "TRASHD_WEBHOOK_TIMEOUT",
+        default_value = "10s",
+        value_parser = config::parse_timeout,
+        value_name = "DURATION"
+    )]
+    pub webhook_timeout: Duration,
+    /// Time between two delivery rounds.
+    #[arg(
+        long,
+        env = "TRASHD_DELIVER_INTERVAL",
+        default_value = "1s",
+        value_parser = config::parse_interval,
+        value_name = "DURATION"
+    )]
+    pub deliver_interval: Duration,
+    /// Do not run the delivery worker in this process (run `trashd
+    /// deliver` elsewhere instead).
+    #[arg(long, env = "TRASHD_NO_DELIVERY")]
+    pub no_delivery: bool,
 }
 
 /// `admin` subcommands.
@@ -381,6 +455,47 @@ pub enum AdminCommand {
     PendingCancellations {
         /// The workspace.
         workspace: String,
+    },
+    /// Register a webhook endpoint for a workspace; prints its id and a new
+    /// `whsec_` secret, once.
+    AddWebhook {
+        /// The workspace whose events it receives.
+        workspace: String,
+        /// Where messages are posted (http:// or https://).
+        url: String,
+        /// Comma-separated event types (default: every event), e.g.
+        /// trash.item.trashed,trash.item.restored.
+        #[arg(long, value_name = "EVENT,...")]
+        events: Option<String>,
+    },
+    /// List the webhook endpoints of a workspace.
+    ListWebhooks {
+        /// The workspace.
+        workspace: String,
+    },
+    /// Remove a webhook endpoint.
+    RemoveWebhook {
+        /// The endpoint id.
+        id: String,
+    },
+    /// Give an endpoint a new secret (printed once); the old one also signs
+    /// for 24 hours.
+    RotateWebhookSecret {
+        /// The endpoint id.
+        id: String,
+    },
+    /// List the outbound messages of a workspace and their delivery state.
+    ListDeliveries {
+        /// The workspace.
+        workspace: String,
+        /// Only the messages that failed for good.
+        #[arg(long)]
+        failed: bool,
+    },
+    /// Send a message again (pending, with a fresh 24-hour retry window).
+    Redeliver {
+        /// The message id (its webhook-id).
+        id: String,
     },
 }
 

@@ -11,17 +11,18 @@ use std::time::Duration;
 
 use trash_core::domain::Retention;
 use trash_core::ports::{Health, StandaloneStore};
-use trash_core::{Services, TrashConfig};
+use trash_core::{EventsConfig, Services, TrashConfig};
 use trash_memory::MemoryStore;
-use trash_runtime::{system_runtime, NoopCanceller};
+use trash_runtime::system_runtime;
 
 use trash_http_axum::EdgeConfig;
 use trash_web::WebConfig;
 
-use crate::cli::{RateLimitArgs, WebArgs};
+use crate::cli::{RateLimitArgs, WebArgs, WebhookArgs};
 use crate::config::DatabaseUrl;
 use crate::error::Failure;
 use crate::metrics::{Metrics, PoolProbe};
+use crate::webhooks::{Deliverer, DeliverySettings, GlobalEndpoint, Secret, WebhookCanceller};
 
 /// How to open the storage.
 #[derive(Debug, Clone)]
@@ -133,15 +134,105 @@ pub fn one_line(e: &dyn std::fmt::Display) -> String {
 /// canceller only confirms (pending cancellations are still recorded and
 /// retried by the cleanup loop, so a real canceller can be dropped in here).
 pub fn services(store: Arc<dyn StandaloneStore>, retention: Retention) -> Services {
+    services_with(store, retention, &Events::default())
+}
+
+/// The outbound events of a process: the global endpoint, if any, and the
+/// purge notice.
+#[derive(Debug, Clone)]
+pub struct Events {
+    /// The endpoint that receives every event (`--webhook-url`).
+    pub global: Option<GlobalEndpoint>,
+    /// How long before `scheduledCleanupAt` the `purge_soon` notice is due.
+    pub purge_notice: chrono::Duration,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events {
+            global: None,
+            purge_notice: EventsConfig::default().purge_notice,
+        }
+    }
+}
+
+impl Events {
+    /// From the command line: `--webhook-url` and `--webhook-secret` go
+    /// together, and the secret must be `whsec_<base64>`.
+    pub fn from_args(args: &WebhookArgs) -> Result<Events, Failure> {
+        let global = match (&args.webhook_url, &args.webhook_secret) {
+            (None, None) => None,
+            (Some(url), Some(secret)) => {
+                let parsed = reqwest::Url::parse(url)
+                    .map_err(|e| Failure::usage(format!("invalid --webhook-url: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(Failure::usage(
+                        "--webhook-url must be an http:// or https:// URL",
+                    ));
+                }
+                let secret = Secret::parse(secret)
+                    .map_err(|e| Failure::usage(format!("invalid --webhook-secret: {e}")))?;
+                Some(GlobalEndpoint {
+                    url: url.clone(),
+                    secret,
+                })
+            }
+            (Some(_), None) => {
+                return Err(Failure::usage(
+                    "--webhook-url needs --webhook-secret (TRASHD_WEBHOOK_SECRET), whsec_<base64>",
+                ))
+            }
+            (None, Some(_)) => return Err(Failure::usage("--webhook-secret needs --webhook-url")),
+        };
+        let purge_notice = chrono::Duration::from_std(args.purge_notice)
+            .map_err(|_| Failure::usage("--purge-notice is too long"))?;
+        Ok(Events {
+            global,
+            purge_notice,
+        })
+    }
+}
+
+/// [`services`] with outbound events: every trash, restore and purge writes
+/// its messages into the outbox, and the job canceller waits for the
+/// `training.cancel_requested` webhook to be acknowledged (at once when no
+/// endpoint receives it).
+pub fn services_with(
+    store: Arc<dyn StandaloneStore>,
+    retention: Retention,
+    events: &Events,
+) -> Services {
     Services::over(
-        store,
-        Arc::new(NoopCanceller),
+        store.clone(),
+        Arc::new(WebhookCanceller::new(store, events.global.is_some())),
         system_runtime(),
         TrashConfig {
             retention,
+            events: Some(EventsConfig {
+                purge_notice: events.purge_notice,
+            }),
             ..TrashConfig::default()
         },
     )
+}
+
+/// The delivery worker over `store`, with the production clock and ids.
+pub fn deliverer(
+    store: Arc<dyn StandaloneStore>,
+    events: &Events,
+    args: &WebhookArgs,
+) -> Result<Deliverer, Failure> {
+    Deliverer::new(
+        store,
+        events.global.clone(),
+        Arc::new(trash_runtime::SystemClock),
+        Arc::new(trash_runtime::RandomIds),
+        DeliverySettings {
+            attempt_timeout: args.webhook_timeout,
+            ..DeliverySettings::default()
+        },
+    )
+    .map_err(Failure::failed)
 }
 
 /// Shortest accepted `--session-secret`.

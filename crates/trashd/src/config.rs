@@ -160,6 +160,16 @@ pub fn parse_interval(value: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// Parses `--purge-notice`: a duration of at most 3650 days (`0s` sends
+/// the notice at `scheduledCleanupAt` itself).
+pub fn parse_purge_notice(value: &str) -> Result<Duration, String> {
+    let d = parse_duration(value)?;
+    if d > Duration::from_secs(3650 * 86_400) {
+        return Err("the purge notice must be at most 3650 days".into());
+    }
+    Ok(d)
+}
+
 /// Parses a timeout: a duration between 1 millisecond and one hour.
 pub fn parse_timeout(value: &str) -> Result<Duration, String> {
     let d = parse_duration(value)?;

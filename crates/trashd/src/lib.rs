@@ -20,6 +20,7 @@ pub mod password;
 pub mod quickstart;
 pub mod serve;
 pub mod shutdown;
+pub mod webhooks;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -118,11 +119,19 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let web = compose::web_config(&args.web)?;
             let shutdown = on_signals()?;
             tracing::info!(storage = %url, "trashd {} starting", env!("CARGO_PKG_VERSION"));
+            let events = compose::Events::from_args(&args.webhooks)?;
             let (store, pool) = compose::open_store_probed(&opts).await?;
             let metrics = metrics_endpoint(&args, &store, pool).await?;
-            let services = compose::services(store, args.retention);
+            let services = compose::services_with(store.clone(), args.retention, &events);
             let listener = serve::bind(&args.listen).await?;
-            serve::run(
+            let delivery = start_delivery(
+                store,
+                services.trash.clone(),
+                &events,
+                &args.webhooks,
+                &shutdown,
+            )?;
+            let served = serve::run(
                 services,
                 listener,
                 &args,
@@ -131,7 +140,35 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
                 shutdown,
                 global.db_max_connections,
             )
-            .await
+            .await;
+            stop_delivery(delivery).await;
+            served
+        }
+        Command::Deliver(args) => {
+            let shutdown = on_signals()?;
+            let events = compose::Events::from_args(&args.webhooks)?;
+            let store = compose::open_store(&opts).await?;
+            let trash = compose::services_with(store.clone(), Retention::default(), &events).trash;
+            let deliverer =
+                compose::deliverer(store, &events, &args.webhooks)?.confirming_cancellations(trash);
+            if args.once {
+                let report = deliverer.drain(&shutdown).await.map_err(|e| {
+                    Failure::failed(format!("delivery failed: {}", compose::one_line(&e)))
+                })?;
+                println!(
+                    "deliver: {} message{} claimed, {} delivered, {} to retry, {} failed",
+                    report.claimed,
+                    if report.claimed == 1 { "" } else { "s" },
+                    report.delivered,
+                    report.retried,
+                    report.failed
+                );
+            } else {
+                deliverer
+                    .run_loop(args.webhooks.deliver_interval, shutdown)
+                    .await;
+            }
+            Ok(())
         }
         Command::Migrate => {
             if !url.is_persistent() {
@@ -148,8 +185,9 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
         }
         Command::Cleanup(args) => {
             let shutdown = on_signals()?;
+            let events = compose::Events::from_args(&args.webhooks)?;
             let store = compose::open_store(&opts).await?;
-            let trash = compose::services(store, Retention::default()).trash;
+            let trash = compose::services_with(store, Retention::default(), &events).trash;
             if args.once {
                 cleanup_once(&trash, args.cleanup.cleanup_batch, &shutdown).await
             } else {
@@ -177,7 +215,8 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let admin = admin::Admin {
                 accounts: services.accounts,
                 account_store: store.clone(),
-                queue: store,
+                queue: store.clone(),
+                store,
             };
             admin::run(&admin, command).await
         }
@@ -185,9 +224,10 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let ws = admin::new_workspace_slug(&args.workspace)?;
             let web = compose::web_config(&args.serve.web)?;
             let shutdown = on_signals()?;
+            let events = compose::Events::from_args(&args.serve.webhooks)?;
             let (store, pool) = compose::open_store_probed(&opts).await?;
             let metrics = metrics_endpoint(&args.serve, &store, pool).await?;
-            let services = compose::services(store, args.serve.retention);
+            let services = compose::services_with(store.clone(), args.serve.retention, &events);
             let listener = serve::bind(&args.serve.listen).await?;
             let addr = serve::local_addr(&listener)?;
             let progress = Progress::new("seeding the demo workspace");
@@ -197,7 +237,14 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let _ = out.write_all(quickstart::banner(&demo, addr, &url).as_bytes());
             let _ = out.flush();
             drop(out);
-            serve::run(
+            let delivery = start_delivery(
+                store,
+                services.trash.clone(),
+                &events,
+                &args.serve.webhooks,
+                &shutdown,
+            )?;
+            let served = serve::run(
                 services,
                 listener,
                 &args.serve,
@@ -206,7 +253,39 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
                 shutdown,
                 global.db_max_connections,
             )
+            .await;
+            stop_delivery(delivery).await;
+            served
+        }
+    }
+}
+
+/// Starts the webhook delivery worker inside `serve`, unless `--no-delivery`.
+fn start_delivery(
+    store: std::sync::Arc<dyn trash_core::ports::StandaloneStore>,
+    trash: trash_core::TrashService,
+    events: &compose::Events,
+    args: &cli::WebhookArgs,
+    shutdown: &shutdown::Shutdown,
+) -> Result<Option<tokio::task::JoinHandle<()>>, Failure> {
+    if args.no_delivery {
+        tracing::info!("webhook delivery disabled in this process (--no-delivery)");
+        return Ok(None);
+    }
+    let deliverer = compose::deliverer(store, events, args)?.confirming_cancellations(trash);
+    Ok(Some(tokio::spawn(
+        deliverer.run_loop(args.deliver_interval, shutdown.clone()),
+    )))
+}
+
+/// Waits (briefly) for the delivery worker to finish its round.
+async fn stop_delivery(delivery: Option<tokio::task::JoinHandle<()>>) {
+    if let Some(handle) = delivery {
+        if tokio::time::timeout(std::time::Duration::from_secs(15), handle)
             .await
+            .is_err()
+        {
+            tracing::warn!("the webhook delivery worker did not stop in time");
         }
     }
 }

@@ -245,6 +245,24 @@ impl TrashService {
         }
     }
 
+    /// Asks the job canceller again, now, about a training's pending
+    /// cancellation (when the job system reported back, e.g. acknowledged
+    /// the cancellation webhook) instead of at its next retry time. Returns
+    /// whether it is confirmed (or was no longer pending).
+    pub async fn recheck_cancellation(
+        &self,
+        workspace: &WorkspaceSlug,
+        training: &TrainingId,
+    ) -> Result<bool, StoreError> {
+        let pending = self.queue.pending_cancellations(workspace).await?;
+        let Some(p) = pending.into_iter().find(|p| &p.training == training) else {
+            return Ok(true);
+        };
+        Ok(self
+            .deliver_cancellation(workspace, training, p.attempts, Some(p.operation))
+            .await)
+    }
+
     /// Claims up to `batch` pending cancellations whose retry time has come
     /// and delivers them. Safe to run from several workers at once: each
     /// claimed cancellation is sent by one worker.
