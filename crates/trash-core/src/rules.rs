@@ -5,8 +5,10 @@
 use chrono::Duration;
 
 mod bulk;
+mod preview;
 
 pub use bulk::*;
+pub use preview::*;
 
 use crate::domain::*;
 use crate::ports::{

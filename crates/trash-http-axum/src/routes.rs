@@ -228,6 +228,15 @@ fn json_id(field: &str, value: Option<Value>) -> Result<Option<String>, ApiError
     }
 }
 
+/// `?dryRun=true|false` (default `false`).
+fn dry_run(req: &ApiRequest) -> Result<bool, ApiError> {
+    match req.query_one("dryRun")? {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::bad_request("dryRun must be true or false")),
+    }
+}
+
 // ---- authentication ------------------------------------------------------------------
 
 /// Who the key belongs to (any valid key).
@@ -284,11 +293,23 @@ pub async fn delete_project(
             ))
         }
     };
+    let not_found =
+        |e: TrashError| ApiError::from(e).or_not_found(format!("project {slug} not found"));
+    if dry_run(&req)? {
+        let preview = state
+            .trash
+            .preview_trash_project(&principal, &ws, &slug, cleanup_delete_images)
+            .await
+            .map_err(not_found)?;
+        let mut body = ProjectDeleted::from_outcome(&preview.outcome);
+        (body.dry_run, body.items) = dry_items(&preview);
+        return Ok(Json(body));
+    }
     let out = state
         .trash
         .trash_project(&principal, &ws, &slug, cleanup_delete_images)
         .await
-        .map_err(|e| ApiError::from(e).or_not_found(format!("project {slug} not found")))?;
+        .map_err(not_found)?;
     Ok(Json(ProjectDeleted::from_outcome(&out)))
 }
 
@@ -306,14 +327,24 @@ pub async fn delete_version(
     let ws = workspace(&path.ws)?;
     let project = project_slug(&path.project)?;
     let number = version_number(&path.version)?;
+    let not_found = |e: TrashError| {
+        ApiError::from(e).or_not_found(format!("version {number} of project {project} not found"))
+    };
+    if dry_run(&req)? {
+        let preview = state
+            .trash
+            .preview_trash_version(&principal, &ws, &project, number)
+            .await
+            .map_err(not_found)?;
+        let mut body = VersionDeleted::from_outcome(&preview.outcome);
+        (body.dry_run, body.items) = dry_items(&preview);
+        return Ok(Json(body));
+    }
     let out = state
         .trash
         .trash_version(&principal, &ws, &project, number)
         .await
-        .map_err(|e| {
-            ApiError::from(e)
-                .or_not_found(format!("version {number} of project {project} not found"))
-        })?;
+        .map_err(not_found)?;
     Ok(Json(VersionDeleted::from_outcome(&out)))
 }
 
@@ -336,13 +367,28 @@ pub async fn delete_workflow(
         (Err(_), Some(_)) => None,
         (Err(e), None) => return Err(ApiError::invalid("workflow in the path", &e)),
     };
+    let dry = dry_run(&req)?;
+    let trash = |workflow: WorkflowRef| {
+        let (state, principal, ws) = (&state, &principal, &ws);
+        async move {
+            if dry {
+                let preview = state
+                    .trash
+                    .preview_trash_workflow(principal, ws, &workflow)
+                    .await?;
+                let mut body = WorkflowDeleted::from_outcome(&preview.outcome);
+                body.cancelled_trainings = Some(preview.outcome.cancelled_trainings);
+                (body.dry_run, body.items) = dry_items(&preview);
+                Ok::<_, TrashError>(body)
+            } else {
+                let out = state.trash.trash_workflow(principal, ws, &workflow).await?;
+                Ok(WorkflowDeleted::from_outcome(&out))
+            }
+        }
+    };
     if let Some(slug) = slug {
-        match state
-            .trash
-            .trash_workflow(&principal, &ws, &WorkflowRef::Slug(slug))
-            .await
-        {
-            Ok(out) => return Ok(Json(WorkflowDeleted::from_outcome(&out))),
+        match trash(WorkflowRef::Slug(slug)).await {
+            Ok(body) => return Ok(Json(body)),
             // A 20-letter lower-case id also reads as a slug: try it as an id.
             Err(TrashError::NotFound) if by_id.is_some() => {}
             Err(e) => return Err(ApiError::from(e).or_not_found(not_found())),
@@ -351,12 +397,10 @@ pub async fn delete_workflow(
     // Addressed by id, the core resolves it: a repeated delete answers from
     // that workflow's own operation, never from another that took its slug.
     let id = by_id.ok_or_else(|| ApiError::not_found(not_found()))?;
-    let out = state
-        .trash
-        .trash_workflow(&principal, &ws, &WorkflowRef::Id(id))
+    let body = trash(WorkflowRef::Id(id))
         .await
         .map_err(|e| ApiError::from(e).or_not_found(not_found()))?;
-    Ok(Json(WorkflowDeleted::from_outcome(&out)))
+    Ok(Json(body))
 }
 
 /// Moves a finished training to trash (`training:update`); refused with
@@ -376,11 +420,24 @@ pub async fn delete_training(
     let project = project_slug(&path.project)?;
     let number = version_number(&path.version)?;
     let id = training_id(&path.id)?;
+    let not_found =
+        |e: TrashError| ApiError::from(e).or_not_found(format!("training {id} not found"));
+    if dry_run(&req)? {
+        let preview = state
+            .trash
+            .preview_trash_training(&principal, &ws, &project, number, &id)
+            .await
+            .map_err(not_found)?;
+        let mut body = TrainingDeleted::from_outcome(&preview.outcome);
+        body.cancelled_trainings = Some(preview.outcome.cancelled_trainings);
+        (body.dry_run, body.items) = dry_items(&preview);
+        return Ok(Json(body));
+    }
     let out = state
         .trash
         .trash_training(&principal, &ws, &project, number, &id)
         .await
-        .map_err(|e| ApiError::from(e).or_not_found(format!("training {id} not found")))?;
+        .map_err(not_found)?;
     Ok(Json(TrainingDeleted::from_outcome(&out)))
 }
 
@@ -491,10 +548,16 @@ pub async fn restore(
     let principal = req.principal(&state).await?;
     let ws = workspace(&path.ws)?;
     let body: RestoreRequest = req.json()?;
+    let dry = dry_run(&req)?;
     if let Some(items) = body.items {
         if body.kind.is_some() || body.id.is_some() || body.parent_id.is_some() {
             return Err(ApiError::bad_request(
                 "send either \"items\" or a single item's \"type\" and \"id\", not both",
+            ));
+        }
+        if dry {
+            return Err(ApiError::bad_request(
+                "dryRun is supported for a single-item restore; preview the items one at a time",
             ));
         }
         return restore_many(&state, &principal, &ws, items).await;
@@ -511,11 +574,24 @@ pub async fn restore(
             return Err(ApiError::not_found(missing));
         }
     };
-    let outcome = state
-        .trash
-        .restore(&principal, &ws, &target, parsed.on_conflict)
-        .await
-        .map_err(|e| ApiError::from(e).or_not_found(format!("{target} not found in trash")))?;
+    let not_found =
+        |e: RestoreError| ApiError::from(e).or_not_found(format!("{target} not found in trash"));
+    let (outcome, dry) = if dry {
+        let preview = state
+            .trash
+            .preview_restore(&principal, &ws, &target, parsed.on_conflict)
+            .await
+            .map_err(not_found)?;
+        let dry = dry_items(&preview);
+        (preview.outcome, dry)
+    } else {
+        let outcome = state
+            .trash
+            .restore(&principal, &ws, &target, parsed.on_conflict)
+            .await
+            .map_err(not_found)?;
+        (outcome, (None, None))
+    };
     let parent_id = outcome.parent.as_ref().map(|p| p.to_string());
     Ok(Json(RestoreAnswer::One(Restored {
         restored: true,
@@ -524,6 +600,8 @@ pub async fn restore(
         url: outcome.slug.as_ref().map(|s| s.to_string()),
         parent_id,
         already_active: outcome.already_active.then_some(true),
+        dry_run: dry.0,
+        items: dry.1,
     })))
 }
 

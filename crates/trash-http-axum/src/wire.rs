@@ -11,7 +11,7 @@ use trash_core::domain::{
 use trash_core::ports::{
     ImageView, ProjectItem, TrainingItem, TrashEntry, TrashedItem, VersionItem, WorkflowItem,
 };
-use trash_core::usecases::{EventsPage, TrashPage, Trashed};
+use trash_core::usecases::{AffectedItem, EventsPage, Preview, TrashPage, Trashed};
 use utoipa::{IntoParams, ToSchema};
 
 fn time(t: Timestamp) -> String {
@@ -82,6 +82,12 @@ pub struct ProjectDeleted {
     /// Present (`true`) when the project was already in trash; nothing changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub already_in_trash: Option<bool>,
+    /// Present (`true`) on a dry run (`?dryRun=true`): nothing changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    /// On a dry run: every item the call would move.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<EventItem>>,
 }
 
 /// `DELETE /{ws}/{project}/{version}`.
@@ -110,6 +116,12 @@ pub struct VersionDeleted {
     /// Present (`true`) when the version was already in trash.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub already_in_trash: Option<bool>,
+    /// Present (`true`) on a dry run (`?dryRun=true`): nothing changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    /// On a dry run: every item the call would move.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<EventItem>>,
 }
 
 /// `DELETE /{ws}/workflows/{workflow}`.
@@ -134,6 +146,15 @@ pub struct WorkflowDeleted {
     /// Present (`true`) when the workflow was already in trash.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub already_in_trash: Option<bool>,
+    /// On a dry run: in-flight trainings the call would cancel (always 0 here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_trainings: Option<u32>,
+    /// Present (`true`) on a dry run (`?dryRun=true`): nothing changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    /// On a dry run: every item the call would move.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<EventItem>>,
 }
 
 /// `DELETE /{ws}/{project}/{version}/v2/trainings/{id}`.
@@ -156,6 +177,15 @@ pub struct TrainingDeleted {
     /// Present (`true`) when the training was already in trash.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub already_in_trash: Option<bool>,
+    /// On a dry run: in-flight trainings the call would cancel (always 0 here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_trainings: Option<u32>,
+    /// Present (`true`) on a dry run (`?dryRun=true`): nothing changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    /// On a dry run: every item the call would move.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<EventItem>>,
 }
 
 fn already<T>(out: &Trashed<T>) -> Option<bool> {
@@ -175,6 +205,8 @@ impl ProjectDeleted {
             scheduled_cleanup_at: time(out.scheduled_cleanup_at),
             cancelled_trainings: out.cancelled_trainings,
             already_in_trash: already(out),
+            dry_run: None,
+            items: None,
         }
     }
 }
@@ -193,6 +225,8 @@ impl VersionDeleted {
             scheduled_cleanup_at: time(out.scheduled_cleanup_at),
             cancelled_trainings: out.cancelled_trainings,
             already_in_trash: already(out),
+            dry_run: None,
+            items: None,
         }
     }
 }
@@ -209,6 +243,9 @@ impl WorkflowDeleted {
             trash: true,
             scheduled_cleanup_at: time(out.scheduled_cleanup_at),
             already_in_trash: already(out),
+            cancelled_trainings: None,
+            dry_run: None,
+            items: None,
         }
     }
 }
@@ -224,6 +261,9 @@ impl TrainingDeleted {
             trash: true,
             scheduled_cleanup_at: time(out.scheduled_cleanup_at),
             already_in_trash: already(out),
+            cancelled_trainings: None,
+            dry_run: None,
+            items: None,
         }
     }
 }
@@ -578,6 +618,12 @@ pub struct Restored {
     /// Present (`true`) when the item was active already; nothing changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub already_active: Option<bool>,
+    /// Present (`true`) on a dry run (`?dryRun=true`): nothing changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    /// On a dry run: every item the call would move.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<EventItem>>,
 }
 
 // ---- audit events -------------------------------------------------------------
@@ -597,7 +643,7 @@ pub struct EventsParams {
     pub cursor: Option<String>,
 }
 
-/// The item an event is about.
+/// An item: the one an event is about, or one a dry run would move.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventItem {
@@ -612,6 +658,25 @@ pub struct EventItem {
     /// For a version: its project's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+}
+
+impl From<&AffectedItem> for EventItem {
+    fn from(a: &AffectedItem) -> Self {
+        EventItem {
+            kind: a.item.kind().as_str().to_owned(),
+            id: a.item.wire_id(),
+            url: a.slug.as_ref().map(|s| s.to_string()),
+            parent_id: a.parent.as_ref().map(|p| p.to_string()),
+        }
+    }
+}
+
+/// The dry-run fields of a preview.
+pub fn dry_items<T>(preview: &Preview<T>) -> (Option<bool>, Option<Vec<EventItem>>) {
+    (
+        Some(true),
+        Some(preview.items.iter().map(EventItem::from).collect()),
+    )
 }
 
 impl From<&ItemRef> for EventItem {

@@ -5,7 +5,7 @@ use crate::events::{EventType, ItemEvent};
 use crate::ports::{RestorePlan, SlugSpace, StoreError, TrashedItem};
 use crate::rules::{self, RestoreDecision, RestoreRefusal};
 
-use super::{check_access, AccessDenied, Contended, TrashService};
+use super::{check_access, AccessDenied, AffectedItem, Contended, Preview, TrashService};
 
 /// The result of a restore.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +113,13 @@ impl TrashService {
                 .ok_or(RestoreError::NotFound)?;
             let turn = self.runtime.locks.lock(&aggregate).await;
             let now = self.now();
-            let (decision, current_slug, parent, described) = self
+            let RestoreDecided {
+                decision,
+                slug: current_slug,
+                parent,
+                described,
+                ..
+            } = self
                 .decide_restore(
                     workspace,
                     target,
@@ -186,15 +192,7 @@ impl TrashService {
         actor: &Actor,
         now: Timestamp,
         new_slug: Option<Slug>,
-    ) -> Result<
-        (
-            RestoreDecision,
-            Option<Slug>,
-            Option<ProjectId>,
-            Option<ItemEvent>,
-        ),
-        RestoreError,
-    > {
+    ) -> Result<RestoreDecided, RestoreError> {
         let project_id = match aggregate {
             AggregateId::Workflow(id) => {
                 let agg = self
@@ -203,11 +201,21 @@ impl TrashService {
                     .await?
                     .ok_or(RestoreError::NotFound)?;
                 let slug = Some(agg.workflow.slug.clone());
-                let d = rules::restore_workflow(&agg, actor, now, new_slug)?;
+                let decision = rules::restore_workflow(&agg, actor, now, new_slug)?;
                 let described = agg.operation.as_ref().map(|op| {
                     ItemEvent::of(TrashedItem::Workflow(rules::describe_workflow(&agg)), op)
                 });
-                return Ok((d, slug, None, described));
+                let items = match &decision {
+                    RestoreDecision::Apply(plan) => vec![plan.root.clone()],
+                    RestoreDecision::AlreadyActive => Vec::new(),
+                };
+                return Ok(RestoreDecided {
+                    decision,
+                    slug,
+                    parent: None,
+                    items,
+                    described,
+                });
             }
             AggregateId::Project(id) => id,
         };
@@ -218,8 +226,8 @@ impl TrashService {
             .ok_or(RestoreError::NotFound)?;
         let slug = matches!(target, ItemRef::Project(_)).then(|| agg.project.slug.clone());
         let parent = (!matches!(target, ItemRef::Project(_))).then(|| agg.project.id.clone());
-        let d = rules::restore_in_project(&agg, target, actor, now, new_slug)?;
-        let described = match &d {
+        let decision = rules::restore_in_project(&agg, target, actor, now, new_slug)?;
+        let described = match &decision {
             RestoreDecision::Apply(plan) => agg
                 .operations
                 .iter()
@@ -228,7 +236,145 @@ impl TrashService {
                 .map(|(op, (_, item))| ItemEvent::of(item, op)),
             RestoreDecision::AlreadyActive => None,
         };
-        Ok((d, slug, parent, described))
+        let items = match &decision {
+            RestoreDecision::Apply(plan) => rules::operation_items(&agg, &plan.operation),
+            RestoreDecision::AlreadyActive => Vec::new(),
+        };
+        Ok(RestoreDecided {
+            decision,
+            slug,
+            parent,
+            items,
+            described,
+        })
+    }
+}
+
+/// What deciding a restore found.
+struct RestoreDecided {
+    decision: RestoreDecision,
+    /// For a project or workflow: its current slug.
+    slug: Option<Slug>,
+    /// For a version or training: its project.
+    parent: Option<ProjectId>,
+    /// What the plan would restore: the root, then every item recording
+    /// its operation (empty when already active).
+    items: Vec<ItemRef>,
+    /// The restored root as outbound messages describe it.
+    described: Option<ItemEvent>,
+}
+
+impl TrashService {
+    /// Dry run of [`TrashService::restore`]: the same checks and decision,
+    /// the answer the real call would give and every item it would bring
+    /// back; nothing changes. The slug check the store makes at commit is
+    /// predicted from a read of the active holders of the slug, and a
+    /// rename picks the slug the real call would pick now.
+    pub async fn preview_restore(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        target: &ItemRef,
+        on_conflict: OnConflict,
+    ) -> Result<Preview<RestoreOutcome>, RestoreError> {
+        check_access(
+            principal,
+            workspace,
+            required_scope(Action::Restore, target.kind()),
+        )?;
+        let aggregate = self
+            .aggregate_of(workspace, target)
+            .await?
+            .ok_or(RestoreError::NotFound)?;
+        let decided = self
+            .decide_restore(
+                workspace,
+                target,
+                &aggregate,
+                &principal.actor(),
+                self.now(),
+                None,
+            )
+            .await?;
+        let mut outcome = RestoreOutcome {
+            item: target.clone(),
+            slug: decided.slug.clone(),
+            parent: decided.parent.clone(),
+            already_active: false,
+            renamed: false,
+        };
+        if let RestoreDecision::AlreadyActive = decided.decision {
+            outcome.already_active = true;
+            return Ok(Preview {
+                outcome,
+                items: Vec::new(),
+            });
+        }
+        if let Some(current) = &decided.slug {
+            let space = match target {
+                ItemRef::Workflow(_) => SlugSpace::Workflows,
+                _ => SlugSpace::Projects,
+            };
+            if let Some(conflicting) = self
+                .active_holder(workspace, space, current, target)
+                .await?
+            {
+                match on_conflict {
+                    OnConflict::Fail => return Err(RestoreError::NameTaken { conflicting }),
+                    OnConflict::Rename => {
+                        let taken = self.reads.taken_slugs(workspace, space, current).await?;
+                        outcome.slug = Some(rules::free_slug(current, &taken));
+                        outcome.renamed = true;
+                    }
+                }
+            }
+        }
+        let items = decided
+            .items
+            .into_iter()
+            .map(|item| match item {
+                ItemRef::Project(_) | ItemRef::Workflow(_) => AffectedItem {
+                    item,
+                    slug: outcome.slug.clone(),
+                    parent: None,
+                },
+                other => AffectedItem {
+                    parent: match &aggregate {
+                        AggregateId::Project(p) => Some(p.clone()),
+                        AggregateId::Workflow(_) => None,
+                    },
+                    item: other,
+                    slug: None,
+                },
+            })
+            .collect();
+        Ok(Preview { outcome, items })
+    }
+
+    /// The id of the active item other than `target` holding `slug`.
+    async fn active_holder(
+        &self,
+        workspace: &WorkspaceSlug,
+        space: SlugSpace,
+        slug: &Slug,
+        target: &ItemRef,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(match space {
+            SlugSpace::Projects => self
+                .reads
+                .projects_with_slug(workspace, slug)
+                .await?
+                .into_iter()
+                .find(|h| h.trashed_at.is_none() && ItemRef::Project(h.id.clone()) != *target)
+                .map(|h| h.id.to_string()),
+            SlugSpace::Workflows => self
+                .reads
+                .workflows_with_slug(workspace, slug)
+                .await?
+                .into_iter()
+                .find(|h| h.trashed_at.is_none() && ItemRef::Workflow(h.id.clone()) != *target)
+                .map(|h| h.id.to_string()),
+        })
     }
 }
 

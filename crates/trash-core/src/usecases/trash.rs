@@ -106,6 +106,55 @@ impl<T> Trashed<T> {
 /// The outcome of [`TrashService::move_to_trash`], for any kind of item.
 pub type TrashOutcome = Trashed<TrashedItem>;
 
+/// One item a call moves (into or out of trash), as a dry run lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AffectedItem {
+    /// The item.
+    pub item: ItemRef,
+    /// For a project or workflow: its slug (after the move).
+    pub slug: Option<Slug>,
+    /// For a version or training: its project.
+    pub parent: Option<ProjectId>,
+}
+
+impl AffectedItem {
+    /// An item of a project aggregate (`project` is the aggregate's project).
+    pub fn in_project(item: ItemRef, project: &Project) -> AffectedItem {
+        match item {
+            ItemRef::Project(_) => AffectedItem {
+                item,
+                slug: Some(project.slug.clone()),
+                parent: None,
+            },
+            other => AffectedItem {
+                item: other,
+                slug: None,
+                parent: Some(project.id.clone()),
+            },
+        }
+    }
+}
+
+/// What a dry run found: the answer the real call would give, and every
+/// item it would move. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview<T> {
+    /// The outcome the real call would have.
+    pub outcome: T,
+    /// Every item that would move, the addressed one first; empty when
+    /// nothing would change (already in trash, already active).
+    pub items: Vec<AffectedItem>,
+}
+
+/// Whether a call changes anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Decide and apply.
+    Apply,
+    /// Decide with the same functions, apply nothing.
+    DryRun,
+}
+
 /// A workflow addressed by slug (`DELETE /{ws}/workflows/{slug}`) or by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkflowRef {
@@ -169,6 +218,8 @@ trait Subject: Sync {
         service: &TrashService,
         workspace: &WorkspaceSlug,
     ) -> impl Future<Output = Result<AggregateId, TrashError>> + Send;
+    /// How an item this target's move takes is listed by a dry run.
+    fn affected(item: ItemRef, described: &Self::Item) -> AffectedItem;
     /// Reads that aggregate and decides.
     fn decide(
         &self,
@@ -231,6 +282,20 @@ fn project_item(p: &Project) -> ProjectItem {
 }
 
 impl Subject for ProjectSubject<'_> {
+    fn affected(item: ItemRef, described: &ProjectItem) -> AffectedItem {
+        match item {
+            ItemRef::Project(_) => AffectedItem {
+                item,
+                slug: Some(described.slug.clone()),
+                parent: None,
+            },
+            other => AffectedItem {
+                item: other,
+                slug: None,
+                parent: Some(described.id.clone()),
+            },
+        }
+    }
     type Item = ProjectItem;
     fn kind(&self) -> ItemKind {
         ItemKind::Project
@@ -258,6 +323,13 @@ impl Subject for ProjectSubject<'_> {
 }
 
 impl Subject for VersionSubject<'_> {
+    fn affected(item: ItemRef, described: &VersionItem) -> AffectedItem {
+        AffectedItem {
+            item,
+            slug: None,
+            parent: Some(described.project.clone()),
+        }
+    }
     type Item = VersionItem;
     fn kind(&self) -> ItemKind {
         ItemKind::Version
@@ -294,6 +366,13 @@ impl Subject for VersionSubject<'_> {
 }
 
 impl Subject for TrainingSubject<'_> {
+    fn affected(item: ItemRef, described: &TrainingItem) -> AffectedItem {
+        AffectedItem {
+            item,
+            slug: None,
+            parent: Some(described.project.clone()),
+        }
+    }
     type Item = TrainingItem;
     fn kind(&self) -> ItemKind {
         ItemKind::Training
@@ -332,6 +411,13 @@ impl Subject for TrainingSubject<'_> {
 }
 
 impl Subject for WorkflowRef {
+    fn affected(item: ItemRef, described: &WorkflowItem) -> AffectedItem {
+        AffectedItem {
+            item,
+            slug: Some(described.slug.clone()),
+            parent: None,
+        }
+    }
     type Item = WorkflowItem;
     fn kind(&self) -> ItemKind {
         ItemKind::Workflow
@@ -489,6 +575,62 @@ impl TrashService {
         self.run_trash(principal, workspace, &subject).await
     }
 
+    /// Dry run of [`TrashService::trash_project`]: the same checks and
+    /// decision, the answer the real call would give and every item it
+    /// would move; nothing changes and no job is cancelled.
+    pub async fn preview_trash_project(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        slug: &Slug,
+        cleanup_delete_images: bool,
+    ) -> Result<Preview<Trashed<ProjectItem>>, TrashError> {
+        let subject = ProjectSubject {
+            slug,
+            cleanup_delete_images,
+        };
+        self.preview_trash(principal, workspace, &subject).await
+    }
+
+    /// Dry run of [`TrashService::trash_version`].
+    pub async fn preview_trash_version(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        number: VersionNumber,
+    ) -> Result<Preview<Trashed<VersionItem>>, TrashError> {
+        let subject = VersionSubject { project, number };
+        self.preview_trash(principal, workspace, &subject).await
+    }
+
+    /// Dry run of [`TrashService::trash_workflow`].
+    pub async fn preview_trash_workflow(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        workflow: &WorkflowRef,
+    ) -> Result<Preview<Trashed<WorkflowItem>>, TrashError> {
+        self.preview_trash(principal, workspace, workflow).await
+    }
+
+    /// Dry run of [`TrashService::trash_training`].
+    pub async fn preview_trash_training(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        project: &Slug,
+        number: VersionNumber,
+        id: &TrainingId,
+    ) -> Result<Preview<Trashed<TrainingItem>>, TrashError> {
+        let subject = TrainingSubject {
+            project,
+            number,
+            id,
+        };
+        self.preview_trash(principal, workspace, &subject).await
+    }
+
     /// Moves any item to trash: [`TrashService::trash_project`] and its
     /// siblings, for callers that hold a [`TrashTarget`].
     pub async fn move_to_trash(
@@ -534,6 +676,31 @@ impl TrashService {
         workspace: &WorkspaceSlug,
         subject: &S,
     ) -> Result<Trashed<S::Item>, TrashError> {
+        Ok(self
+            .decide_and_trash(principal, workspace, subject, Mode::Apply)
+            .await?
+            .outcome)
+    }
+
+    async fn preview_trash<S: Subject>(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        subject: &S,
+    ) -> Result<Preview<Trashed<S::Item>>, TrashError> {
+        self.decide_and_trash(principal, workspace, subject, Mode::DryRun)
+            .await
+    }
+
+    /// The one path of every move to trash: a dry run decides exactly as
+    /// the real call does and stops before writing.
+    async fn decide_and_trash<S: Subject>(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        subject: &S,
+        mode: Mode,
+    ) -> Result<Preview<Trashed<S::Item>>, TrashError> {
         check_access(
             principal,
             workspace,
@@ -557,18 +724,39 @@ impl TrashService {
             let (decision, item) = subject.decide(self, workspace, &aggregate, &ctx).await?;
             let mut plan = match decision {
                 TrashDecision::AlreadyInTrash(op) => {
-                    return Ok(Trashed {
-                        workspace: workspace.clone(),
-                        item,
-                        deleted_at: op.deleted_at,
-                        scheduled_cleanup_at: op.scheduled_cleanup_at,
-                        already_in_trash: true,
-                        cancelled_trainings: 0,
-                        cancellations_pending: 0,
+                    return Ok(Preview {
+                        outcome: Trashed {
+                            workspace: workspace.clone(),
+                            item,
+                            deleted_at: op.deleted_at,
+                            scheduled_cleanup_at: op.scheduled_cleanup_at,
+                            already_in_trash: true,
+                            cancelled_trainings: 0,
+                            cancellations_pending: 0,
+                        },
+                        items: Vec::new(),
                     })
                 }
                 TrashDecision::Apply(plan) => plan,
             };
+            if mode == Mode::DryRun {
+                let items = std::iter::once(&plan.operation.root)
+                    .chain(&plan.members)
+                    .map(|i| S::affected(i.clone(), &item))
+                    .collect();
+                return Ok(Preview {
+                    outcome: Trashed {
+                        workspace: workspace.clone(),
+                        item,
+                        deleted_at: plan.operation.deleted_at,
+                        scheduled_cleanup_at: plan.operation.scheduled_cleanup_at,
+                        already_in_trash: false,
+                        cancelled_trainings: plan.cancel.len() as u32,
+                        cancellations_pending: 0,
+                    },
+                    items,
+                });
+            }
             if let Some(events) = self.config.events {
                 plan.outbox = self
                     .trash_messages(&plan, item.clone().into(), events)
@@ -582,14 +770,17 @@ impl TrashService {
                     let pending = self
                         .send_cancellations(workspace, &plan.operation.id, &plan.cancel)
                         .await;
-                    return Ok(Trashed {
-                        workspace: workspace.clone(),
-                        item,
-                        deleted_at: plan.operation.deleted_at,
-                        scheduled_cleanup_at: plan.operation.scheduled_cleanup_at,
-                        already_in_trash: false,
-                        cancelled_trainings: plan.cancel.len() as u32,
-                        cancellations_pending: pending,
+                    return Ok(Preview {
+                        outcome: Trashed {
+                            workspace: workspace.clone(),
+                            item,
+                            deleted_at: plan.operation.deleted_at,
+                            scheduled_cleanup_at: plan.operation.scheduled_cleanup_at,
+                            already_in_trash: false,
+                            cancelled_trainings: plan.cancel.len() as u32,
+                            cancellations_pending: pending,
+                        },
+                        items: Vec::new(),
                     });
                 }
                 Err(StoreError::Conflict) => continue,

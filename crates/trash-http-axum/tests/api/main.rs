@@ -4,6 +4,7 @@
 mod bad_input;
 mod bulk;
 mod common;
+mod dry_run;
 mod edge;
 mod errors;
 mod events;
