@@ -443,3 +443,84 @@ async fn a_message_survives_sigkill_while_the_receiver_is_down() {
     let (out, _) = trashd_ok(&db.url, &["admin", "list-deliveries", "acme"]);
     assert!(out.contains(&got.id), "{out}");
 }
+
+/// Secret rotation, with a manual clock: during the 24-hour window the
+/// signature header carries a signature by each secret; after it, only the
+/// new one signs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_secret_signs_with_both_until_the_window_ends() {
+    use trash_conformance::harness::{slug, test_runtime, Harness};
+    use trash_core::ports::{Outbox, StandaloneStore, WebhookEndpoint, WebhookEndpoints};
+    use trash_core::{EventsConfig, TrashConfig};
+
+    let store = Arc::new(trash_memory::MemoryStore::new());
+    let h = Harness::whole(store.clone()).await;
+    let service = h.service_on(
+        h.roles(),
+        test_runtime(h.clock.clone()),
+        TrashConfig {
+            events: Some(EventsConfig::default()),
+            ..TrashConfig::default()
+        },
+    );
+    let (receiver, base) = Receiver::start().await;
+    let old = "whsec_b2xkIHNlY3JldCBvZiB0aGUgZW5kcG9pbnQ=";
+    let new = "whsec_bmV3IHNlY3JldCBvZiB0aGUgZW5kcG9pbnQ=";
+    store
+        .add_endpoint(&WebhookEndpoint {
+            id: "ep_rotating".into(),
+            workspace: h.ws.clone(),
+            url: format!("{base}/rotating"),
+            secret: old.into(),
+            previous_secret: None,
+            events: None,
+            created_at: h.clock.now_ts(),
+        })
+        .await
+        .unwrap();
+    let until = h.clock.now_ts().plus(trashd::webhooks::rotation_window());
+    assert!(store
+        .rotate_endpoint_secret("ep_rotating", new, until)
+        .await
+        .unwrap());
+    let whole: Arc<dyn StandaloneStore> = store.clone();
+    let deliverer = trashd::webhooks::Deliverer::new(
+        whole,
+        None,
+        h.clock.clone(),
+        Arc::new(trash_runtime::RandomIds),
+        trashd::webhooks::DeliverySettings::default(),
+    )
+    .unwrap();
+
+    h.project("det").await;
+    service
+        .trash_project(&h.key, &h.ws, &slug("det"), true)
+        .await
+        .unwrap();
+    let report = deliverer.round().await.unwrap();
+    assert_eq!(report.delivered, 1, "{report:?}");
+    let first = receiver.received().pop().unwrap();
+    assert_eq!(first.signature.split(' ').count(), 2, "{first:?}");
+    assert!(verifies(new, &first) && verifies(old, &first));
+
+    // The window passes: the same message sent again carries one signature.
+    h.clock.advance(chrono::Duration::hours(25));
+    assert!(store.redeliver(&first.id, h.clock.now_ts()).await.unwrap());
+    assert_eq!(deliverer.round().await.unwrap().delivered, 1);
+    let second = receiver.received().pop().unwrap();
+    assert_eq!(second.id, first.id, "the same webhook-id on every send");
+    assert_eq!(second.signature.split(' ').count(), 1, "{second:?}");
+    assert!(verifies(new, &second));
+    assert!(!verifies(old, &second), "the old secret no longer signs");
+}
+
+trait NowTs {
+    fn now_ts(&self) -> trash_core::domain::Timestamp;
+}
+
+impl NowTs for trash_memory::ManualClock {
+    fn now_ts(&self) -> trash_core::domain::Timestamp {
+        trash_core::ports::Clock::now(self)
+    }
+}
