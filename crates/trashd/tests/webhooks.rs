@@ -344,6 +344,36 @@ async fn every_event_arrives_signed_retries_follow_a_500_and_restored_items_get_
         deliveries.contains("delivered") && !deliveries.contains("failed"),
         "{deliveries}"
     );
+    // Interop: the official Python library verifies the same signatures.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let cases: Vec<Value> = all
+        .iter()
+        .map(|r| {
+            json!({
+                "secret": if r.path == "/global" { GLOBAL_SECRET } else { secret.as_str() },
+                "headers": {
+                    "webhook-id": r.id,
+                    "webhook-timestamp": r.timestamp,
+                    "webhook-signature": r.signature,
+                },
+                "body": r.body,
+            })
+        })
+        .collect();
+    std::fs::write(file.path(), serde_json::to_vec(&cases).unwrap()).unwrap();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/webhooks-interop.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .arg(file.path())
+        .output()
+        .expect("the interop script runs");
+    assert!(
+        out.status.success(),
+        "standardwebhooks refused a signature:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     drop(server);
 }
 
