@@ -9,6 +9,7 @@ use trash_core::usecases::*;
 use crate::harness::*;
 use crate::StoreFactory;
 
+pub use crate::batch::*;
 pub use crate::bulk::*;
 pub use crate::contention::*;
 pub use crate::events::*;

@@ -232,6 +232,15 @@ impl TrashWrites for GatedStore {
     async fn purge(&self, plan: &PurgePlan) -> Result<PurgeCounts, StoreError> {
         self.guarded(self.inner.writes.purge(plan)).await
     }
+
+    async fn purge_batch(
+        &self,
+        plans: &[PurgePlan],
+        time_limit: chrono::Duration,
+    ) -> Result<PurgeCounts, StoreError> {
+        self.guarded(self.inner.writes.purge_batch(plans, time_limit))
+            .await
+    }
 }
 
 #[async_trait]

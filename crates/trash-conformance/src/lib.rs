@@ -38,7 +38,11 @@
 //! names: it compares what the store's reads see before and after each
 //! purge with a set built from the fixtures alone. [`contention`] runs
 //! several writers on one project at a bounded rate with the production
-//! retry pauses and asserts none is answered `Busy`.
+//! retry pauses and asserts none is answered `Busy`. [`batch`] holds the
+//! cleanup's batches to their contract: one transaction for a healthy
+//! batch, all or nothing, the batch read equal to the one-by-one reads, one
+//! operation per aggregate, and a failing operation isolated (the batch is
+//! retried item by item).
 #![warn(missing_docs)]
 
 use std::sync::Arc;
@@ -46,6 +50,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use trash_core::ports::*;
 
+pub mod batch;
 pub mod bulk;
 pub mod cases;
 pub mod contention;
@@ -131,6 +136,9 @@ macro_rules! store_conformance_tests {
             version_numbers_are_never_reused,
             trashed_items_are_hidden_from_reads,
             purge_removes_exactly_the_plan,
+            cleanup_batches_and_isolates_a_failing_item,
+            cleanup_batch_takes_one_operation_per_aggregate,
+            purge_batch_is_all_or_nothing,
             writers_on_one_project_are_never_busy,
             race_restore_vs_cleanup,
             race_restore_version_vs_trash_project,

@@ -136,6 +136,15 @@ impl<S: TrashWrites> TrashWrites for CountingStore<S> {
         self.count("purge");
         self.inner.purge(plan).await
     }
+
+    async fn purge_batch(
+        &self,
+        plans: &[PurgePlan],
+        time_limit: chrono::Duration,
+    ) -> Result<PurgeCounts, StoreError> {
+        self.count("purge_batch");
+        self.inner.purge_batch(plans, time_limit).await
+    }
 }
 
 #[async_trait]

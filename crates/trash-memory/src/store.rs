@@ -597,10 +597,56 @@ impl TrashWrites for MemoryStore {
 
     async fn purge(&self, plan: &PurgePlan) -> Result<PurgeCounts, StoreError> {
         let mut s = self.lock()?;
-        s.check_guard(&plan.guard)?;
-        if !s.operations.contains_key(&plan.operation) {
+        s.check_purge(plan)?;
+        let (mut counts, candidates) = s.apply_purge(plan);
+        counts.images = s.delete_orphans(&candidates);
+        Ok(counts)
+    }
+
+    async fn purge_batch(
+        &self,
+        plans: &[PurgePlan],
+        _time_limit: chrono::Duration,
+    ) -> Result<PurgeCounts, StoreError> {
+        // Under the one lock: check every plan first, so a stale one
+        // changes nothing; then apply them all (they name distinct
+        // aggregates). Memory work never approaches the time limit.
+        let mut s = self.lock()?;
+        let mut aggregates = BTreeSet::new();
+        for plan in plans {
+            s.check_purge(plan)?;
+            if !aggregates.insert(format!("{:?}", plan.guard.aggregate)) {
+                return Err(StoreError::Internal(
+                    "two plans of one batch name the same aggregate".into(),
+                ));
+            }
+        }
+        let mut counts = PurgeCounts::default();
+        let mut candidates = BTreeSet::new();
+        for plan in plans {
+            let (removed, images) = s.apply_purge(plan);
+            counts.add(removed);
+            candidates.extend(images);
+        }
+        counts.images = s.delete_orphans(&candidates);
+        Ok(counts)
+    }
+}
+
+impl State {
+    /// The guard of a purge plan holds and its operation exists.
+    fn check_purge(&self, plan: &PurgePlan) -> Result<(), StoreError> {
+        self.check_guard(&plan.guard)?;
+        if !self.operations.contains_key(&plan.operation) {
             return Err(StoreError::Conflict);
         }
+        Ok(())
+    }
+
+    /// Removes exactly the rows a checked plan names; returns the counts
+    /// and, when the plan asks for it, the images that lost a link.
+    fn apply_purge(&mut self, plan: &PurgePlan) -> (PurgeCounts, BTreeSet<ImageId>) {
+        let s = self;
         let set = &plan.remove;
         let mut counts = PurgeCounts::default();
         for id in &set.operations {
@@ -626,18 +672,26 @@ impl TrashWrites for MemoryStore {
         for id in &set.projects {
             counts.projects += u64::from(s.projects.remove(id).is_some());
         }
-        if plan.delete_orphaned_images {
-            for image in &unlinked {
-                if !s.links.iter().any(|(_, i)| i == image) {
-                    counts.images += u64::from(s.images.remove(image).is_some());
-                }
-            }
-        }
         s.record(&plan.events);
         s.withdraw_notices(&set.operations);
         s.enqueue(&plan.outbox);
         s.bump(&plan.guard);
-        Ok(counts)
+        if plan.delete_orphaned_images {
+            (counts, unlinked)
+        } else {
+            (counts, BTreeSet::new())
+        }
+    }
+
+    /// Deletes those of `candidates` that no project links any more.
+    fn delete_orphans(&mut self, candidates: &BTreeSet<ImageId>) -> u64 {
+        let mut deleted = 0;
+        for image in candidates {
+            if !self.links.iter().any(|(_, i)| i == image) {
+                deleted += u64::from(self.images.remove(image).is_some());
+            }
+        }
+        deleted
     }
 }
 

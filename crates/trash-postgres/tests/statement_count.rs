@@ -35,12 +35,16 @@ const TRASH_STATEMENTS: u64 = 1 + 5 + 11 + 5 * IN_FLIGHT as u64;
 /// (BEGIN, guard, projects, versions, trainings, operation, audit lock,
 /// audit insert, withdrawing the operation's pending purge notice, COMMIT: 10).
 const RESTORE_STATEMENTS: u64 = 5 + 10;
-/// A cleanup batch of one project: the claim (1); the aggregate the purge
-/// set is decided from (5); the purge transaction (BEGIN, guard, image
-/// lock, the one statement that deletes every named row, audit lock, audit
-/// insert, withdrawing the removed operations' pending purge notices,
-/// COMMIT: 8).
-const PURGE_STATEMENTS: u64 = 1 + 5 + 8;
+/// A cleanup batch of one project: the claim (1); the batch's aggregates,
+/// which the purge sets are decided from (BEGIN, the projects with their
+/// operations, their versions, their trainings, COMMIT: 5); the batch's
+/// purge transaction (BEGIN, its time limit, the guards, image lock, the
+/// one statement that deletes every named row, audit lock, audit insert,
+/// withdrawing the removed operations' pending purge notices, COMMIT: 9).
+const PURGE_STATEMENTS: u64 = 1 + 5 + 9;
+/// A cleanup batch of projects and workflows, whatever their number: as
+/// [`PURGE_STATEMENTS`], plus one statement reading the workflows.
+const MIXED_BATCH_STATEMENTS: u64 = 1 + 6 + 9;
 
 /// Seeds the big project's children directly (through the use cases it
 /// would take 11,000 guarded writes).
@@ -181,6 +185,42 @@ async fn trash_restore_and_purge_do_not_grow_with_the_children() {
     );
     assert_eq!(big_purge, PURGE_STATEMENTS);
     assert!(h.agg(&big.id).await.is_none());
+
+    // A batch of many operations costs what a batch of two does: one read
+    // and one purge transaction for the whole batch.
+    let mut batch_statements = Vec::new();
+    for n in [1, 25] {
+        for i in 0..n {
+            let p = format!("batch-{n}-p{i}");
+            h.project(&p).await;
+            h.version(&p).await;
+            h.image(&p, "img").await;
+            h.trash_project(&p).await;
+            let w = format!("batch-{n}-w{i}");
+            h.workflow(&w).await;
+            h.trash(trash_core::usecases::TrashTarget::Workflow {
+                slug: Slug::parse(&w).expect("slug"),
+            })
+            .await;
+        }
+        h.clock.advance(days(31));
+        let (count, report) = statements(
+            &store,
+            &format!("purge a batch of {}", 2 * n),
+            h.service.purge_due(100),
+        )
+        .await;
+        let report = report.expect("cleanup");
+        assert_eq!(report.purged, 2 * n);
+        assert_eq!((report.batched, report.alone), (2 * n, 0));
+        assert_eq!(report.removed.images, u64::from(n));
+        batch_statements.push(count);
+    }
+    assert_eq!(
+        batch_statements,
+        vec![MIXED_BATCH_STATEMENTS, MIXED_BATCH_STATEMENTS],
+        "a batch costs the same statements whatever its size"
+    );
 
     for table in [
         "versions",

@@ -45,6 +45,13 @@ impl TrashWrites for PurgesAlwaysContended {
     async fn purge(&self, _: &PurgePlan) -> Result<PurgeCounts, StoreError> {
         Err(StoreError::Conflict)
     }
+    async fn purge_batch(
+        &self,
+        _: &[PurgePlan],
+        _: chrono::Duration,
+    ) -> Result<PurgeCounts, StoreError> {
+        Err(StoreError::Conflict)
+    }
 }
 
 /// The fixture; `web_trash` picks the trash service the web view runs on

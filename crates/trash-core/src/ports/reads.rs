@@ -22,6 +22,25 @@ pub struct ProjectAggregate {
     pub operations: Vec<TrashOperation>,
 }
 
+/// The aggregate a purge decides on: a project's or a workflow's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AggregateRead {
+    /// A project with its versions, trainings and operations.
+    Project(ProjectAggregate),
+    /// A workflow with its operation.
+    Workflow(WorkflowAggregate),
+}
+
+impl AggregateRead {
+    /// Which aggregate this is.
+    pub fn id(&self) -> AggregateId {
+        match self {
+            AggregateRead::Project(agg) => AggregateId::Project(agg.project.id.clone()),
+            AggregateRead::Workflow(agg) => AggregateId::Workflow(agg.workflow.id.clone()),
+        }
+    }
+}
+
 /// A workflow with its live trash operation, read at one revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkflowAggregate {
@@ -199,6 +218,43 @@ pub trait TrashReads: Send + Sync {
         workspace: &WorkspaceSlug,
         id: &WorkflowId,
     ) -> Result<Option<WorkflowAggregate>, StoreError>;
+    /// MUST return, for each of `operations` and in their order, the
+    /// aggregate its root belongs to in the operation's workspace, exactly
+    /// as [`TrashReads::load_project`] or [`TrashReads::load_workflow`]
+    /// would return it (`None` where they would, or where a training root's
+    /// training is gone). Each aggregate MUST be read at one revision. The
+    /// cleanup reads a whole batch through it; the default reads one
+    /// operation after the other, and SQL stores read the batch with a
+    /// fixed number of statements.
+    async fn load_for_purge(
+        &self,
+        operations: &[TrashOperation],
+    ) -> Result<Vec<Option<AggregateRead>>, StoreError> {
+        let mut out = Vec::with_capacity(operations.len());
+        for op in operations {
+            let ws = &op.workspace;
+            let project = match &op.root {
+                ItemRef::Workflow(id) => {
+                    out.push(
+                        self.load_workflow(ws, id)
+                            .await?
+                            .map(AggregateRead::Workflow),
+                    );
+                    continue;
+                }
+                ItemRef::Project(id) | ItemRef::Version(id, _) => Some(id.clone()),
+                ItemRef::Training(t) => self.training_project(ws, t).await?,
+            };
+            out.push(match project {
+                Some(id) => self
+                    .load_project(ws, &id)
+                    .await?
+                    .map(AggregateRead::Project),
+                None => None,
+            });
+        }
+        Ok(out)
+    }
     /// MUST return the slugs of *active* items in `space` that equal `base`
     /// or start with `base-`.
     async fn taken_slugs(

@@ -135,4 +135,20 @@ pub trait TrashWrites: Send + Sync {
     /// the orphaned images when it asks), record its events, atomically, in
     /// one transaction per plan, and report what it removed.
     async fn purge(&self, plan: &PurgePlan) -> Result<PurgeCounts, StoreError>;
+    /// Guarded, for many plans at once (the cleanup's batches): MUST apply
+    /// every plan as [`TrashWrites::purge`] would, all in ONE transaction,
+    /// with a number of statements that does not grow with the number of
+    /// plans: all of them or none. If any plan's guard fails or its
+    /// operation is gone, MUST return `Conflict` and change nothing; any
+    /// other failure MUST change nothing either. The plans name distinct
+    /// aggregates. MUST give up, changing nothing, once the transaction has
+    /// run for `time_limit` (answering `Unavailable`). Reports what all the
+    /// plans removed together. An image linked to projects of several plans
+    /// is deleted when one of them asks and no project outside the batch
+    /// links it.
+    async fn purge_batch(
+        &self,
+        plans: &[PurgePlan],
+        time_limit: chrono::Duration,
+    ) -> Result<PurgeCounts, StoreError>;
 }

@@ -1,9 +1,11 @@
 //! The cleanup job: purge due operations in bounded batches, and deliver
 //! pending job cancellations.
 
+use std::collections::HashSet;
+
 use crate::domain::*;
 use crate::events::{EventType, ItemEvent};
-use crate::ports::{PurgeCounts, PurgePlan, StoreError, TrashedItem};
+use crate::ports::{AggregateRead, PurgeCounts, PurgePlan, StoreError, TrashedItem};
 use crate::rules::{self, PurgeReason};
 
 use super::{Contended, TrashService};
@@ -20,6 +22,12 @@ pub struct CleanupReport {
     /// Claimed operations whose purge failed (they are retried once their
     /// claim passes); the rest of the batch goes on.
     pub failed: u32,
+    /// Operations purged together in the batch's one transaction.
+    pub batched: u32,
+    /// Operations purged (or tried) one at a time: those whose batch
+    /// transaction failed (so a failing operation cannot block the others),
+    /// and those sharing an aggregate with an operation of the batch.
+    pub alone: u32,
     /// Items removed.
     pub removed: PurgeCounts,
 }
@@ -68,10 +76,24 @@ pub(crate) enum PurgeOutcome {
 }
 
 impl TrashService {
-    /// Purges up to `batch` due operations (each in its own transaction).
-    /// Call repeatedly until it reports `claimed == 0` to drain a backlog;
-    /// memory use is bounded by `batch`. Safe to run from several workers at
-    /// once: each operation is purged exactly once.
+    /// Purges up to `batch` due operations. Call repeatedly until it reports
+    /// `claimed == 0` to drain a backlog; memory use is bounded by `batch`.
+    /// Safe to run from several workers at once: each operation is purged
+    /// exactly once.
+    ///
+    /// The claimed operations are read together
+    /// ([`TrashReads::load_for_purge`](crate::ports::TrashReads::load_for_purge)),
+    /// each purge is decided by the rules from its aggregate as always, and
+    /// the plans (one per aggregate) are applied in ONE transaction
+    /// ([`TrashWrites::purge_batch`](crate::ports::TrashWrites::purge_batch)),
+    /// bounded by `batch` and by [`TrashConfig::batch_time_limit`]. If that
+    /// transaction fails for any reason, nothing of it was applied and the
+    /// batch is retried item by item (each in its own transaction, re-read
+    /// and re-decided on conflict), so one failing operation cannot block the
+    /// others. Operations sharing an aggregate with one already in the
+    /// batch also go one at a time, after it.
+    ///
+    /// [`TrashConfig::batch_time_limit`]: crate::TrashConfig::batch_time_limit
     pub async fn purge_due(&self, batch: u32) -> Result<CleanupReport, CleanupError> {
         let now = self.now();
         let ops = self
@@ -82,10 +104,62 @@ impl TrashService {
             claimed: ops.len() as u32,
             ..CleanupReport::default()
         };
+        if ops.is_empty() {
+            return Ok(report);
+        }
+        let mut alone: Vec<&TrashOperation> = Vec::new();
+        let mut batched: Vec<&TrashOperation> = Vec::new();
+        let mut plans: Vec<PurgePlan> = Vec::new();
+        match self.reads.load_for_purge(&ops).await {
+            Ok(read) if read.len() == ops.len() => {
+                let now = self.now();
+                let actor = Actor::system();
+                let mut aggregates = HashSet::new();
+                for (op, agg) in ops.iter().zip(read) {
+                    let Some(agg) = agg else {
+                        report.skipped += 1;
+                        continue;
+                    };
+                    if !aggregates.insert(agg.id()) {
+                        alone.push(op);
+                        continue;
+                    }
+                    match self.decide_purge(op, &agg, PurgeReason::Cleanup, &actor, now) {
+                        Some(plan) => {
+                            batched.push(op);
+                            plans.push(plan);
+                        }
+                        None => report.skipped += 1,
+                    }
+                }
+            }
+            // The batch could not be read: every operation goes alone.
+            _ => alone.extend(ops.iter()),
+        }
+        if !plans.is_empty() {
+            match self
+                .writes
+                .purge_batch(&plans, self.config.batch_time_limit)
+                .await
+            {
+                Ok(counts) => {
+                    report.purged += plans.len() as u32;
+                    report.batched += plans.len() as u32;
+                    report.removed.add(counts);
+                }
+                // Nothing of the batch was applied: each goes alone, first.
+                Err(_) => {
+                    batched.extend(alone);
+                    alone = batched;
+                }
+            }
+        }
+        drop(plans);
         let mut last_error = None;
-        for op in ops {
+        for op in alone {
+            report.alone += 1;
             let outcome = self
-                .purge_operation(&op, PurgeReason::Cleanup, &Actor::system())
+                .purge_operation(op, PurgeReason::Cleanup, &Actor::system())
                 .await;
             match outcome {
                 Ok(PurgeOutcome::Purged(counts)) => {
@@ -145,45 +219,58 @@ impl TrashService {
         now: Timestamp,
     ) -> Result<Option<PurgePlan>, StoreError> {
         let workspace = &op.workspace;
-        Ok(match aggregate {
-            AggregateId::Workflow(id) => {
-                self.reads
-                    .load_workflow(workspace, id)
-                    .await?
-                    .and_then(|agg| {
-                        let mut plan =
-                            rules::purge_workflow(&agg, &op.id, reason, actor, now).ok()?;
-                        let described = agg.operation.as_ref().map(|o| {
-                            ItemEvent::of(TrashedItem::Workflow(rules::describe_workflow(&agg)), o)
-                        });
-                        plan.outbox = self.item_messages(EventType::ItemPurged, described, now);
-                        Some(plan)
-                    })
+        let read = match aggregate {
+            AggregateId::Workflow(id) => self
+                .reads
+                .load_workflow(workspace, id)
+                .await?
+                .map(AggregateRead::Workflow),
+            AggregateId::Project(id) => self
+                .reads
+                .load_project(workspace, id)
+                .await?
+                .map(AggregateRead::Project),
+        };
+        Ok(read.and_then(|agg| self.decide_purge(op, &agg, reason, actor, now)))
+    }
+
+    /// Decides purging `op` from its aggregate (the rules), with the outbox
+    /// messages of every operation the purge removes; `None` if the
+    /// operation is gone or (for cleanup) not due.
+    pub(crate) fn decide_purge(
+        &self,
+        op: &TrashOperation,
+        aggregate: &AggregateRead,
+        reason: PurgeReason,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Option<PurgePlan> {
+        match aggregate {
+            AggregateRead::Workflow(agg) => {
+                let mut plan = rules::purge_workflow(agg, &op.id, reason, actor, now).ok()?;
+                let described = agg.operation.as_ref().map(|o| {
+                    ItemEvent::of(TrashedItem::Workflow(rules::describe_workflow(agg)), o)
+                });
+                plan.outbox = self.item_messages(EventType::ItemPurged, described, now);
+                Some(plan)
             }
-            AggregateId::Project(id) => {
-                self.reads
-                    .load_project(workspace, id)
-                    .await?
-                    .and_then(|agg| {
-                        let mut plan =
-                            rules::purge_in_project(&agg, &op.id, reason, actor, now).ok()?;
-                        // Every removed operation's root is purged: the
-                        // purged one first, then those rooted inside it.
-                        let mut removed: Vec<&TrashOperation> = agg
-                            .operations
-                            .iter()
-                            .filter(|o| plan.remove.operations.contains(&o.id))
-                            .collect();
-                        removed.sort_by_key(|o| o.id != op.id);
-                        let described = removed.into_iter().filter_map(|o| {
-                            rules::describe_in_project(&agg, &o.root)
-                                .map(|(_, item)| ItemEvent::of(item, o))
-                        });
-                        plan.outbox = self.item_messages(EventType::ItemPurged, described, now);
-                        Some(plan)
-                    })
+            AggregateRead::Project(agg) => {
+                let mut plan = rules::purge_in_project(agg, &op.id, reason, actor, now).ok()?;
+                // Every removed operation's root is purged: the purged one
+                // first, then those rooted inside it.
+                let mut removed: Vec<&TrashOperation> = agg
+                    .operations
+                    .iter()
+                    .filter(|o| plan.remove.operations.contains(&o.id))
+                    .collect();
+                removed.sort_by_key(|o| o.id != op.id);
+                let described = removed.into_iter().filter_map(|o| {
+                    rules::describe_in_project(agg, &o.root).map(|(_, item)| ItemEvent::of(item, o))
+                });
+                plan.outbox = self.item_messages(EventType::ItemPurged, described, now);
+                Some(plan)
             }
-        })
+        }
     }
 
     /// Sends cancellations for trainings whose pending cancellation the
@@ -373,22 +460,62 @@ pub(crate) mod tests {
                 .find(|(_, a)| &a.workflow.id == id)
                 .map(|(_, a)| a.clone()))
         });
+        let aggs = pairs.clone();
+        reads
+            .expect_load_for_purge()
+            .times(1)
+            .returning(move |ops| {
+                Ok(ops
+                    .iter()
+                    .map(|op| {
+                        aggs.iter()
+                            .find(|(o, _)| o.id == op.id)
+                            .map(|(_, a)| AggregateRead::Workflow(a.clone()))
+                    })
+                    .collect())
+            });
         let mut writes = MockTrashWrites::new();
-        writes.expect_purge().returning(move |plan| {
-            let n = pairs
-                .iter()
-                .position(|(op, _)| op.id == plan.operation)
-                .expect("known operation");
-            assert_eq!(plan.remove.workflows, vec![pairs[n].1.workflow.id.clone()]);
-            if failing[n] {
-                Err(StoreError::Unavailable("disk on fire".into()))
-            } else {
-                Ok(PurgeCounts {
-                    workflows: 1,
-                    ..PurgeCounts::default()
-                })
-            }
-        });
+        let batch_pairs = pairs.clone();
+        let batch_failing = failing.clone();
+        let any_fails = failing.iter().any(|f| *f);
+        writes
+            .expect_purge_batch()
+            .times(1)
+            .returning(move |plans, _| {
+                assert_eq!(plans.len(), batch_pairs.len(), "one plan per operation");
+                if plans.iter().any(|plan| {
+                    let n = batch_pairs
+                        .iter()
+                        .position(|(op, _)| op.id == plan.operation)
+                        .expect("known operation");
+                    batch_failing[n]
+                }) {
+                    Err(StoreError::Unavailable("disk on fire".into()))
+                } else {
+                    Ok(PurgeCounts {
+                        workflows: plans.len() as u64,
+                        ..PurgeCounts::default()
+                    })
+                }
+            });
+        writes
+            .expect_purge()
+            .times(if any_fails { pairs.len() } else { 0 })
+            .returning(move |plan| {
+                let n = pairs
+                    .iter()
+                    .position(|(op, _)| op.id == plan.operation)
+                    .expect("known operation");
+                assert_eq!(plan.remove.workflows, vec![pairs[n].1.workflow.id.clone()]);
+                if failing[n] {
+                    Err(StoreError::Unavailable("disk on fire".into()))
+                } else {
+                    Ok(PurgeCounts {
+                        workflows: 1,
+                        ..PurgeCounts::default()
+                    })
+                }
+            });
         TrashService::new(
             TrashPorts {
                 reads: Arc::new(reads),
@@ -409,7 +536,23 @@ pub(crate) mod tests {
             .await
             .expect("batch goes on");
         assert_eq!((report.claimed, report.purged, report.failed), (3, 2, 1));
+        assert_eq!(
+            (report.batched, report.alone),
+            (0, 3),
+            "the failed batch is retried item by item"
+        );
         assert_eq!(report.removed.workflows, 2);
+    }
+
+    #[tokio::test]
+    async fn a_healthy_batch_is_one_transaction() {
+        let report = service(vec![false, false, false, false])
+            .purge_due(10)
+            .await
+            .expect("purged");
+        assert_eq!((report.claimed, report.purged, report.failed), (4, 4, 0));
+        assert_eq!((report.batched, report.alone), (4, 0));
+        assert_eq!(report.removed.workflows, 4);
     }
 
     #[tokio::test]
@@ -433,13 +576,22 @@ pub(crate) mod tests {
             .expect_claim_due_operations()
             .returning(move |_, _, _| Ok(claimed.clone()));
         let mut reads = MockTrashReads::new();
+        let read = agg.clone();
         reads
             .expect_load_workflow()
-            .returning(move |_, _| Ok(Some(agg.clone())));
+            .returning(move |_, _| Ok(Some(read.clone())));
+        reads
+            .expect_load_for_purge()
+            .returning(move |_| Ok(vec![Some(AggregateRead::Workflow(agg.clone()))]));
         let mut writes = MockTrashWrites::new();
         writes
+            .expect_purge_batch()
+            .times(1)
+            .returning(|_, _| Err(StoreError::Conflict));
+        writes
             .expect_purge()
-            // Every attempt of the direct call, then every attempt of the batch.
+            // Every attempt of the direct call, then every attempt of the
+            // batch's operation alone.
             .times(2 * TrashConfig::default().max_attempts as usize)
             .returning(|_| Err(StoreError::Conflict));
         let service = TrashService::new(

@@ -52,6 +52,9 @@ pub struct TrashConfig {
     /// How long a caller holds the claim on a cancellation it is sending, and
     /// a cleanup worker on the operations it purges (default 5 minutes).
     pub claim: Duration,
+    /// The longest one cleanup batch's transaction may run before the store
+    /// gives it up (and the batch is retried item by item); default 2 seconds.
+    pub batch_time_limit: Duration,
     /// Outbound events: when set, every trash, restore and purge writes its
     /// messages ([`crate::events`]) into the outbox in the same transaction
     /// (default: off, for stores without an outbox).
@@ -82,6 +85,7 @@ impl Default for TrashConfig {
             backoff: Backoff::default(),
             claim: Duration::minutes(5),
             events: None,
+            batch_time_limit: Duration::seconds(2),
         }
     }
 }

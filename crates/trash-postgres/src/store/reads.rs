@@ -136,6 +136,172 @@ fn list_query<'q>(sql: &'q str, query: &'q TrashQuery) -> Query<'q> {
 }
 
 impl PgStore {
+    /// [`TrashReads::load_for_purge`]: every aggregate of a batch of
+    /// operations from one snapshot, with at most five statements whatever
+    /// the batch's size (the trainings of training roots, the projects with
+    /// their operations, their versions, their trainings, the workflows).
+    async fn load_batch(
+        &self,
+        operations: &[TrashOperation],
+    ) -> Result<Vec<Option<AggregateRead>>, StoreError> {
+        use std::collections::HashMap;
+        let training_roots: Vec<&str> = operations
+            .iter()
+            .filter_map(|op| match &op.root {
+                ItemRef::Training(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        let workflow_ids: Vec<&str> = operations
+            .iter()
+            .filter_map(|op| match &op.root {
+                ItemRef::Workflow(w) => Some(w.as_str()),
+                _ => None,
+            })
+            .collect();
+        let mut tx = exec::begin_snapshot(&self.pool, &self.statements).await?;
+        let result = async {
+            // Which project each training root belongs to.
+            let mut training_project: HashMap<String, ProjectId> = HashMap::new();
+            if !training_roots.is_empty() {
+                let rows = tx
+                    .fetch_all(
+                        sqlx::query("SELECT id, project_id FROM trainings WHERE id = ANY($1::text[])")
+                            .bind(&training_roots),
+                    )
+                    .await
+                    .map_err(store_error)?;
+                for row in &rows {
+                    training_project.insert(get(row, "id")?, rows::project_id(row, "project_id")?);
+                }
+            }
+            let project_of = |op: &TrashOperation| -> Option<ProjectId> {
+                match &op.root {
+                    ItemRef::Project(id) | ItemRef::Version(id, _) => Some(id.clone()),
+                    ItemRef::Training(t) => training_project.get(t.as_str()).cloned(),
+                    ItemRef::Workflow(_) => None,
+                }
+            };
+            let mut project_ids: Vec<String> = operations
+                .iter()
+                .filter_map(|op| project_of(op).map(|p| p.as_str().to_owned()))
+                .collect();
+            project_ids.sort_unstable();
+            project_ids.dedup();
+
+            let mut projects: HashMap<String, ProjectAggregate> = HashMap::new();
+            if !project_ids.is_empty() {
+                let head = tx
+                    .fetch_all(sqlx::query(&format!(
+                        "SELECT {PROJECT_COLUMNS}, {OP_COLUMNS} \
+                         FROM projects p LEFT JOIN trash_operations o ON o.project_id = p.id \
+                         WHERE p.id = ANY($1::text[]) \
+                         ORDER BY p.id, o.id"
+                    ))
+                    .bind(&project_ids))
+                    .await
+                    .map_err(store_error)?;
+                let mut start = 0;
+                while start < head.len() {
+                    let id: String = get(&head[start], "id")?;
+                    let mut end = start + 1;
+                    while end < head.len() && get::<String>(&head[end], "id")? == id {
+                        end += 1;
+                    }
+                    if let Some(read) = project_and_operations(&head[start..end])? {
+                        projects.insert(
+                            id,
+                            ProjectAggregate {
+                                project: read.project,
+                                revision: read.revision,
+                                next_version: read.next_version,
+                                versions: Vec::new(),
+                                trainings: Vec::new(),
+                                operations: read.operations,
+                            },
+                        );
+                    }
+                    start = end;
+                }
+                let versions = tx
+                    .fetch_all(
+                        sqlx::query(
+                            "SELECT project_id, number, name, created_at, trash_op_id, trash_cascaded \
+                             FROM versions WHERE project_id = ANY($1::text[]) \
+                             ORDER BY project_id, number",
+                        )
+                        .bind(&project_ids),
+                    )
+                    .await
+                    .map_err(store_error)?;
+                for row in &versions {
+                    let version = rows::version(row)?;
+                    if let Some(agg) = projects.get_mut(version.project.as_str()) {
+                        agg.versions.push(version);
+                    }
+                }
+                let trainings = tx
+                    .fetch_all(
+                        sqlx::query(
+                            "SELECT id, project_id, version_number, status, started_at, ended_at, \
+                                    trash_op_id, trash_cascaded \
+                             FROM trainings WHERE project_id = ANY($1::text[]) \
+                             ORDER BY project_id, id",
+                        )
+                        .bind(&project_ids),
+                    )
+                    .await
+                    .map_err(store_error)?;
+                for row in &trainings {
+                    let training = rows::training(row)?;
+                    if let Some(agg) = projects.get_mut(training.project.as_str()) {
+                        agg.trainings.push(training);
+                    }
+                }
+            }
+
+            let mut workflows: HashMap<String, WorkflowAggregate> = HashMap::new();
+            if !workflow_ids.is_empty() {
+                let rows = tx
+                    .fetch_all(sqlx::query(&format!(
+                        "SELECT w.id, w.workspace, w.slug, w.name, w.created_at, w.trash_op_id, \
+                                w.trash_cascaded, w.revision, {OP_COLUMNS} \
+                         FROM workflows w LEFT JOIN trash_operations o ON o.id = w.trash_op_id \
+                         WHERE w.id = ANY($1::text[])"
+                    ))
+                    .bind(&workflow_ids))
+                    .await
+                    .map_err(store_error)?;
+                for row in &rows {
+                    let op: Option<String> = get(row, "op_id")?;
+                    let agg = WorkflowAggregate {
+                        workflow: rows::workflow(row)?,
+                        revision: Revision(get(row, "revision")?),
+                        operation: op.map(|_| rows::operation(row)).transpose()?,
+                    };
+                    workflows.insert(agg.workflow.id.as_str().to_owned(), agg);
+                }
+            }
+
+            // Scoped: an aggregate of another workspace is `None`.
+            Ok(operations
+                .iter()
+                .map(|op| match &op.root {
+                    ItemRef::Workflow(w) => workflows
+                        .get(w.as_str())
+                        .filter(|agg| agg.workflow.workspace == op.workspace)
+                        .map(|agg| AggregateRead::Workflow(agg.clone())),
+                    _ => project_of(op)
+                        .and_then(|p| projects.get(p.as_str()))
+                        .filter(|agg| agg.project.workspace == op.workspace)
+                        .map(|agg| AggregateRead::Project(agg.clone())),
+                })
+                .collect())
+        }
+        .await;
+        tx.finish(result).await
+    }
+
     /// The plan PostgreSQL chooses for the trash listing of `query`
     /// (`EXPLAIN` output, one line per plan node). For operators checking
     /// that listing reads an index in order instead of sorting the trash.
@@ -301,6 +467,13 @@ impl TrashReads for PgStore {
             revision: Revision(get(&row, "revision")?),
             operation: op.map(|_| rows::operation(&row)).transpose()?,
         }))
+    }
+
+    async fn load_for_purge(
+        &self,
+        operations: &[TrashOperation],
+    ) -> Result<Vec<Option<AggregateRead>>, StoreError> {
+        self.load_batch(operations).await
     }
 
     async fn taken_slugs(

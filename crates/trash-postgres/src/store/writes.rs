@@ -149,8 +149,9 @@ const LOCK_LINKED_IMAGES_SQL: &str = "SELECT count(*) FROM ( \
 /// purge instead of being removed unasked (no foreign key cascades).
 ///
 /// Every sub-statement sees the snapshot taken when the statement starts,
-/// after the images were locked: an image linked to a removed project (`$1`)
-/// is deleted when `$7` asks for it and no project outside `$1` links it.
+/// after the images were locked: an image linked to a removed project of
+/// `$7` (the projects whose plan asks for orphaned images to go) is deleted
+/// when no project outside `$1` (every removed project) links it.
 /// Pending cancellations are not touched: the jobs of removed trainings may
 /// still be running.
 const PURGE_SQL: &str = "WITH gone_trainings AS (DELETE FROM trainings \
@@ -159,9 +160,10 @@ const PURGE_SQL: &str = "WITH gone_trainings AS (DELETE FROM trainings \
              USING unnest($2::text[], $3::int4[]) AS r(project_id, number) \
              WHERE v.project_id = r.project_id AND v.number = r.number RETURNING 1), \
          gone_links AS (DELETE FROM project_images \
-             WHERE project_id = ANY($1::text[]) RETURNING image_id), \
+             WHERE project_id = ANY($1::text[]) RETURNING project_id, image_id), \
          gone_images AS (DELETE FROM images i \
-             WHERE $7 AND i.id IN (SELECT image_id FROM gone_links) \
+             WHERE i.id IN (SELECT image_id FROM gone_links \
+                            WHERE project_id = ANY($7::text[])) \
                AND NOT EXISTS (SELECT 1 FROM project_images l \
                                WHERE l.image_id = i.id AND l.project_id <> ALL($1::text[])) \
              RETURNING 1), \
@@ -177,7 +179,8 @@ const PURGE_SQL: &str = "WITH gone_trainings AS (DELETE FROM trainings \
             (SELECT count(*) FROM gone_workflows) AS workflows, \
             (SELECT count(*) FROM gone_images) AS images";
 
-/// The rows of a [`PurgeSet`] as the arrays [`PURGE_SQL`] binds.
+/// The rows of one or more [`PurgeSet`]s as the arrays [`PURGE_SQL`] binds.
+#[derive(Default)]
 struct PurgeArrays<'a> {
     projects: Vec<&'a str>,
     version_projects: Vec<&'a str>,
@@ -185,23 +188,101 @@ struct PurgeArrays<'a> {
     trainings: Vec<&'a str>,
     workflows: Vec<&'a str>,
     operations: Vec<&'a str>,
+    /// The removed projects whose plan deletes the images they orphan.
+    orphaning: Vec<&'a str>,
 }
 
 impl<'a> PurgeArrays<'a> {
-    fn of(set: &'a PurgeSet) -> PurgeArrays<'a> {
-        PurgeArrays {
-            projects: set.projects.iter().map(|p| p.as_str()).collect(),
-            version_projects: set.versions.iter().map(|(p, _)| p.as_str()).collect(),
-            version_numbers: set
-                .versions
-                .iter()
-                .map(|(_, n)| rows::number_to_sql(*n))
-                .collect(),
-            trainings: set.trainings.iter().map(|t| t.as_str()).collect(),
-            workflows: set.workflows.iter().map(|w| w.as_str()).collect(),
-            operations: set.operations.iter().map(|o| o.as_str()).collect(),
+    fn of(plan: &'a PurgePlan) -> PurgeArrays<'a> {
+        let mut arrays = PurgeArrays::default();
+        arrays.add(plan);
+        arrays
+    }
+
+    fn add(&mut self, plan: &'a PurgePlan) {
+        let set = &plan.remove;
+        self.projects
+            .extend(set.projects.iter().map(|p| p.as_str()));
+        self.version_projects
+            .extend(set.versions.iter().map(|(p, _)| p.as_str()));
+        self.version_numbers
+            .extend(set.versions.iter().map(|(_, n)| rows::number_to_sql(*n)));
+        self.trainings
+            .extend(set.trainings.iter().map(|t| t.as_str()));
+        self.workflows
+            .extend(set.workflows.iter().map(|w| w.as_str()));
+        self.operations
+            .extend(set.operations.iter().map(|o| o.as_str()));
+        if plan.delete_orphaned_images {
+            self.orphaning
+                .extend(set.projects.iter().map(|p| p.as_str()));
         }
     }
+}
+
+/// Checks the guards of a batch of purge plans and bumps their revisions,
+/// in one statement: locks the aggregates' rows in id order (projects,
+/// then workflows, as every batch does, so two batches cannot deadlock),
+/// keeping those still at the planned revision whose operation exists.
+const BATCH_GUARD_SQL: &str =
+    "WITH pg AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::text[]) \
+             AS g(id, revision, op)), \
+         pl AS (SELECT p.id FROM projects p JOIN pg ON pg.id = p.id \
+             WHERE p.revision = pg.revision \
+               AND EXISTS (SELECT 1 FROM trash_operations o WHERE o.id = pg.op) \
+             ORDER BY p.id FOR UPDATE OF p), \
+         pu AS (UPDATE projects p SET revision = p.revision + 1 FROM pl \
+             WHERE p.id = pl.id RETURNING 1), \
+         wg AS (SELECT * FROM unnest($4::text[], $5::int8[], $6::text[]) \
+             AS g(id, revision, op)), \
+         wl AS (SELECT w.id FROM workflows w JOIN wg ON wg.id = w.id \
+             WHERE w.revision = wg.revision \
+               AND EXISTS (SELECT 1 FROM trash_operations o WHERE o.id = wg.op) \
+             ORDER BY w.id FOR UPDATE OF w), \
+         wu AS (UPDATE workflows w SET revision = w.revision + 1 FROM wl \
+             WHERE w.id = wl.id RETURNING 1) \
+     SELECT (SELECT count(*) FROM pu) AS projects, (SELECT count(*) FROM wu) AS workflows";
+
+/// Runs the purge statement over `named` (after locking the images it may
+/// delete) and reports what it removed.
+async fn remove_named(
+    tx: &mut crate::exec::Tx<'_>,
+    named: &PurgeArrays<'_>,
+) -> Result<PurgeCounts, StoreError> {
+    if !named.orphaning.is_empty() {
+        // Lock the images linked to the removed projects (in id order, so
+        // two purges sharing images cannot deadlock) before deciding which
+        // are orphaned: a concurrent link_image either committed before
+        // (and is seen below) or waits for us.
+        tx.execute(sqlx::query(LOCK_LINKED_IMAGES_SQL).bind(&named.projects))
+            .await
+            .map_err(store_error)?;
+    }
+    let row = tx
+        .fetch_optional(
+            sqlx::query(PURGE_SQL)
+                .bind(&named.projects)
+                .bind(&named.version_projects)
+                .bind(&named.version_numbers)
+                .bind(&named.trainings)
+                .bind(&named.workflows)
+                .bind(&named.operations)
+                .bind(&named.orphaning),
+        )
+        .await
+        .map_err(purge_error)?
+        .ok_or_else(|| StoreError::Internal("the purge returned no counts".into()))?;
+    let count = |column: &str| -> Result<u64, StoreError> {
+        let n: i64 = get(&row, column)?;
+        u64::try_from(n).map_err(|e| StoreError::Internal(format!("{column}: {e}")))
+    };
+    Ok(PurgeCounts {
+        projects: count("projects")?,
+        versions: count("versions")?,
+        workflows: count("workflows")?,
+        trainings: count("trainings")?,
+        images: count("images")?,
+    })
 }
 
 /// Maps the failure of the purge statement: a foreign-key violation means
@@ -451,48 +532,88 @@ impl TrashWrites for PgStore {
     }
 
     async fn purge(&self, plan: &PurgePlan) -> Result<PurgeCounts, StoreError> {
-        let named = PurgeArrays::of(&plan.remove);
+        let named = PurgeArrays::of(plan);
         let mut tx = self.begin().await?;
         let result = async {
             bump_if(&mut tx, &plan.guard, Some(&plan.operation)).await?;
-            if plan.delete_orphaned_images {
-                // Lock the images linked to the removed projects (in id
-                // order, so two purges sharing images cannot deadlock) before
-                // deciding which are orphaned: a concurrent link_image either
-                // committed before (and is seen below) or waits for us.
-                tx.execute(sqlx::query(LOCK_LINKED_IMAGES_SQL).bind(&named.projects))
-                    .await
-                    .map_err(store_error)?;
+            let counts = remove_named(&mut tx, &named).await?;
+            record(&mut tx, &plan.events).await?;
+            super::outbox::withdraw_notices(&mut tx, &named.operations).await?;
+            super::outbox::enqueue(&mut tx, &plan.outbox).await?;
+            Ok(counts)
+        }
+        .await;
+        tx.finish(result).await
+    }
+
+    async fn purge_batch(
+        &self,
+        plans: &[PurgePlan],
+        time_limit: chrono::Duration,
+    ) -> Result<PurgeCounts, StoreError> {
+        if plans.is_empty() {
+            return Ok(PurgeCounts::default());
+        }
+        let mut named = PurgeArrays::default();
+        let (mut p_ids, mut p_revs, mut p_ops) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut w_ids, mut w_revs, mut w_ops) = (Vec::new(), Vec::new(), Vec::new());
+        let mut events = Vec::new();
+        let mut outbox = Vec::new();
+        for plan in plans {
+            named.add(plan);
+            outbox.extend(plan.outbox.iter().cloned());
+            match &plan.guard.aggregate {
+                AggregateId::Project(id) => {
+                    p_ids.push(id.as_str());
+                    p_revs.push(plan.guard.revision.0);
+                    p_ops.push(plan.operation.as_str());
+                }
+                AggregateId::Workflow(id) => {
+                    w_ids.push(id.as_str());
+                    w_revs.push(plan.guard.revision.0);
+                    w_ops.push(plan.operation.as_str());
+                }
             }
+            events.extend(plan.events.iter().cloned());
+        }
+        let limit_ms = time_limit.num_milliseconds().max(1);
+        let started = std::time::Instant::now();
+        let mut tx = self.begin().await?;
+        let result = async {
+            // No statement of the batch may run past the limit ...
+            tx.execute(
+                sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+                    .bind(format!("{limit_ms}ms")),
+            )
+            .await
+            .map_err(store_error)?;
             let row = tx
                 .fetch_optional(
-                    sqlx::query(PURGE_SQL)
-                        .bind(&named.projects)
-                        .bind(&named.version_projects)
-                        .bind(&named.version_numbers)
-                        .bind(&named.trainings)
-                        .bind(&named.workflows)
-                        .bind(&named.operations)
-                        .bind(plan.delete_orphaned_images),
+                    sqlx::query(BATCH_GUARD_SQL)
+                        .bind(&p_ids)
+                        .bind(&p_revs)
+                        .bind(&p_ops)
+                        .bind(&w_ids)
+                        .bind(&w_revs)
+                        .bind(&w_ops),
                 )
                 .await
-                .map_err(purge_error)?
-                .ok_or_else(|| StoreError::Internal("the purge returned no counts".into()))?;
-            let count = |column: &str| -> Result<u64, StoreError> {
-                let n: i64 = get(&row, column)?;
-                u64::try_from(n).map_err(|e| StoreError::Internal(format!("{column}: {e}")))
-            };
-            let counts = PurgeCounts {
-                projects: count("projects")?,
-                versions: count("versions")?,
-                workflows: count("workflows")?,
-                trainings: count("trainings")?,
-                images: count("images")?,
-            };
-            record(&mut tx, &plan.events).await?;
-            let removed: Vec<&str> = plan.remove.operations.iter().map(|o| o.as_str()).collect();
-            super::outbox::withdraw_notices(&mut tx, &removed).await?;
-            super::outbox::enqueue(&mut tx, &plan.outbox).await?;
+                .map_err(store_error)?
+                .ok_or_else(|| StoreError::Internal("the guard returned no counts".into()))?;
+            let bumped: (i64, i64) = (get(&row, "projects")?, get(&row, "workflows")?);
+            if bumped != (p_ids.len() as i64, w_ids.len() as i64) {
+                return Err(StoreError::Conflict);
+            }
+            let counts = remove_named(&mut tx, &named).await?;
+            record(&mut tx, &events).await?;
+            super::outbox::withdraw_notices(&mut tx, &named.operations).await?;
+            super::outbox::enqueue(&mut tx, &outbox).await?;
+            // ... and the whole transaction commits within it, or not at all.
+            if started.elapsed().as_millis() > limit_ms as u128 {
+                return Err(StoreError::Unavailable(format!(
+                    "the purge batch ran past its time limit of {limit_ms} ms"
+                )));
+            }
             Ok(counts)
         }
         .await;

@@ -258,6 +258,27 @@ pub(super) mod purge_sql {
          WHERE l.project_id IN (SELECT value FROM json_each(?1)) \
          AND NOT EXISTS (SELECT 1 FROM image_links o WHERE o.image_id = l.image_id \
              AND o.project_id NOT IN (SELECT value FROM json_each(?1))))";
+    /// Images linked to a project of `?1` (those whose plan asks) and to no
+    /// project outside `?2` (every project the batch removes).
+    pub(crate) const ORPHANED_IMAGES_OF_BATCH: &str = "DELETE FROM images WHERE id IN ( \
+         SELECT l.image_id FROM image_links l \
+         WHERE l.project_id IN (SELECT value FROM json_each(?1)) \
+         AND NOT EXISTS (SELECT 1 FROM image_links o WHERE o.image_id = l.image_id \
+             AND o.project_id NOT IN (SELECT value FROM json_each(?2))))";
+    /// Checks and bumps the revisions of a batch's projects: `[id, revision,
+    /// operation]` triples; only those still at the revision and whose
+    /// operation exists are bumped.
+    pub(crate) const BATCH_GUARD_PROJECTS: &str = "UPDATE projects SET revision = revision + 1 \
+         WHERE id IN (SELECT j.value ->> 0 FROM json_each(?1) j \
+                      JOIN operations o ON o.id = j.value ->> 2) \
+           AND revision = (SELECT j.value ->> 1 FROM json_each(?1) j \
+                           WHERE j.value ->> 0 = projects.id)";
+    /// The same for a batch's workflows.
+    pub(crate) const BATCH_GUARD_WORKFLOWS: &str = "UPDATE workflows SET revision = revision + 1 \
+         WHERE id IN (SELECT j.value ->> 0 FROM json_each(?1) j \
+                      JOIN operations o ON o.id = j.value ->> 2) \
+           AND revision = (SELECT j.value ->> 1 FROM json_each(?1) j \
+                           WHERE j.value ->> 0 = workflows.id)";
     /// The image links of the projects.
     pub(crate) const IMAGE_LINKS: &str =
         "DELETE FROM image_links WHERE project_id IN (SELECT value FROM json_each(?1))";
@@ -278,8 +299,11 @@ pub(super) mod purge_sql {
         "DELETE FROM workflows WHERE id IN (SELECT value FROM json_each(?1))";
     /// Every one of them, for the query-plan test.
     #[cfg(test)]
-    pub(crate) const ALL: [&str; 7] = [
+    pub(crate) const ALL: [&str; 10] = [
         ORPHANED_IMAGES,
+        ORPHANED_IMAGES_OF_BATCH,
+        BATCH_GUARD_PROJECTS,
+        BATCH_GUARD_WORKFLOWS,
         IMAGE_LINKS,
         OPERATIONS,
         TRAININGS,
@@ -358,6 +382,121 @@ async fn apply_purge(
     Ok(counts)
 }
 
+/// Applies a batch of purge plans (on distinct aggregates) with one
+/// statement per table whatever the number of plans: the guards of all
+/// projects, then of all workflows, then the rows of every plan together,
+/// then every event. Any stale guard fails the whole batch with `Conflict`.
+/// Gives up with `Unavailable` once `time_limit` has passed.
+async fn apply_purge_batch(
+    conn: &mut SqliteConnection,
+    plans: &[PurgePlan],
+    time_limit: std::time::Duration,
+) -> Result<PurgeCounts, StoreError> {
+    let started = std::time::Instant::now();
+    let in_time = || {
+        if started.elapsed() > time_limit {
+            Err(StoreError::Unavailable(format!(
+                "the purge batch ran past its time limit of {} ms",
+                time_limit.as_millis()
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    let mut project_guards: Vec<serde_json::Value> = Vec::new();
+    let mut workflow_guards: Vec<serde_json::Value> = Vec::new();
+    let mut set = PurgeSet::default();
+    let mut orphaning: Vec<&str> = Vec::new();
+    let mut events = Vec::new();
+    let mut outbox = Vec::new();
+    for plan in plans {
+        let guard = &plan.guard;
+        let (list, id) = match &guard.aggregate {
+            AggregateId::Project(id) => (&mut project_guards, id.as_str()),
+            AggregateId::Workflow(id) => (&mut workflow_guards, id.as_str()),
+        };
+        list.push(serde_json::json!([
+            id,
+            guard.revision.0,
+            plan.operation.as_str()
+        ]));
+        let r = &plan.remove;
+        set.projects.extend(r.projects.iter().cloned());
+        set.versions.extend(r.versions.iter().cloned());
+        set.trainings.extend(r.trainings.iter().cloned());
+        set.workflows.extend(r.workflows.iter().cloned());
+        set.operations.extend(r.operations.iter().cloned());
+        if plan.delete_orphaned_images {
+            orphaning.extend(r.projects.iter().map(|p| p.as_str()));
+        }
+        events.extend(plan.events.iter().cloned());
+        outbox.extend(plan.outbox.iter().cloned());
+    }
+    for (sql, guards) in [
+        (purge_sql::BATCH_GUARD_PROJECTS, &project_guards),
+        (purge_sql::BATCH_GUARD_WORKFLOWS, &workflow_guards),
+    ] {
+        if guards.is_empty() {
+            continue;
+        }
+        let json = serde_json::Value::Array(guards.clone()).to_string();
+        let bumped = remove(conn, sql, &json).await?;
+        if bumped != guards.len() as u64 {
+            return Err(StoreError::Conflict);
+        }
+    }
+    in_time()?;
+    let mut counts = PurgeCounts::default();
+    let projects = json_strings(set.projects.iter().map(|p| p.as_str()));
+    if !orphaning.is_empty() {
+        counts.images = sqlx::query(purge_sql::ORPHANED_IMAGES_OF_BATCH)
+            .bind(json_strings(orphaning.iter().copied()))
+            .bind(&projects)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?
+            .rows_affected();
+    }
+    if !set.projects.is_empty() {
+        remove(conn, purge_sql::IMAGE_LINKS, &projects).await?;
+    }
+    if !set.operations.is_empty() {
+        remove(
+            conn,
+            purge_sql::OPERATIONS,
+            &json_strings(set.operations.iter().map(|o| o.as_str())),
+        )
+        .await?;
+    }
+    if !set.trainings.is_empty() {
+        counts.trainings = remove(
+            conn,
+            purge_sql::TRAININGS,
+            &json_strings(set.trainings.iter().map(|t| t.as_str())),
+        )
+        .await?;
+    }
+    if !set.versions.is_empty() {
+        counts.versions = remove(conn, purge_sql::VERSIONS, &json_versions(&set.versions)).await?;
+    }
+    if !set.projects.is_empty() {
+        counts.projects = remove(conn, purge_sql::PROJECTS, &projects).await?;
+    }
+    if !set.workflows.is_empty() {
+        counts.workflows = remove(
+            conn,
+            purge_sql::WORKFLOWS,
+            &json_strings(set.workflows.iter().map(|w| w.as_str())),
+        )
+        .await?;
+    }
+    record(conn, &events).await?;
+    super::outbox::withdraw_notices(conn, &set.operations).await?;
+    super::outbox::enqueue(conn, &outbox).await?;
+    in_time()?;
+    Ok(counts)
+}
+
 /// Runs one set-based `DELETE` over a JSON array; returns the rows removed.
 async fn remove(
     conn: &mut SqliteConnection,
@@ -389,6 +528,20 @@ impl TrashWrites for SqliteStore {
     async fn purge(&self, plan: &PurgePlan) -> Result<PurgeCounts, StoreError> {
         let mut tx = self.begin_write().await?;
         let result = apply_purge(&mut tx, plan).await;
+        finish(tx, result).await
+    }
+
+    async fn purge_batch(
+        &self,
+        plans: &[PurgePlan],
+        time_limit: chrono::Duration,
+    ) -> Result<PurgeCounts, StoreError> {
+        if plans.is_empty() {
+            return Ok(PurgeCounts::default());
+        }
+        let limit = time_limit.to_std().unwrap_or_default();
+        let mut tx = self.begin_write().await?;
+        let result = apply_purge_batch(&mut tx, plans, limit).await;
         finish(tx, result).await
     }
 }
