@@ -21,7 +21,12 @@ async fn the_embedding_scenario_runs_through_the_custom_store() {
     );
     assert_eq!(report.calls.get("trash"), Some(&2));
     assert_eq!(report.calls.get("restore"), Some(&1));
-    assert_eq!(report.calls.get("purge"), Some(&1));
+    assert_eq!(
+        report.calls.get("purge_batch"),
+        Some(&1),
+        "the cleanup purges its batch in one call"
+    );
+    assert_eq!(report.calls.get("purge"), None);
 }
 
 /// The trash roles under test are the custom store's; the fixtures
