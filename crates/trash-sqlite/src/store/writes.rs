@@ -269,16 +269,16 @@ pub(super) mod purge_sql {
     /// operation]` triples; only those still at the revision and whose
     /// operation exists are bumped.
     pub(crate) const BATCH_GUARD_PROJECTS: &str = "UPDATE projects SET revision = revision + 1 \
-         WHERE id IN (SELECT j.value ->> 0 FROM json_each(?1) j \
-                      JOIN operations o ON o.id = j.value ->> 2) \
-           AND revision = (SELECT j.value ->> 1 FROM json_each(?1) j \
-                           WHERE j.value ->> 0 = projects.id)";
+         WHERE id IN (SELECT value ->> 0 FROM json_each(?1) \
+                      WHERE EXISTS (SELECT 1 FROM operations o WHERE o.id = value ->> 2)) \
+           AND revision = (SELECT value ->> 1 FROM json_each(?1) \
+                           WHERE value ->> 0 = projects.id)";
     /// The same for a batch's workflows.
     pub(crate) const BATCH_GUARD_WORKFLOWS: &str = "UPDATE workflows SET revision = revision + 1 \
-         WHERE id IN (SELECT j.value ->> 0 FROM json_each(?1) j \
-                      JOIN operations o ON o.id = j.value ->> 2) \
-           AND revision = (SELECT j.value ->> 1 FROM json_each(?1) j \
-                           WHERE j.value ->> 0 = workflows.id)";
+         WHERE id IN (SELECT value ->> 0 FROM json_each(?1) \
+                      WHERE EXISTS (SELECT 1 FROM operations o WHERE o.id = value ->> 2)) \
+           AND revision = (SELECT value ->> 1 FROM json_each(?1) \
+                           WHERE value ->> 0 = workflows.id)";
     /// The image links of the projects.
     pub(crate) const IMAGE_LINKS: &str =
         "DELETE FROM image_links WHERE project_id IN (SELECT value FROM json_each(?1))";
