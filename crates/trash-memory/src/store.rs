@@ -889,6 +889,14 @@ impl QueueDepth for MemoryStore {
             due_operations: count,
             oldest_due: oldest,
             pending_cancellations: s.cancellations.len() as u64,
+            outbox_ready: s
+                .outbox
+                .values()
+                .filter(|r| {
+                    r.stored.status == trash_core::events::DeliveryStatus::Pending
+                        && r.available_at <= now
+                })
+                .count() as u64,
         })
     }
 }

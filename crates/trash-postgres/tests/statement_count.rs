@@ -31,6 +31,12 @@ const IN_FLIGHT: i32 = 2;
 /// audit insert, COMMIT: 11); one confirmed cancellation per in-flight
 /// training (BEGIN, delete, audit lock, audit insert, COMMIT: 5 each).
 const TRASH_STATEMENTS: u64 = 1 + 5 + 11 + 5 * IN_FLIGHT as u64;
+/// Trashing a project with three versions and no training in flight, as
+/// the server's log shows it with `log_statement = all` (checked on
+/// 2026-12-01): the slug holders (1); the aggregate (5); the trash
+/// transaction (BEGIN, guard, operation, project, versions, audit lock,
+/// audit insert, COMMIT: 8). (The request's API-key lookup comes on top.)
+const TRASH_PLAIN_STATEMENTS: u64 = 1 + 5 + 8;
 /// Restoring a project by id: the aggregate (5); the restore transaction
 /// (BEGIN, guard, projects, versions, trainings, operation, audit lock,
 /// audit insert, withdrawing the operation's pending purge notice, COMMIT: 10).
@@ -235,5 +241,14 @@ async fn trash_restore_and_purge_do_not_grow_with_the_children() {
             .expect("count");
         assert_eq!(n, 0, "{table} still has rows");
     }
+
+    // Trash a plain project: three versions, nothing in flight.
+    h.project("plain").await;
+    for _ in 0..3 {
+        h.version("plain").await;
+    }
+    let (plain_trash, _) = statements(&store, "trash plain", h.trash_project("plain")).await;
+    assert_eq!(plain_trash, TRASH_PLAIN_STATEMENTS);
+
     store.close().await;
 }

@@ -314,11 +314,12 @@ pub struct CleanupLoopArgs {
     )]
     pub cleanup_interval: Duration,
 
-    /// Trash operations purged per transaction batch (bounds memory use).
+    /// Trash operations claimed and purged per batch: one transaction each
+    /// (bounds memory use and the length of a transaction).
     #[arg(
         long,
         env = "TRASHD_CLEANUP_BATCH",
-        default_value_t = 100,
+        default_value_t = 500,
         value_parser = clap::value_parser!(u32).range(1..=1000),
         value_name = "N"
     )]
@@ -577,7 +578,7 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:8080");
         assert_eq!(s.retention, Retention::thirty_days());
         assert_eq!(s.cleanup.cleanup_interval, Duration::from_secs(60));
-        assert_eq!(s.cleanup.cleanup_batch, 100);
+        assert_eq!(s.cleanup.cleanup_batch, 500);
         assert!(!s.no_cleanup);
         assert_eq!(s.connections.header_read_timeout, Duration::from_secs(10));
         assert_eq!(s.connections.keep_alive_timeout, Duration::from_secs(5));

@@ -15,6 +15,8 @@
 //!   process's cleanup loop;
 //! - `trashd_pending_cancellations`, and the cancellations this process
 //!   delivered by outcome;
+//! - `trashd_outbox_ready_messages`: outbound event messages waiting for a
+//!   sender (pending and due);
 //! - the database pool: `trashd_db_pool_connections` (by `state`: `in_use`,
 //!   `idle`), `trashd_db_pool_max_connections`, and on PostgreSQL
 //!   `trashd_db_pool_waits_total` / `trashd_db_pool_wait_seconds_total`
@@ -79,6 +81,7 @@ pub struct Metrics {
     due: Gauge,
     lag: Gauge<f64, AtomicU64>,
     pending: Gauge,
+    outbox: Gauge,
     pool_connections: Family<StateLabels, Gauge>,
     pool_max: Gauge,
     pool_waits: Counter,
@@ -146,6 +149,12 @@ impl Metrics {
             "Job cancellations the job system has not confirmed yet",
             pending.clone(),
         );
+        let outbox = Gauge::default();
+        registry.register(
+            "outbox_ready_messages",
+            "Outbound event messages waiting for a sender (pending and due)",
+            outbox.clone(),
+        );
         let pool_connections = Family::<StateLabels, Gauge>::default();
         registry.register(
             "db_pool_connections",
@@ -182,6 +191,7 @@ impl Metrics {
             due,
             lag,
             pending,
+            outbox,
             pool_connections,
             pool_max,
             pool_waits,
@@ -250,6 +260,8 @@ impl Metrics {
                     .set(i64::try_from(backlog.due_operations).unwrap_or(i64::MAX));
                 self.pending
                     .set(i64::try_from(backlog.pending_cancellations).unwrap_or(i64::MAX));
+                self.outbox
+                    .set(i64::try_from(backlog.outbox_ready).unwrap_or(i64::MAX));
                 let lag = backlog.oldest_due.map_or(0.0, |oldest| {
                     let ms = now.unix_millis() - oldest.unix_millis();
                     (ms.max(0) as f64) / 1000.0
@@ -376,6 +388,7 @@ mod tests {
             due_operations: 3,
             oldest_due: Some(Timestamp::from_unix_millis(7_500).unwrap()),
             pending_cancellations: 2,
+            outbox_ready: 4,
         });
         m.observe_cleanup(&CleanupReport {
             claimed: 4,
@@ -395,6 +408,7 @@ mod tests {
             "trashd_cleanup_due_operations 3",
             "trashd_cleanup_purge_lag_seconds 2.5",
             "trashd_pending_cancellations 2",
+            "trashd_outbox_ready_messages 4",
             "trashd_cleanup_purges_total{outcome=\"purged\"} 3",
             "trashd_cleanup_purges_total{outcome=\"skipped\"} 1",
             "trashd_cleanup_purges_total{outcome=\"failed\"} 0",

@@ -107,6 +107,12 @@ async fn metrics_follow_the_server(db: &str, pool: bool) {
     );
     assert_eq!(sample(&text, "trashd_cleanup_purge_lag_seconds"), Some(0.0));
     assert_eq!(sample(&text, "trashd_pending_cancellations"), Some(0.0));
+    // The trash and the purge above wrote outbox messages (issue 11's
+    // events); with no sender running they wait there.
+    assert!(
+        sample(&text, "trashd_outbox_ready_messages") >= Some(1.0),
+        "{text}"
+    );
     assert!(
         sample(&text, "trashd_db_pool_max_connections") >= Some(1.0),
         "{text}"

@@ -75,6 +75,9 @@ pub struct Backlog {
     pub oldest_due: Option<Timestamp>,
     /// Pending job cancellations, claimed or not.
     pub pending_cancellations: u64,
+    /// Outbound messages waiting for a sender: pending, and available at
+    /// `now` (due, and not held by a sender's claim or a retry delay).
+    pub outbox_ready: u64,
 }
 
 /// Reads the size of the work queue. Only for monitoring: nothing decides
@@ -84,7 +87,8 @@ pub struct Backlog {
 pub trait QueueDepth: Send + Sync {
     /// MUST count the live operations of every workspace with
     /// `scheduled_cleanup_at <= now` (claimed or not) and return the earliest
-    /// such `scheduled_cleanup_at`, and count every pending cancellation;
+    /// such `scheduled_cleanup_at`, count every pending cancellation, and
+    /// count the pending outbox messages available at `now`;
     /// with a cost that does not grow with the number of operations that
     /// are not due (an index on the schedule).
     async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError>;

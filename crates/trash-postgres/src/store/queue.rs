@@ -154,7 +154,9 @@ impl QueueDepth for PgStore {
                              WHERE scheduled_cleanup_at <= $1) AS due, \
                             (SELECT min(scheduled_cleanup_at) FROM trash_operations \
                              WHERE scheduled_cleanup_at <= $1) AS oldest, \
-                            (SELECT count(*) FROM pending_cancellations) AS pending",
+                            (SELECT count(*) FROM pending_cancellations) AS pending, \
+                            (SELECT count(*) FROM outbox \
+                             WHERE status = 'pending' AND available_at <= $1) AS outbox",
                 )
                 .bind(sql_time(now)),
             )
@@ -168,6 +170,7 @@ impl QueueDepth for PgStore {
             due_operations: count("due")?,
             oldest_due: rows::opt_timestamp(&row, "oldest")?,
             pending_cancellations: count("pending")?,
+            outbox_ready: count("outbox")?,
         })
     }
 }

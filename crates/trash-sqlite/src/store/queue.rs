@@ -147,11 +147,13 @@ impl QueueDepth for SqliteStore {
     async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
         // One statement on the reader pool; the counts walk the schedule
         // index and the cancellations' primary key.
-        let (due, oldest, pending): (i64, Option<i64>, i64) = sqlx::query_as(
+        let (due, oldest, pending, outbox): (i64, Option<i64>, i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM operations WHERE scheduled_cleanup_at <= ?1), \
                     (SELECT min(scheduled_cleanup_at) FROM operations \
                      WHERE scheduled_cleanup_at <= ?1), \
-                    (SELECT count(*) FROM cancellations)",
+                    (SELECT count(*) FROM cancellations), \
+                    (SELECT count(*) FROM outbox \
+                     WHERE status = 'pending' AND available_at <= ?1)",
         )
         .bind(now.unix_millis())
         .fetch_one(&self.reader)
@@ -164,6 +166,7 @@ impl QueueDepth for SqliteStore {
             due_operations: count("due operations", due)?,
             oldest_due: opt_ts("oldest due operation", oldest)?,
             pending_cancellations: count("pending cancellations", pending)?,
+            outbox_ready: count("ready outbox messages", outbox)?,
         })
     }
 }
