@@ -1441,3 +1441,211 @@ pub async fn keys_are_hashed_and_revocable(f: &dyn StoreFactory) {
         Some(u)
     );
 }
+
+/// Sessions: stored by hash, valid until idle or absolute expiry (moving
+/// the clock), ended by sign-out, by revoking, and at once by a role
+/// change, a password reset or the user's removal.
+pub async fn sessions_end_with_time_sign_out_and_user_changes(f: &dyn StoreFactory) {
+    let h = harness(f).await;
+    let email = Email::parse("s@acme.test").expect("v");
+    let user = h
+        .accounts
+        .create_user(&h.ws, email.clone(), Role::Owner, "$argon2id$x".into())
+        .await
+        .expect("user");
+    let policy = SessionPolicy {
+        idle: Duration::minutes(30),
+        absolute: Duration::hours(2),
+        touch_every: Duration::minutes(1),
+    };
+    let sessions = h.sessions.clone().with_policy(policy);
+    let started = sessions.start(&user.id).await.expect("start");
+    assert_eq!(started.token.len(), SESSION_TOKEN_LEN);
+    let stored = h
+        .store
+        .sessions
+        .session_by_hash(&KeyHash::of(&started.token))
+        .await
+        .expect("q")
+        .expect("stored by its hash");
+    assert_eq!(stored, started.record);
+    let active = sessions
+        .resume(&started.token)
+        .await
+        .expect("q")
+        .expect("valid");
+    assert_eq!(active.user.user_id, user.id);
+    assert_eq!(active.user.role, Role::Owner);
+    assert_eq!(sessions.resume("x").await.expect("q"), None);
+    assert_eq!(
+        sessions
+            .resume(&"a".repeat(SESSION_TOKEN_LEN))
+            .await
+            .expect("q"),
+        None
+    );
+
+    // Used every 20 minutes, it outlives the idle limit, but not the absolute one.
+    for _ in 0..5 {
+        h.clock.advance(Duration::minutes(20));
+        assert!(sessions.resume(&started.token).await.expect("q").is_some());
+    }
+    h.clock.advance(Duration::minutes(20));
+    assert_eq!(sessions.resume(&started.token).await.expect("q"), None);
+    assert_eq!(
+        h.store
+            .sessions
+            .session_by_hash(&KeyHash::of(&started.token))
+            .await
+            .expect("q"),
+        None,
+        "an ended session is removed"
+    );
+
+    // Idle expiry.
+    let idle = sessions.start(&user.id).await.expect("start");
+    h.clock.advance(Duration::minutes(29));
+    assert!(sessions.resume(&idle.token).await.expect("q").is_some());
+    h.clock.advance(Duration::minutes(30));
+    assert_eq!(sessions.resume(&idle.token).await.expect("q"), None);
+
+    // Sign-out ends exactly that session.
+    let a = sessions.start(&user.id).await.expect("start");
+    let b = sessions.start(&user.id).await.expect("start");
+    assert!(sessions.end(&a.token).await.expect("end"));
+    assert!(!sessions.end(&a.token).await.expect("end"));
+    assert_eq!(sessions.resume(&a.token).await.expect("q"), None);
+    assert!(sessions.resume(&b.token).await.expect("q").is_some());
+
+    // Revoking ends every session of the user.
+    let c = sessions.start(&user.id).await.expect("start");
+    assert_eq!(sessions.revoke_sessions(&email).await.expect("revoke"), 2);
+    assert_eq!(sessions.resume(&b.token).await.expect("q"), None);
+    assert_eq!(sessions.resume(&c.token).await.expect("q"), None);
+
+    // A role change ends the sessions and is kept.
+    let d = sessions.start(&user.id).await.expect("start");
+    let changed = sessions.set_role(&email, Role::Member).await.expect("role");
+    assert_eq!(changed.role, Role::Member);
+    assert_eq!(sessions.resume(&d.token).await.expect("q"), None);
+    let e = sessions.start(&user.id).await.expect("start");
+    assert_eq!(
+        sessions
+            .resume(&e.token)
+            .await
+            .expect("q")
+            .expect("valid")
+            .user
+            .role,
+        Role::Member
+    );
+
+    // A password reset ends them and stores the new hash.
+    sessions
+        .reset_password(&email, "$argon2id$new".into())
+        .await
+        .expect("reset");
+    assert_eq!(sessions.resume(&e.token).await.expect("q"), None);
+    let stored = h
+        .store
+        .accounts
+        .user_by_email(&email)
+        .await
+        .expect("q")
+        .expect("user");
+    assert_eq!(stored.password_hash, "$argon2id$new");
+
+    // Removal ends them and the user.
+    let g = sessions.start(&user.id).await.expect("start");
+    sessions.remove_user(&email).await.expect("remove");
+    assert_eq!(sessions.resume(&g.token).await.expect("q"), None);
+    assert_eq!(
+        h.store.accounts.user_by_email(&email).await.expect("q"),
+        None
+    );
+    assert_eq!(
+        sessions.remove_user(&email).await.unwrap_err(),
+        AdminError::NoSuchUser
+    );
+    assert_eq!(
+        sessions.set_role(&email, Role::Admin).await.unwrap_err(),
+        AdminError::NoSuchUser
+    );
+    assert_eq!(
+        h.store.sessions.insert_session(&g.record).await,
+        Err(StoreError::Missing),
+        "a session needs its user"
+    );
+}
+
+/// Users are listed by e-mail, keys oldest first with their last use
+/// (recorded at most once a minute), neither across workspaces.
+pub async fn users_and_keys_are_listed_by_workspace(f: &dyn StoreFactory) {
+    let h = harness(f).await;
+    for (email, ws) in [
+        ("b@x.test", &h.ws),
+        ("a@x.test", &h.ws),
+        ("c@x.test", &h.other_ws),
+    ] {
+        h.accounts
+            .create_user(
+                ws,
+                Email::parse(email).expect("v"),
+                Role::Member,
+                "$h".into(),
+            )
+            .await
+            .expect("user");
+    }
+    let users = h.sessions.list_users(&h.ws).await.expect("list");
+    let emails: Vec<&str> = users.iter().map(|u| u.email.as_str()).collect();
+    assert_eq!(emails, ["a@x.test", "b@x.test"]);
+    assert_eq!(
+        h.sessions
+            .list_users(&WorkspaceSlug::parse("nope").expect("v"))
+            .await
+            .unwrap_err(),
+        AdminError::NoSuchWorkspace
+    );
+
+    let before = h.accounts.list_api_keys(&h.ws).await.expect("list");
+    h.clock.advance(Duration::seconds(1));
+    let key = h
+        .accounts
+        .create_api_key(&h.ws, name("second"), ScopeSet::all())
+        .await
+        .expect("key");
+    let keys = h.accounts.list_api_keys(&h.ws).await.expect("list");
+    assert_eq!(keys.len(), before.len() + 1);
+    assert_eq!(keys.last().expect("key").id, key.record.id);
+    assert_eq!(keys.last().expect("key").last_used_at, None);
+    h.clock.advance(Duration::seconds(1));
+    let first_use = h.clock.now();
+    h.accounts.authenticate(&key.plaintext).await.expect("auth");
+    h.clock.advance(Duration::seconds(30));
+    h.accounts.authenticate(&key.plaintext).await.expect("auth");
+    let used = |keys: Vec<ApiKeyRecord>| {
+        keys.into_iter()
+            .find(|k| k.id == key.record.id)
+            .expect("listed")
+            .last_used_at
+    };
+    assert_eq!(
+        used(h.accounts.list_api_keys(&h.ws).await.expect("list")),
+        Some(first_use),
+        "a use within a minute is not written again"
+    );
+    h.clock.advance(Duration::seconds(31));
+    h.accounts.authenticate(&key.plaintext).await.expect("auth");
+    assert_eq!(
+        used(h.accounts.list_api_keys(&h.ws).await.expect("list")),
+        Some(h.clock.now())
+    );
+    assert!(h
+        .accounts
+        .list_api_keys(&h.other_ws)
+        .await
+        .expect("list")
+        .iter()
+        .all(|k| k.workspace == h.other_ws));
+}

@@ -9,7 +9,9 @@ use trash_core::domain::*;
 use trash_core::ports::*;
 use trash_core::rules;
 use trash_core::usecases::*;
-use trash_core::{AccountService, ResourceService, Runtime, TrashConfig, TrashPorts, TrashService};
+use trash_core::{
+    AccountService, ResourceService, Runtime, SessionService, TrashConfig, TrashPorts, TrashService,
+};
 use trash_memory::{ManualClock, NoPause, RecordingCanceller};
 use trash_runtime::RandomIds;
 
@@ -29,6 +31,8 @@ pub struct Harness {
     pub resources: ResourceService,
     /// Workspaces, keys and authentication.
     pub accounts: AccountService,
+    /// Web sessions and the user changes that end them (default policy).
+    pub sessions: SessionService,
     /// The main workspace.
     pub ws: WorkspaceSlug,
     /// An all-scopes key of the main workspace.
@@ -114,7 +118,8 @@ impl Harness {
             runtime.clone(),
             config,
         );
-        let accounts = AccountService::new(store.accounts.clone(), runtime);
+        let accounts = AccountService::new(store.accounts.clone(), runtime.clone());
+        let sessions = SessionService::new(store.sessions.clone(), store.accounts.clone(), runtime);
         let ws = WorkspaceSlug::parse("acme").expect("valid");
         let other_ws = WorkspaceSlug::parse("globex").expect("valid");
         let key = Self::setup_workspace(&accounts, &ws).await;
@@ -126,6 +131,7 @@ impl Harness {
             service,
             resources,
             accounts,
+            sessions,
             ws,
             key,
             other_ws,

@@ -81,6 +81,9 @@ pub struct StoreUnderTest {
     pub resources: Arc<dyn ResourceStore>,
     /// Creates the workspaces (and is under test for the account cases).
     pub accounts: Arc<dyn AccountStore>,
+    /// Web sessions (under test for the account cases); MUST share the
+    /// users of `accounts`.
+    pub sessions: Arc<dyn SessionStore>,
 }
 
 impl StoreUnderTest {
@@ -92,7 +95,8 @@ impl StoreUnderTest {
             queue: store.clone(),
             audit: store.clone(),
             resources: store.clone(),
-            accounts: store,
+            accounts: store.clone(),
+            sessions: store,
         }
     }
 }
@@ -168,6 +172,8 @@ macro_rules! account_conformance_tests {
     ($factory:expr) => {
         $crate::store_conformance_tests!(@each $factory;
             keys_are_hashed_and_revocable,
+            sessions_end_with_time_sign_out_and_user_changes,
+            users_and_keys_are_listed_by_workspace,
         );
     };
 }

@@ -28,6 +28,7 @@ pub mod rules;
 pub mod usecases;
 
 pub use usecases::{
-    AccountService, EventsConfig, ResourceService, Runtime, Services, TrashConfig, TrashPorts,
+    AccountService, EventsConfig, ResourceService, Runtime, Services, SessionService, TrashConfig,
+    TrashPorts,
     TrashService,
 };

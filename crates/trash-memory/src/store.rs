@@ -39,6 +39,7 @@ struct State {
     workspaces: BTreeMap<WorkspaceSlug, Workspace>,
     keys: BTreeMap<KeyId, ApiKeyRecord>,
     users: BTreeMap<UserId, UserRecord>,
+    sessions: Vec<SessionRecord>,
     projects: BTreeMap<ProjectId, ProjectRow>,
     versions: BTreeMap<(ProjectId, VersionNumber), Version>,
     trainings: BTreeMap<TrainingId, Training>,
@@ -1226,6 +1227,136 @@ impl AccountStore for MemoryStore {
 
     async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
         Ok(self.lock()?.users.get(id).cloned())
+    }
+
+    async fn users_of(&self, workspace: &WorkspaceSlug) -> Result<Vec<UserRecord>, StoreError> {
+        let mut users: Vec<UserRecord> = self
+            .lock()?
+            .users
+            .values()
+            .filter(|u| &u.workspace == workspace)
+            .cloned()
+            .collect();
+        users.sort_by(|a, b| a.email.as_str().cmp(b.email.as_str()));
+        Ok(users)
+    }
+
+    async fn api_keys_of(
+        &self,
+        workspace: &WorkspaceSlug,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut keys: Vec<ApiKeyRecord> = self
+            .lock()?
+            .keys
+            .values()
+            .filter(|k| &k.workspace == workspace)
+            .cloned()
+            .collect();
+        keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(keys)
+    }
+
+    async fn touch_api_key(&self, id: &KeyId, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(k) = self.lock()?.keys.get_mut(id) {
+            if k.last_used_at.is_none_or(|used| used < at) {
+                k.last_used_at = Some(at);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if s.sessions.iter().any(|x| x.hash == session.hash) {
+            return Err(StoreError::AlreadyExists);
+        }
+        if !s.users.contains_key(&session.user) {
+            return Err(StoreError::Missing);
+        }
+        s.sessions.push(session.clone());
+        Ok(())
+    }
+
+    async fn session_by_hash(&self, hash: &KeyHash) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self
+            .lock()?
+            .sessions
+            .iter()
+            .find(|x| &x.hash == hash)
+            .cloned())
+    }
+
+    async fn touch_session(&self, hash: &KeyHash, at: Timestamp) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        Ok(match s.sessions.iter_mut().find(|x| &x.hash == hash) {
+            Some(x) => {
+                x.last_seen_at = x.last_seen_at.max(at);
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn delete_session(&self, hash: &KeyHash) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        let before = s.sessions.len();
+        s.sessions.retain(|x| &x.hash != hash);
+        Ok(s.sessions.len() < before)
+    }
+
+    async fn delete_user_sessions(&self, user: &UserId) -> Result<u64, StoreError> {
+        let mut s = self.lock()?;
+        let before = s.sessions.len();
+        s.sessions.retain(|x| &x.user != user);
+        Ok((before - s.sessions.len()) as u64)
+    }
+
+    async fn delete_ended_sessions(
+        &self,
+        last_seen_before: Timestamp,
+        created_before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut s = self.lock()?;
+        let before = s.sessions.len();
+        s.sessions
+            .retain(|x| x.last_seen_at >= last_seen_before && x.created_at >= created_before);
+        Ok((before - s.sessions.len()) as u64)
+    }
+
+    async fn set_user_role(&self, user: &UserId, role: Role) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        let Some(u) = s.users.get_mut(user) else {
+            return Ok(false);
+        };
+        u.role = role;
+        s.sessions.retain(|x| &x.user != user);
+        Ok(true)
+    }
+
+    async fn set_user_password(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        let Some(u) = s.users.get_mut(user) else {
+            return Ok(false);
+        };
+        u.password_hash = password_hash.to_owned();
+        s.sessions.retain(|x| &x.user != user);
+        Ok(true)
+    }
+
+    async fn remove_user(&self, user: &UserId) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        if s.users.remove(user).is_none() {
+            return Ok(false);
+        }
+        s.sessions.retain(|x| &x.user != user);
+        Ok(true)
     }
 }
 

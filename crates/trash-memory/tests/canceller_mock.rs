@@ -576,6 +576,7 @@ async fn resource_and_account_roles_mocked() {
         hash: KeyHash::of(&presented),
         created_at: t0(),
         revoked_at: Some(t0()),
+        last_used_at: None,
     };
     let mut accounts = MockAccountStore::new();
     accounts

@@ -45,7 +45,8 @@ impl trash_conformance::StoreFactory for CountingFactory {
             queue: custom.clone(),
             audit: custom,
             resources: db.clone(),
-            accounts: db,
+            accounts: db.clone(),
+            sessions: db,
         }
     }
 }

@@ -278,6 +278,18 @@ pub(crate) fn api_key(row: &PgRow) -> Result<ApiKeyRecord, StoreError> {
         hash: parse("key hash", &hash, KeyHash::from_hex)?,
         created_at: timestamp(row, "created_at")?,
         revoked_at: opt_timestamp(row, "revoked_at")?,
+        last_used_at: opt_timestamp(row, "last_used_at")?,
+    })
+}
+
+/// A web session from `session_hash, user_id, created_at, last_seen_at`.
+pub(crate) fn session(row: &PgRow) -> Result<SessionRecord, StoreError> {
+    let hash: String = get(row, "session_hash")?;
+    Ok(SessionRecord {
+        hash: parse("session hash", &hash, KeyHash::from_hex)?,
+        user: user_id(row, "user_id")?,
+        created_at: timestamp(row, "created_at")?,
+        last_seen_at: timestamp(row, "last_seen_at")?,
     })
 }
 

@@ -69,7 +69,8 @@ impl TryFrom<WorkspaceRow> for Workspace {
     }
 }
 
-pub(crate) const KEY_COLUMNS: &str = "id, workspace, name, scopes, hash, created_at, revoked_at";
+pub(crate) const KEY_COLUMNS: &str =
+    "id, workspace, name, scopes, hash, created_at, revoked_at, last_used_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct KeyRow {
@@ -80,6 +81,7 @@ pub(crate) struct KeyRow {
     pub hash: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
 }
 
 impl TryFrom<KeyRow> for ApiKeyRecord {
@@ -93,6 +95,29 @@ impl TryFrom<KeyRow> for ApiKeyRecord {
             hash: parse("key hash", &r.hash, KeyHash::from_hex)?,
             created_at: ts("key creation time", r.created_at)?,
             revoked_at: opt_ts("key revocation time", r.revoked_at)?,
+            last_used_at: opt_ts("key last use", r.last_used_at)?,
+        })
+    }
+}
+
+pub(crate) const SESSION_COLUMNS: &str = "hash, user_id, created_at, last_seen_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    pub hash: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = StoreError;
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        Ok(SessionRecord {
+            hash: parse("session hash", &r.hash, KeyHash::from_hex)?,
+            user: parse("session user", &r.user_id, UserId::parse)?,
+            created_at: ts("session start", r.created_at)?,
+            last_seen_at: ts("session last use", r.last_seen_at)?,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! [`SqliteStore`]: every store role of `trash-core` on one SQLite file,
 //! one `impl` per role in the submodules ([`TrashReads`] and [`AuditLog`] in
 //! `reads`, [`TrashWrites`] in `writes`, [`WorkQueue`] in `queue`,
-//! [`ResourceStore`] in `resources`, [`AccountStore`] in `accounts`, and
+//! [`ResourceStore`] in `resources`, [`AccountStore`] in `accounts`,
+//! [`SessionStore`] in `sessions`, and
 //! [`Health`] here).
 //!
 //! Writes run in `BEGIN IMMEDIATE` transactions on the single connection of
@@ -33,6 +34,7 @@ mod outbox;
 mod queue;
 mod reads;
 mod resources;
+mod sessions;
 mod writes;
 
 type Tx = Transaction<'static, Sqlite>;

@@ -19,34 +19,40 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use chrono::Utc;
 use serde::Deserialize;
 use trash_core::domain::*;
 use trash_core::ports::TrashedItem;
 use trash_core::usecases::*;
-use trash_core::{AccountService, TrashService};
+use trash_core::{AccountService, SessionService, TrashService};
 
 pub use session::WebConfig;
 
 use html::{error_page, esc, page, see_other};
-use session::{cookie, random_token, same_token, LOGIN_COOKIE, SESSION_COOKIE};
+use session::{cookie, random_token, same_token, LOGIN_COOKIE, LOGIN_FORM_SECONDS, SESSION_COOKIE};
 
 /// What the web handlers share: the trash use cases (list, restore, delete
-/// forever, empty), the accounts (sign-in, the user of a session) and the
-/// session settings.
+/// forever, empty), the accounts (sign-in), the sessions, and the web
+/// settings.
 #[derive(Clone)]
 pub struct WebState {
     trash: TrashService,
     accounts: AccountService,
+    sessions: SessionService,
     config: WebConfig,
 }
 
 impl WebState {
     /// Builds the state.
-    pub fn new(trash: TrashService, accounts: AccountService, config: WebConfig) -> WebState {
+    pub fn new(
+        trash: TrashService,
+        accounts: AccountService,
+        sessions: SessionService,
+        config: WebConfig,
+    ) -> WebState {
         WebState {
             trash,
             accounts,
+            sessions,
             config,
         }
     }
@@ -54,6 +60,7 @@ impl WebState {
 
 /// The routes of the web view (all under `/app`).
 pub fn web_router(state: WebState) -> Router {
+    let secure = state.config.secure_cookies;
     Router::new()
         .route("/app", get(index))
         .route("/app/", get(index))
@@ -67,6 +74,17 @@ pub fn web_router(state: WebState) -> Router {
         )
         .route("/app/{ws}/trash/empty", post(empty_submit))
         .with_state(state)
+        .layer(axum::middleware::map_response(
+            move |mut response: Response| async move {
+                if secure {
+                    response.headers_mut().insert(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static("max-age=31536000"),
+                    );
+                }
+                response
+            },
+        ))
 }
 
 /// A stored password hash nobody knows the password of, verified when the
@@ -93,52 +111,53 @@ mod tests {
     }
 }
 
-fn cookie_header(headers: &HeaderMap) -> &str {
-    headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
+fn cookie_of(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookie(
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        name,
+    )
 }
 
-fn set_cookie(response: &mut Response, config: &WebConfig, name: &str, value: &str, max_age: i64) {
-    let secure = if config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let line =
-        format!("{name}={value}; Path=/app; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
-    if let Ok(v) = HeaderValue::from_str(&line) {
+fn set_cookie(
+    response: &mut Response,
+    config: &WebConfig,
+    name: &'static str,
+    value: String,
+    max_age: i64,
+) {
+    if let Ok(v) = HeaderValue::from_str(&config.cookie(name, value, max_age)) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
 }
 
-/// A verified session: the user and the CSRF token their forms must carry.
+/// A valid session: the user, its token and the CSRF token its forms carry.
 struct Session {
     user: WebUser,
+    token: String,
     csrf: String,
 }
 
+fn storage_unavailable(e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "web storage lookup failed");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Storage is unavailable; try again shortly.",
+    )
+}
+
 async fn session(state: &WebState, headers: &HeaderMap) -> Result<Session, Response> {
-    let value =
-        cookie(cookie_header(headers), SESSION_COOKIE).ok_or_else(|| see_other("/app/login"))?;
-    let user_id = state
-        .config
-        .verify(value, Utc::now())
-        .ok_or_else(|| see_other("/app/login"))?;
-    match state.accounts.web_user(&user_id).await {
-        Ok(Some(user)) => Ok(Session {
-            user,
-            csrf: state.config.csrf_for(value),
+    let token = cookie_of(headers, SESSION_COOKIE).ok_or_else(|| see_other("/app/login"))?;
+    match state.sessions.resume(&token).await {
+        Ok(Some(active)) => Ok(Session {
+            user: active.user,
+            csrf: state.config.csrf_for_session(&token),
+            token,
         }),
         Ok(None) => Err(see_other("/app/login")),
-        Err(e) => {
-            tracing::error!(error = %e, "web session lookup failed");
-            Err(error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Storage is unavailable; try again shortly.",
-            ))
-        }
+        Err(e) => Err(storage_unavailable(&e)),
     }
 }
 
@@ -154,7 +173,8 @@ async fn login_page(State(state): State<WebState>) -> Response {
 }
 
 fn login_form(state: &WebState, status: StatusCode, problem: Option<&str>) -> Response {
-    let token = random_token();
+    let pre_session = random_token();
+    let token = state.config.csrf_for_login(&pre_session);
     let problem = problem
         .map(|p| format!("<p class=\"note danger\">{}</p>", esc(p)))
         .unwrap_or_default();
@@ -167,7 +187,13 @@ fn login_form(state: &WebState, status: StatusCode, problem: Option<&str>) -> Re
          <p><button type=\"submit\">Sign in</button></p></form>"
     );
     let mut response = page(status, "Sign in", &body);
-    set_cookie(&mut response, &state.config, LOGIN_COOKIE, &token, 1800);
+    set_cookie(
+        &mut response,
+        &state.config,
+        LOGIN_COOKIE,
+        pre_session,
+        LOGIN_FORM_SECONDS,
+    );
     response
 }
 
@@ -190,8 +216,10 @@ async fn login_submit(
             Some("The form was incomplete."),
         );
     };
-    let expected = cookie(cookie_header(&headers), LOGIN_COOKIE).unwrap_or("");
-    if !same_token(expected, &form.csrf_token) {
+    let expected = cookie_of(&headers, LOGIN_COOKIE)
+        .map(|pre_session| state.config.csrf_for_login(&pre_session))
+        .unwrap_or_default();
+    if !same_token(&expected, &form.csrf_token) {
         return login_form(
             &state,
             StatusCode::FORBIDDEN,
@@ -229,11 +257,20 @@ async fn login_submit(
     .unwrap_or(false);
     match user {
         Some(user) if verified => {
-            let value = state.config.issue(&user.id, Utc::now());
+            let started = match state.sessions.start(&user.id).await {
+                Ok(started) => started,
+                Err(e) => return storage_unavailable(&e),
+            };
             let mut response = see_other(&format!("/app/{}/trash", user.workspace));
-            let ttl = state.config.session_ttl.num_seconds();
-            set_cookie(&mut response, &state.config, SESSION_COOKIE, &value, ttl);
-            set_cookie(&mut response, &state.config, LOGIN_COOKIE, "", 0);
+            let ttl = state.sessions.policy().absolute.num_seconds();
+            set_cookie(
+                &mut response,
+                &state.config,
+                SESSION_COOKIE,
+                started.token,
+                ttl,
+            );
+            set_cookie(&mut response, &state.config, LOGIN_COOKIE, String::new(), 0);
             tracing::info!(user = %user.id, "web sign-in");
             response
         }
@@ -271,8 +308,18 @@ async fn logout(
     if !same_token(&s.csrf, &token) {
         return error_page(StatusCode::FORBIDDEN, "Missing or wrong CSRF token.");
     }
+    if let Err(e) = state.sessions.end(&s.token).await {
+        return storage_unavailable(&e);
+    }
+    tracing::info!(user = %s.user.user_id, "web sign-out");
     let mut response = see_other("/app/login");
-    set_cookie(&mut response, &state.config, SESSION_COOKIE, "", 0);
+    set_cookie(
+        &mut response,
+        &state.config,
+        SESSION_COOKIE,
+        String::new(),
+        0,
+    );
     response
 }
 
@@ -525,6 +572,14 @@ fn item_of(form: &ActionForm) -> Option<ItemRef> {
     }
 }
 
+/// A member's (forged) destructive request: refused, nothing changed.
+fn forbidden() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Only a workspace owner or admin can delete forever; nothing was changed.",
+    )
+}
+
 fn back(ws: &WorkspaceSlug, code: &str) -> Response {
     see_other(&format!("/app/{ws}/trash?msg={code}"))
 }
@@ -591,7 +646,7 @@ async fn delete_forever_submit(
         Err(r) => return r,
     };
     let Ok(admin) = WorkspaceAdmin::from_user(s.user) else {
-        return back(&ws, "forbidden");
+        return forbidden();
     };
     let Some(item) = item_of(&form) else {
         return back(&ws, "not-found");
@@ -618,7 +673,7 @@ async fn empty_submit(
         Err(r) => return r,
     };
     let Ok(admin) = WorkspaceAdmin::from_user(s.user) else {
-        return back(&ws, "forbidden");
+        return forbidden();
     };
     let confirm = form.confirm.as_deref().unwrap_or("");
     let result = state

@@ -13,17 +13,27 @@ use trash_core::ports::{
     PurgeCounts, PurgePlan, RestorePlan, StoreError, TrashPlan, TrashReads, TrashWrites,
 };
 use trash_core::{Runtime, Services, TrashConfig, TrashPorts, TrashService};
-use trash_memory::{MemoryStore, NoPause};
+use trash_memory::{ManualClock, MemoryStore, NoPause};
 use trash_runtime::{system_runtime, NoopCanceller};
 use trash_web::{hash_password, web_router, WebConfig, WebState};
 
 struct App {
     router: Router,
+    clock: Arc<ManualClock>,
     store: Arc<MemoryStore>,
     services: Services,
     ws: WorkspaceSlug,
     key: String,
     project: ProjectId,
+}
+
+/// Sessions end after 30 idle minutes or 2 hours.
+fn policy() -> SessionPolicy {
+    SessionPolicy {
+        idle: chrono::Duration::minutes(30),
+        absolute: chrono::Duration::hours(2),
+        touch_every: chrono::Duration::minutes(1),
+    }
 }
 
 async fn app() -> App {
@@ -58,10 +68,16 @@ impl TrashWrites for PurgesAlwaysContended {
 /// (from the standalone services and the store).
 async fn app_with(web_trash: impl FnOnce(&Services, &Arc<MemoryStore>) -> TrashService) -> App {
     let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(Timestamp::from_datetime(
+        chrono::Utc::now(),
+    )));
     let services = Services::over(
         store.clone(),
         Arc::new(NoopCanceller),
-        system_runtime(),
+        Runtime {
+            clock: clock.clone(),
+            ..system_runtime()
+        },
         TrashConfig::default(),
     );
     let accounts = &services.accounts;
@@ -116,10 +132,12 @@ async fn app_with(web_trash: impl FnOnce(&Services, &Arc<MemoryStore>) -> TrashS
     let router = web_router(WebState::new(
         web_trash(&services, &store),
         services.accounts.clone(),
+        services.sessions.clone().with_policy(policy()),
         WebConfig::from_secret(b"test secret"),
     ));
     App {
         router,
+        clock,
         store,
         services,
         ws,
@@ -327,7 +345,7 @@ async fn the_trash_page_needs_a_session_of_its_workspace() {
         &app.router,
         get(
             "/app/acme/trash",
-            "trashd_session=uuuuuuuuuuuuuuuuuuuu.99999999999999.00",
+            "trashd_session=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
         ),
     )
     .await;
@@ -400,8 +418,25 @@ async fn delete_forever_needs_csrf_role_and_the_typed_name() {
     };
     let name = "Det <script>x</script>";
     let (member, member_csrf) = sign_in(&app, "member@acme.test").await;
-    let r = send_form(member, fields(&member_csrf, name)).await;
-    assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=forbidden"));
+    let r = send_form(member.clone(), fields(&member_csrf, name)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a member's forged form");
+    assert!(r.body.contains("nothing was changed"));
+    assert!(project_exists(&app).await);
+    let r = send(
+        &app.router,
+        post(
+            "/app/acme/trash/empty",
+            &member,
+            &[("csrf_token", &member_csrf), ("confirm", "acme")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(project_exists(&app).await);
+    // Another workspace's admin: 404, as if the workspace did not exist.
+    let (globex, globex_csrf) = sign_in(&app, "admin@globex.test").await;
+    let r = send_form(globex, fields(&globex_csrf, name)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(project_exists(&app).await);
 
     let (owner, csrf) = sign_in(&app, "owner@acme.test").await;
@@ -511,6 +546,179 @@ async fn empty_trash_needs_the_workspace_slug_and_restore_works() {
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.cookies.iter().any(|c| c.starts_with("trashd_session=;")));
+}
+
+async fn page_status(app: &App, cookie: &str) -> StatusCode {
+    send(&app.router, get("/app/acme/trash", cookie))
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn sessions_end_after_idle_and_absolute_time_by_the_clock() {
+    let app = app().await;
+    let (cookie, _) = sign_in(&app, "owner@acme.test").await;
+    // Used every 25 minutes it outlives the 30-minute idle limit...
+    for _ in 0..4 {
+        app.clock.advance(chrono::Duration::minutes(25));
+        assert_eq!(page_status(&app, &cookie).await, StatusCode::OK);
+    }
+    // ...but not the 2-hour absolute one.
+    app.clock.advance(chrono::Duration::minutes(20));
+    assert_eq!(page_status(&app, &cookie).await, StatusCode::SEE_OTHER);
+    let (idle, _) = sign_in(&app, "owner@acme.test").await;
+    app.clock.advance(chrono::Duration::minutes(29));
+    assert_eq!(page_status(&app, &idle).await, StatusCode::OK);
+    app.clock.advance(chrono::Duration::minutes(30));
+    assert_eq!(page_status(&app, &idle).await, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_cookie_copied_before_sign_out_no_longer_works() {
+    let app = app().await;
+    let (cookie, csrf) = sign_in(&app, "owner@acme.test").await;
+    let (other_tab, _) = sign_in(&app, "owner@acme.test").await;
+    let r = send(
+        &app.router,
+        post("/app/logout", &cookie, &[("csrf_token", &csrf)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let copied = send(&app.router, get("/app/acme/trash", &cookie)).await;
+    assert_eq!(copied.status, StatusCode::SEE_OTHER);
+    assert_eq!(copied.location.as_deref(), Some("/app/login"));
+    assert_eq!(
+        page_status(&app, &other_tab).await,
+        StatusCode::OK,
+        "only that session ends"
+    );
+    let r = send(
+        &app.router,
+        post(
+            "/app/acme/trash/restore",
+            &cookie,
+            &[
+                ("csrf_token", &csrf),
+                ("type", "project"),
+                ("id", app.project.as_str()),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.location.as_deref(), Some("/app/login"));
+    let listed = send(&app.router, get("/app/acme/trash", &other_tab))
+        .await
+        .body;
+    assert!(listed.contains("Det &lt;script&gt;"), "still in the trash");
+}
+
+#[tokio::test]
+async fn a_role_change_or_removal_ends_the_users_sessions_at_once() {
+    let app = app().await;
+    let owner = Email::parse("owner@acme.test").unwrap();
+    let (cookie, _) = sign_in(&app, owner.as_str()).await;
+    app.services
+        .sessions
+        .set_role(&owner, Role::Member)
+        .await
+        .unwrap();
+    assert_eq!(page_status(&app, &cookie).await, StatusCode::SEE_OTHER);
+    let (member_now, _) = sign_in(&app, owner.as_str()).await;
+    let page = send(&app.router, get("/app/acme/trash", &member_now))
+        .await
+        .body;
+    assert!(!page.contains("name=\"confirm\""), "a member now");
+    let (other, _) = sign_in(&app, "member@acme.test").await;
+    app.services.sessions.remove_user(&owner).await.unwrap();
+    assert_eq!(page_status(&app, &member_now).await, StatusCode::SEE_OTHER);
+    assert_eq!(page_status(&app, &other).await, StatusCode::OK);
+    let ended = app
+        .services
+        .sessions
+        .revoke_sessions(&Email::parse("member@acme.test").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert_eq!(page_status(&app, &other).await, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_login_token_cannot_be_forged_by_setting_the_cookie() {
+    let app = app().await;
+    for (cookie, token) in [("trashd_login=x", "x"), ("trashd_login=", ""), ("", "")] {
+        let r = send(
+            &app.router,
+            post(
+                "/app/login",
+                cookie,
+                &[
+                    ("email", "owner@acme.test"),
+                    ("password", "correct horse"),
+                    ("csrf_token", token),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{cookie}");
+        assert!(cookie_value(&r, "trashd_session").is_none());
+    }
+    // The token of one form does not fit another form's cookie.
+    let a = send(&app.router, get("/app/login", "")).await;
+    let b = send(&app.router, get("/app/login", "")).await;
+    let r = send(
+        &app.router,
+        post(
+            "/app/login",
+            &format!("trashd_login={}", cookie_value(&b, "trashd_login").unwrap()),
+            &[
+                ("email", "owner@acme.test"),
+                ("password", "correct horse"),
+                ("csrf_token", &field(&a.body, "csrf_token")),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn secure_cookies_come_with_hsts() {
+    let plain = app().await;
+    let mut app = app().await;
+    let mut config = WebConfig::from_secret(b"test secret");
+    config.secure_cookies = true;
+    app.router = web_router(WebState::new(
+        app.services.trash.clone(),
+        app.services.accounts.clone(),
+        app.services.sessions.clone(),
+        config,
+    ));
+    let form = send(&app.router, get("/app/login", "")).await;
+    assert!(
+        form.cookies.iter().all(|c| c.contains("; Secure")),
+        "{:?}",
+        form.cookies
+    );
+    let res = app
+        .router
+        .clone()
+        .oneshot(get("/app/login", ""))
+        .await
+        .unwrap();
+    assert!(res
+        .headers()
+        .get(header::STRICT_TRANSPORT_SECURITY)
+        .is_some());
+    let res = plain
+        .router
+        .clone()
+        .oneshot(get("/app/login", ""))
+        .await
+        .unwrap();
+    assert!(res
+        .headers()
+        .get(header::STRICT_TRANSPORT_SECURITY)
+        .is_none());
 }
 
 #[tokio::test]

@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
+use trash_core::domain::{ApiKeyRecord, Timestamp, UserRecord};
 use trash_core::domain::{Email, KeyId, Name, Role, ScopeSet, WorkspaceSlug};
 use trash_core::ports::{AccountStore, PendingCancellation, StandaloneStore, WorkQueue};
 use trash_core::usecases::AdminError;
-use trash_core::AccountService;
+use trash_core::{AccountService, SessionService};
 
 use crate::cli::{AdminCommand, RoleArg};
 use crate::error::Failure;
@@ -20,6 +21,8 @@ use crate::password;
 pub struct Admin {
     /// Workspaces, API keys and web users.
     pub accounts: AccountService,
+    /// Web sessions, and the user changes that end them.
+    pub sessions: SessionService,
     /// The accounts role of the store.
     pub account_store: Arc<dyn AccountStore>,
     /// The work-queue role of the store.
@@ -148,6 +151,83 @@ pub async fn run(admin: &Admin, command: AdminCommand) -> Result<(), Failure> {
         AdminCommand::Redeliver { id } => {
             crate::webhooks::admin::redeliver(admin.store.as_ref(), &id).await
         }
+        AdminCommand::ListUsers { workspace } => {
+            let ws = workspace_slug(&workspace)?;
+            let users = admin
+                .sessions
+                .list_users(&ws)
+                .await
+                .map_err(|e| admin_failure(e, &ws))?;
+            print!("{}", user_table(&users));
+            eprintln!("{} in workspace {ws}", plural(users.len(), "user", "users"));
+            Ok(())
+        }
+        AdminCommand::SetRole { email, role } => {
+            let email = parse_email(&email)?;
+            let user = admin
+                .sessions
+                .set_role(&email, role_of(role))
+                .await
+                .map_err(|e| user_failure(e, &email))?;
+            eprintln!(
+                "{} is now {} in workspace {}; their sessions were ended",
+                user.email,
+                user.role.as_str(),
+                user.workspace
+            );
+            Ok(())
+        }
+        AdminCommand::ResetPassword { email } => {
+            let email = parse_email(&email)?;
+            let password = password::obtain(std::env::var("TRASHD_PASSWORD").ok())?;
+            let hash = password::hash(&password)?;
+            admin
+                .sessions
+                .reset_password(&email, hash)
+                .await
+                .map_err(|e| user_failure(e, &email))?;
+            eprintln!("set a new password for {email}; their sessions were ended");
+            Ok(())
+        }
+        AdminCommand::RemoveUser { email } => {
+            let email = parse_email(&email)?;
+            let user = admin
+                .sessions
+                .remove_user(&email)
+                .await
+                .map_err(|e| user_failure(e, &email))?;
+            eprintln!(
+                "removed {} (user id {}) from workspace {}; their sessions were ended",
+                user.email, user.id, user.workspace
+            );
+            Ok(())
+        }
+        AdminCommand::RevokeSessions { email } => {
+            let email = parse_email(&email)?;
+            let ended = admin
+                .sessions
+                .revoke_sessions(&email)
+                .await
+                .map_err(|e| user_failure(e, &email))?;
+            eprintln!(
+                "ended {} of {email}",
+                plural(ended as usize, "session", "sessions")
+            );
+            Ok(())
+        }
+        AdminCommand::ListKeys { workspace } => {
+            let ws = workspace_slug(&workspace)?;
+            let keys = service
+                .list_api_keys(&ws)
+                .await
+                .map_err(|e| admin_failure(e, &ws))?;
+            print!("{}", key_table(&keys));
+            eprintln!(
+                "{} in workspace {ws} (keys are stored as hashes and cannot be shown)",
+                plural(keys.len(), "API key", "API keys")
+            );
+            Ok(())
+        }
         AdminCommand::PendingCancellations { workspace } => {
             let ws = workspace_slug(&workspace)?;
             let pending = pending_cancellations(admin, &ws).await?;
@@ -210,6 +290,68 @@ pub fn cancellation_table(pending: &[PendingCancellation]) -> String {
     out
 }
 
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn when(at: Option<Timestamp>) -> String {
+    at.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339())
+}
+
+/// One line per user under a header: e-mail, role, id, created.
+pub fn user_table(users: &[UserRecord]) -> String {
+    let width = users
+        .iter()
+        .map(|u| u.email.as_str().len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    let mut out = format!(
+        "{:<width$}  {:<6}  {:<20}  {}\n",
+        "EMAIL", "ROLE", "ID", "CREATED"
+    );
+    for u in users {
+        out.push_str(&format!(
+            "{:<width$}  {:<6}  {:<20}  {}\n",
+            u.email.as_str(),
+            u.role.as_str(),
+            u.id.as_str(),
+            u.created_at.to_rfc3339()
+        ));
+    }
+    out
+}
+
+/// One line per key under a header: id, name, scopes, created, last used,
+/// revoked. Never the key (only its hash is stored).
+pub fn key_table(keys: &[ApiKeyRecord]) -> String {
+    let mut out = String::from("ID\tNAME\tSCOPES\tCREATED\tLAST USED\tREVOKED\n");
+    for k in keys {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\n",
+            k.id.as_str(),
+            k.name.as_str(),
+            k.scopes.to_list(),
+            k.created_at.to_rfc3339(),
+            when(k.last_used_at),
+            when(k.revoked_at),
+        ));
+    }
+    out
+}
+
+fn parse_email(value: &str) -> Result<Email, Failure> {
+    Email::parse(value).map_err(|e| Failure::usage(e.to_string()))
+}
+
+fn user_failure(e: AdminError, email: &Email) -> Failure {
+    match e {
+        AdminError::NoSuchUser => Failure::failed(format!("no web user has the e-mail {email}")),
+        AdminError::Store(s) => Failure::failed(format!("storage error: {s}")),
+        other => Failure::failed(other.to_string()),
+    }
+}
+
 /// The core role for a command-line role.
 pub fn role_of(role: RoleArg) -> Role {
     match role {
@@ -246,6 +388,7 @@ fn admin_failure(e: AdminError, ws: &WorkspaceSlug) -> Failure {
             "workspace {ws} does not exist; create it with `trashd admin create-workspace {ws}`"
         )),
         AdminError::AlreadyExists => Failure::failed("that record already exists"),
+        AdminError::NoSuchUser => Failure::failed("no such web user"),
         AdminError::Store(s) => Failure::failed(format!("storage error: {s}")),
     }
 }

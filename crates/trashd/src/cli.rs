@@ -273,10 +273,11 @@ pub struct ConnectionArgs {
 /// Options of the web Trash view (`/app/`).
 #[derive(Debug, Clone, Args)]
 pub struct WebArgs {
-    /// Secret that signs web sessions (at least 32 characters). Give every
-    /// replica the same one; without it a random secret is used and
-    /// sign-ins end when the process stops. Prefer the environment variable
-    /// to keep it out of process listings.
+    /// Secret that keys the web forms' CSRF tokens (at least 32
+    /// characters). Give every replica the same one; without it a random
+    /// one is used and forms loaded before a restart must be reloaded
+    /// (sign-ins themselves are kept in the database and survive). Prefer
+    /// the environment variable to keep it out of process listings.
     #[arg(
         long,
         env = "TRASHD_SESSION_SECRET",
@@ -285,12 +286,22 @@ pub struct WebArgs {
     )]
     pub session_secret: Option<String>,
 
-    /// Mark session cookies `Secure` (set this when clients reach trashd
-    /// over HTTPS, e.g. behind a TLS-terminating proxy).
-    #[arg(long, env = "TRASHD_SECURE_COOKIES")]
+    /// Mark cookies `Secure` and send HSTS even on a loopback address
+    /// (they are by default on any other address).
+    #[arg(
+        long,
+        env = "TRASHD_SECURE_COOKIES",
+        conflicts_with = "insecure_cookies"
+    )]
     pub secure_cookies: bool,
 
-    /// How long a web sign-in lasts.
+    /// Do not mark cookies `Secure` (nor send HSTS) on a non-loopback
+    /// address: only for plain-HTTP test setups, since browsers would then
+    /// send the session cookie unencrypted.
+    #[arg(long, env = "TRASHD_INSECURE_COOKIES")]
+    pub insecure_cookies: bool,
+
+    /// How long a web sign-in lasts at most, used or not.
     #[arg(
         long,
         env = "TRASHD_SESSION_TTL",
@@ -299,6 +310,16 @@ pub struct WebArgs {
         value_name = "DURATION"
     )]
     pub session_ttl: Duration,
+
+    /// A web sign-in unused for this long ends.
+    #[arg(
+        long,
+        env = "TRASHD_SESSION_IDLE",
+        default_value = "2h",
+        value_parser = config::parse_session_ttl,
+        value_name = "DURATION"
+    )]
+    pub session_idle: Duration,
 }
 
 /// How the cleanup loop runs.
@@ -449,6 +470,42 @@ pub enum AdminCommand {
         /// The user's role: owners and admins may delete forever and empty the trash.
         #[arg(long, value_name = "ROLE")]
         role: RoleArg,
+    },
+    /// List the web users of a workspace (e-mail, role, id, created).
+    ListUsers {
+        /// The workspace.
+        workspace: String,
+    },
+    /// Give a web user another role; ends their sessions at once.
+    SetRole {
+        /// The user's e-mail.
+        email: String,
+        /// The new role.
+        #[arg(long, value_name = "ROLE")]
+        role: RoleArg,
+    },
+    /// Set a web user's password (from TRASHD_PASSWORD or asked for on the
+    /// terminal without echo); ends their sessions at once.
+    ResetPassword {
+        /// The user's e-mail.
+        email: String,
+    },
+    /// Remove a web user; ends their sessions at once. What they trashed
+    /// keeps their name as the deleter.
+    RemoveUser {
+        /// The user's e-mail.
+        email: String,
+    },
+    /// Sign a web user out everywhere (end every session of theirs).
+    RevokeSessions {
+        /// The user's e-mail.
+        email: String,
+    },
+    /// List the API keys of a workspace: id, name, scopes, created, last
+    /// used, revoked. Keys are stored as hashes and never shown.
+    ListKeys {
+        /// The workspace.
+        workspace: String,
     },
     /// List the job cancellations of a workspace that the job system has not
     /// confirmed yet (training, operation, failed attempts), claimed or not;
@@ -639,6 +696,19 @@ mod tests {
         }
         assert!(parse(&["admin", "create-key", "ws", "--all-scopes"]).is_ok());
         assert!(parse(&["admin", "pending-cancellations", "ws"]).is_ok());
+        assert!(parse(&["admin", "set-role", "a@b.c", "--role", "member"]).is_ok());
+        assert!(parse(&["admin", "set-role", "a@b.c"]).is_err());
+        for cmd in [
+            "list-users",
+            "list-keys",
+            "reset-password",
+            "remove-user",
+            "revoke-sessions",
+        ] {
+            assert!(parse(&["admin", cmd, "x"]).is_ok(), "{cmd}");
+            assert!(parse(&["admin", cmd]).is_err(), "{cmd}");
+        }
+        assert!(parse(&["serve", "--secure-cookies", "--insecure-cookies"]).is_err());
         assert!(parse(&["admin", "pending-cancellations"]).is_err());
         let refused = parse(&["serve", "--database-url", "mysql://u:hunter2@x/y"])
             .unwrap()

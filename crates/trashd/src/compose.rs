@@ -9,7 +9,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use trash_core::domain::Retention;
+use trash_core::domain::{Retention, SessionPolicy};
 use trash_core::ports::{Health, StandaloneStore};
 use trash_core::{EventsConfig, Services, TrashConfig};
 use trash_memory::MemoryStore;
@@ -238,9 +238,29 @@ pub fn deliverer(
 /// Shortest accepted `--session-secret`.
 pub const MIN_SESSION_SECRET: usize = 32;
 
-/// The web view's settings from the command line. Without a secret, a
-/// random one is used (sign-ins end with the process).
-pub fn web_config(args: &WebArgs) -> Result<WebConfig, Failure> {
+/// The web view's settings: form-token key and cookie flags, and how long
+/// sessions last.
+#[derive(Debug, Clone)]
+pub struct Web {
+    /// Form-token key and cookie flags.
+    pub config: WebConfig,
+    /// Idle and absolute session limits.
+    pub policy: SessionPolicy,
+}
+
+/// Whether `listen` (HOST:PORT) names a loopback address: only there are
+/// cookies sent without `Secure` by default.
+pub fn is_loopback(listen: &str) -> bool {
+    if let Ok(addr) = listen.parse::<std::net::SocketAddr>() {
+        return addr.ip().is_loopback();
+    }
+    let host = listen.rsplit_once(':').map_or(listen, |(h, _)| h);
+    host.eq_ignore_ascii_case("localhost")
+}
+
+/// The web view's settings from the command line and the listening
+/// address. Without a secret, a random one keys the forms.
+pub fn web_config(args: &WebArgs, listen: &str) -> Result<Web, Failure> {
     let mut config = match &args.session_secret {
         Some(secret) => {
             if secret.chars().count() < MIN_SESSION_SECRET {
@@ -252,20 +272,28 @@ pub fn web_config(args: &WebArgs) -> Result<WebConfig, Failure> {
         }
         None => WebConfig::random(),
     };
-    config.secure_cookies = args.secure_cookies;
-    config.session_ttl = chrono::Duration::from_std(args.session_ttl)
-        .map_err(|_| Failure::usage("the session lifetime is out of range"))?;
-    Ok(config)
+    config.secure_cookies = args.secure_cookies || (!args.insecure_cookies && !is_loopback(listen));
+    let duration = |d: std::time::Duration| {
+        chrono::Duration::from_std(d)
+            .map_err(|_| Failure::usage("the session lifetime is out of range"))
+    };
+    let policy = SessionPolicy {
+        idle: duration(args.session_idle)?,
+        absolute: duration(args.session_ttl)?,
+        ..SessionPolicy::default()
+    };
+    Ok(Web { config, policy })
 }
 
 /// The whole HTTP application: the web Trash view under `/app/`, and the
 /// REST API (with `/healthz`, `/readyz`, `/openapi.json`) for every other
 /// path, under the rate limits of `edge`.
-pub fn app(services: Services, web: WebConfig, edge: EdgeConfig) -> axum::Router {
+pub fn app(services: Services, web: Web, edge: EdgeConfig) -> axum::Router {
     let web = trash_web::web_router(trash_web::WebState::new(
         services.trash.clone(),
         services.accounts.clone(),
-        web,
+        services.sessions.clone().with_policy(web.policy),
+        web.config,
     ));
     trash_http_axum::router_with(
         trash_http_axum::AppState::new(services).with_edge(edge),
@@ -308,6 +336,39 @@ mod tests {
             one_line(&e),
             "error connecting to postgres://u:***@h/db; caused by: refused"
         );
+    }
+
+    #[test]
+    fn cookies_are_secure_unless_on_loopback() {
+        assert!(is_loopback("127.0.0.1:8080"));
+        assert!(is_loopback("[::1]:80"));
+        assert!(is_loopback("localhost:0"));
+        assert!(!is_loopback("0.0.0.0:8080"));
+        assert!(!is_loopback("trash.example.com:443"));
+        let args = |extra: &[&str]| {
+            let mut argv = vec!["trashd", "serve"];
+            argv.extend_from_slice(extra);
+            match <crate::cli::Cli as clap::Parser>::try_parse_from(argv)
+                .unwrap()
+                .command
+            {
+                crate::cli::Command::Serve(s) => s.web,
+                _ => unreachable!(),
+            }
+        };
+        let secure = |extra: &[&str], listen| {
+            web_config(&args(extra), listen)
+                .unwrap()
+                .config
+                .secure_cookies
+        };
+        assert!(!secure(&[], "127.0.0.1:8080"));
+        assert!(secure(&[], "0.0.0.0:8080"));
+        assert!(!secure(&["--insecure-cookies"], "0.0.0.0:8080"));
+        assert!(secure(&["--secure-cookies"], "127.0.0.1:8080"));
+        let web = web_config(&args(&["--session-idle", "10m"]), "127.0.0.1:1").unwrap();
+        assert_eq!(web.policy.idle, chrono::Duration::minutes(10));
+        assert_eq!(web.policy.absolute, chrono::Duration::hours(12));
     }
 
     #[tokio::test]

@@ -116,7 +116,7 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
     let opts = storage(&global, &url);
     match cli.command {
         Command::Serve(args) => {
-            let web = compose::web_config(&args.web)?;
+            let web = compose::web_config(&args.web, &args.listen)?;
             let shutdown = on_signals()?;
             tracing::info!(storage = %url, "trashd {} starting", env!("CARGO_PKG_VERSION"));
             let events = compose::Events::from_args(&args.webhooks)?;
@@ -214,6 +214,7 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
             let services = compose::services(store.clone(), Retention::default());
             let admin = admin::Admin {
                 accounts: services.accounts,
+                sessions: services.sessions,
                 account_store: store.clone(),
                 queue: store.clone(),
                 store,
@@ -222,7 +223,7 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
         }
         Command::Quickstart(args) => {
             let ws = admin::new_workspace_slug(&args.workspace)?;
-            let web = compose::web_config(&args.serve.web)?;
+            let web = compose::web_config(&args.serve.web, &args.serve.listen)?;
             let shutdown = on_signals()?;
             let events = compose::Events::from_args(&args.serve.webhooks)?;
             let (store, pool) = compose::open_store_probed(&opts).await?;

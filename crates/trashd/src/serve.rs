@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use trash_core::Services;
-use trash_web::WebConfig;
 
 use crate::cleanup::{self, LoopSettings};
 use crate::cli::ServeArgs;
@@ -73,7 +72,7 @@ pub async fn run(
     services: Services,
     listener: TcpListener,
     args: &ServeArgs,
-    web: WebConfig,
+    web: compose::Web,
     metrics: Option<MetricsEndpoint>,
     shutdown: Shutdown,
     db_connections: u32,
@@ -93,7 +92,7 @@ pub async fn run(
     }
     if args.web.session_secret.is_none() {
         tracing::info!(
-            "no session secret given: web sign-ins last until this process stops (set TRASHD_SESSION_SECRET to keep them across restarts and replicas)"
+            "no session secret given: web forms loaded before a restart must be reloaded (set TRASHD_SESSION_SECRET, the same on every replica)"
         );
     }
     let cleanup = if args.no_cleanup {

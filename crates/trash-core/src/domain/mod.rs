@@ -6,6 +6,7 @@ pub mod item;
 pub mod operation;
 pub mod principal;
 pub mod scope;
+pub mod session;
 pub mod time;
 
 pub use audit::*;
@@ -14,4 +15,5 @@ pub use item::*;
 pub use operation::*;
 pub use principal::*;
 pub use scope::*;
+pub use session::*;
 pub use time::*;

@@ -143,7 +143,8 @@ impl Principal {
     }
 }
 
-/// The SHA-256 of an API key: the only form in which a key is stored.
+/// The SHA-256 of an API key or a session token: the only form in which
+/// either is stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeyHash([u8; 32]);
 
@@ -203,6 +204,9 @@ pub struct ApiKeyRecord {
     pub created_at: Timestamp,
     /// When it was revoked, if it was.
     pub revoked_at: Option<Timestamp>,
+    /// When it last authenticated a request, if ever (recorded at most
+    /// once a minute).
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// A stored web user (the password only as a PHC hash string).

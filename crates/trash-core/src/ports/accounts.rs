@@ -33,4 +33,13 @@ pub trait AccountStore: Send + Sync {
     async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>, StoreError>;
     /// MUST return the user with this id, if any.
     async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError>;
+    /// MUST return every user of the workspace, ordered by e-mail.
+    async fn users_of(&self, workspace: &WorkspaceSlug) -> Result<Vec<UserRecord>, StoreError>;
+    /// MUST return every key of the workspace (revoked ones too), ordered
+    /// by creation time, then id.
+    async fn api_keys_of(&self, workspace: &WorkspaceSlug)
+        -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// MUST set the key's `last_used_at` to `at` if that is later (or it
+    /// was never used); a missing key is not an error.
+    async fn touch_api_key(&self, id: &KeyId, at: Timestamp) -> Result<(), StoreError>;
 }

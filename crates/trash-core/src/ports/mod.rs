@@ -11,6 +11,7 @@
 //! | [`AuditLog`] | reading the audit trail the writes record | every embedder |
 //! | [`ResourceStore`] | creating projects, versions, trainings, images (the standalone server) | `trashd`'s stores; embedders only for the conformance suite's fixtures |
 //! | [`AccountStore`] | workspaces, API keys, web users | `trashd`'s stores; embedders with their own identity never |
+//! | [`SessionStore`] | web sessions, and the user changes that end them | `trashd`'s stores; embedders with their own identity never |
 //! | [`Health`] | readiness | anyone who wants a readiness check |
 //! | [`QueueDepth`] | the cleanup backlog, for `/metrics` | `trashd`'s stores |
 //! | [`Outbox`], [`WebhookEndpoints`] | outbound events: claiming and acknowledging messages, operator-registered endpoints | `trashd`'s stores; embedders that send events |
@@ -49,6 +50,7 @@ mod outbox;
 mod queue;
 mod reads;
 mod resources;
+mod sessions;
 mod small;
 mod writes;
 
@@ -57,6 +59,7 @@ pub use outbox::*;
 pub use queue::*;
 pub use reads::*;
 pub use resources::*;
+pub use sessions::*;
 pub use small::*;
 pub use writes::*;
 
@@ -112,6 +115,7 @@ pub trait StandaloneStore:
     + AuditLog
     + ResourceStore
     + AccountStore
+    + SessionStore
     + Health
     + Outbox
     + WebhookEndpoints
@@ -126,6 +130,7 @@ impl<T> StandaloneStore for T where
         + AuditLog
         + ResourceStore
         + AccountStore
+        + SessionStore
         + Health
         + Outbox
         + WebhookEndpoints

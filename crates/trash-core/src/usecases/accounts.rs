@@ -32,6 +32,9 @@ pub enum AdminError {
     /// The workspace does not exist.
     #[error("no such workspace")]
     NoSuchWorkspace,
+    /// No user has that e-mail.
+    #[error("no such user")]
+    NoSuchUser,
     /// The workspace slug or e-mail is already used.
     #[error("already exists")]
     AlreadyExists,
@@ -60,6 +63,9 @@ pub struct NewApiKey {
 
 /// Length of generated API keys.
 pub const API_KEY_LEN: usize = 32;
+
+/// How stale a key's `last_used_at` may get before a use records it again.
+pub const KEY_USE_RECORDED_EVERY: chrono::Duration = chrono::Duration::minutes(1);
 
 /// Workspaces, API keys and web users over the accounts role.
 #[derive(Clone)]
@@ -98,6 +104,13 @@ impl AccountService {
         }
         if record.revoked_at.is_some() {
             return Err(AuthError::Revoked);
+        }
+        let now = self.now();
+        let stale = record
+            .last_used_at
+            .is_none_or(|used| now >= used.plus(KEY_USE_RECORDED_EVERY));
+        if stale {
+            self.accounts.touch_api_key(&record.id, now).await?;
         }
         Ok(ApiKeyPrincipal {
             workspace: record.workspace,
@@ -148,9 +161,23 @@ impl AccountService {
             hash: KeyHash::of(&plaintext),
             created_at: self.now(),
             revoked_at: None,
+            last_used_at: None,
         };
         self.accounts.insert_api_key(&record).await?;
         Ok(NewApiKey { record, plaintext })
+    }
+
+    /// Every key of an existing workspace (revoked ones too), oldest first.
+    /// The records hold hashes only: a key cannot be shown again.
+    pub async fn list_api_keys(
+        &self,
+        workspace: &WorkspaceSlug,
+    ) -> Result<Vec<ApiKeyRecord>, AdminError> {
+        self.accounts
+            .workspace(workspace)
+            .await?
+            .ok_or(AdminError::NoSuchWorkspace)?;
+        Ok(self.accounts.api_keys_of(workspace).await?)
     }
 
     /// Revokes a key; returns whether it existed.

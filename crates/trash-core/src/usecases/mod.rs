@@ -28,6 +28,7 @@ mod list;
 mod permanent;
 mod resources;
 mod restore;
+mod sessions;
 mod trash;
 
 pub use accounts::*;
@@ -36,6 +37,7 @@ pub use list::*;
 pub use permanent::*;
 pub use resources::*;
 pub use restore::*;
+pub use sessions::*;
 pub use trash::*;
 
 /// Settings of a deployment that the rules depend on.
@@ -336,6 +338,8 @@ pub struct Services {
     pub resources: ResourceService,
     /// Workspaces, keys, users and authentication.
     pub accounts: AccountService,
+    /// Web sessions, and the user changes that end them.
+    pub sessions: SessionService,
     /// Readiness.
     pub health: Arc<dyn Health>,
 }
@@ -366,11 +370,13 @@ impl Services {
             runtime.clone(),
             config,
         );
-        let accounts = AccountService::new(store.clone(), runtime);
+        let accounts = AccountService::new(store.clone(), runtime.clone());
+        let sessions = SessionService::new(store.clone(), store.clone(), runtime);
         Services {
             trash,
             resources,
             accounts,
+            sessions,
             health: store,
         }
     }

@@ -790,6 +790,7 @@ fn key_record() -> ApiKeyRecord {
         hash: KeyHash::of(KEY),
         created_at: t0(),
         revoked_at: None,
+        last_used_at: None,
     }
 }
 

@@ -43,8 +43,8 @@ impl AccountStore for PgStore {
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         self.execute(
             sqlx::query(
-                "INSERT INTO api_keys (id, workspace, name, scopes, key_hash, created_at, revoked_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO api_keys (id, workspace, name, scopes, key_hash, created_at, revoked_at, last_used_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(key.id.as_str())
             .bind(key.workspace.as_str())
@@ -52,7 +52,8 @@ impl AccountStore for PgStore {
             .bind(key.scopes.to_list())
             .bind(key.hash.to_hex())
             .bind(sql_time(key.created_at))
-            .bind(key.revoked_at.map(sql_time)),
+            .bind(key.revoked_at.map(sql_time))
+            .bind(key.last_used_at.map(sql_time)),
         )
         .await
         .map(|_| ())
@@ -63,7 +64,7 @@ impl AccountStore for PgStore {
         let row = self
             .fetch_optional(
                 sqlx::query(
-                    "SELECT id, workspace, name, scopes, key_hash, created_at, revoked_at \
+                    "SELECT id, workspace, name, scopes, key_hash, created_at, revoked_at, last_used_at \
                      FROM api_keys WHERE key_hash = $1",
                 )
                 .bind(hash.to_hex()),
@@ -128,5 +129,50 @@ impl AccountStore for PgStore {
             )
             .await?;
         row.map(|r| rows::user(&r)).transpose()
+    }
+
+    async fn users_of(&self, workspace: &WorkspaceSlug) -> Result<Vec<UserRecord>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT id, workspace, email, role, password_hash, created_at \
+                 FROM users WHERE workspace = $1 ORDER BY email",
+            )
+            .bind(workspace.as_str()),
+        )
+        .await?
+        .iter()
+        .map(rows::user)
+        .collect()
+    }
+
+    async fn api_keys_of(
+        &self,
+        workspace: &WorkspaceSlug,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.fetch_all(
+            sqlx::query(
+                "SELECT id, workspace, name, scopes, key_hash, created_at, revoked_at, last_used_at \
+                 FROM api_keys WHERE workspace = $1 ORDER BY created_at, id",
+            )
+            .bind(workspace.as_str()),
+        )
+        .await?
+        .iter()
+        .map(rows::api_key)
+        .collect()
+    }
+
+    async fn touch_api_key(&self, id: &KeyId, at: Timestamp) -> Result<(), StoreError> {
+        self.execute(
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $2 \
+                 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+            )
+            .bind(id.as_str())
+            .bind(sql_time(at)),
+        )
+        .await
+        .map(|_| ())
+        .map_err(store_error)
     }
 }

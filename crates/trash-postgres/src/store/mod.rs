@@ -18,6 +18,7 @@ mod outbox;
 mod queue;
 mod reads;
 mod resources;
+mod sessions;
 mod writes;
 
 /// The first argument of the advisory lock that orders audit sequence

@@ -59,8 +59,9 @@ impl AccountStore for SqliteStore {
             {
                 return Err(StoreError::Missing);
             }
-            let sql =
-                format!("INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+            let sql = format!(
+                "INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            );
             sqlx::query(&sql)
                 .bind(key.id.as_str())
                 .bind(key.workspace.as_str())
@@ -69,6 +70,7 @@ impl AccountStore for SqliteStore {
                 .bind(&hash)
                 .bind(key.created_at.unix_millis())
                 .bind(key.revoked_at.map(Timestamp::unix_millis))
+                .bind(key.last_used_at.map(Timestamp::unix_millis))
                 .execute(&mut *conn)
                 .await
                 .map_err(db)?;
@@ -161,5 +163,49 @@ impl AccountStore for SqliteStore {
             .map_err(db)?
             .map(UserRecord::try_from)
             .transpose()
+    }
+
+    async fn users_of(&self, workspace: &WorkspaceSlug) -> Result<Vec<UserRecord>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE workspace = ?1 ORDER BY email");
+        sqlx::query_as::<_, UserRow>(&sql)
+            .bind(workspace.as_str())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(UserRecord::try_from)
+            .collect()
+    }
+
+    async fn api_keys_of(
+        &self,
+        workspace: &WorkspaceSlug,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE workspace = ?1 ORDER BY created_at, id"
+        );
+        sqlx::query_as::<_, KeyRow>(&sql)
+            .bind(workspace.as_str())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(ApiKeyRecord::try_from)
+            .collect()
+    }
+
+    async fn touch_api_key(&self, id: &KeyId, at: Timestamp) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let result = sqlx::query(
+            "UPDATE api_keys SET last_used_at = ?2 \
+             WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+        )
+        .bind(id.as_str())
+        .bind(at.unix_millis())
+        .execute(&mut *tx)
+        .await
+        .map(|_| ())
+        .map_err(db);
+        finish(tx, result).await
     }
 }
