@@ -11,14 +11,17 @@
 
 mod html;
 mod session;
+mod throttle;
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::{Extension, Form, Router};
 use serde::Deserialize;
 use trash_core::domain::*;
 use trash_core::ports::TrashedItem;
@@ -26,6 +29,7 @@ use trash_core::usecases::*;
 use trash_core::{AccountService, SessionService, TrashService};
 
 pub use session::WebConfig;
+pub use throttle::{SignInGuard, SignInLimits, ThrottleKey};
 
 use html::{error_page, esc, page, see_other};
 use session::{cookie, random_token, same_token, LOGIN_COOKIE, LOGIN_FORM_SECONDS, SESSION_COOKIE};
@@ -39,6 +43,7 @@ pub struct WebState {
     accounts: AccountService,
     sessions: SessionService,
     config: WebConfig,
+    guard: SignInGuard,
 }
 
 impl WebState {
@@ -54,7 +59,19 @@ impl WebState {
             accounts,
             sessions,
             config,
+            guard: SignInGuard::new(SignInLimits::default()),
         }
+    }
+
+    /// The same state with other sign-in limits.
+    pub fn with_sign_in_limits(mut self, limits: SignInLimits) -> WebState {
+        self.guard = SignInGuard::new(limits);
+        self
+    }
+
+    /// The sign-in guard (its cap and throttles).
+    pub fn sign_in_guard(&self) -> &SignInGuard {
+        &self.guard
     }
 }
 
@@ -204,8 +221,44 @@ struct LoginForm {
     csrf_token: String,
 }
 
+/// Longest password checked; longer ones fail without a check.
+const MAX_PASSWORD_LEN: usize = 1024;
+
+/// The 429 answer of a throttled sign-in: when to try again, in the
+/// `Retry-After` header and on the page.
+fn throttled(state: &WebState, now: Timestamp, until: Timestamp, why: &str) -> Response {
+    let seconds = ((until.unix_millis() - now.unix_millis()).max(0) as u64).div_ceil(1000);
+    let minutes = seconds.div_ceil(60);
+    let wait = if seconds < 60 {
+        plural(seconds.max(1), "second", "seconds")
+    } else {
+        plural(minutes, "minute", "minutes")
+    };
+    let problem = format!(
+        "{why} Try again in {wait} (after {} UTC).",
+        until.as_datetime().format("%H:%M:%S")
+    );
+    let mut response = login_form(state, StatusCode::TOO_MANY_REQUESTS, Some(&problem));
+    if let Ok(v) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// `n` followed by the singular or plural noun.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn throttle_keys(email: &str, client: Option<SocketAddr>) -> Vec<ThrottleKey> {
+    let account: String = email.trim().to_lowercase().chars().take(320).collect();
+    let address = client.map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    vec![ThrottleKey::Account(account), ThrottleKey::Address(address)]
+}
+
 async fn login_submit(
     State(state): State<WebState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
@@ -226,16 +279,15 @@ async fn login_submit(
             Some("The sign-in form expired; please try again."),
         );
     }
+    let keys = throttle_keys(&form.email, client.map(|Extension(ConnectInfo(a))| a));
+    let now = state.sessions.now();
+    if let Some(until) = state.guard.locked_until(&keys, now) {
+        return throttled(&state, now, until, "Too many failed sign-ins.");
+    }
     let user = match Email::parse(&form.email) {
         Ok(email) => match state.accounts.user_for_sign_in(&email).await {
             Ok(user) => user,
-            Err(e) => {
-                tracing::error!(error = %e, "sign-in lookup failed");
-                return error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Storage is unavailable; try again shortly.",
-                );
-            }
+            Err(e) => return storage_unavailable(&e),
         },
         Err(_) => None,
     };
@@ -244,19 +296,40 @@ async fn login_submit(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.to_string());
     let password = form.password;
-    let verified = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored)
-            .map(|hash| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &hash)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false);
+    let verified = if password.len() > MAX_PASSWORD_LEN {
+        false
+    } else {
+        let Some(turn) = state.guard.turn().await else {
+            let mut response = login_form(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("Too many sign-ins at once. Try again in a few seconds."),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            return response;
+        };
+        // The turn is held by the blocking check itself, so an abandoned
+        // request cannot free it while the check still runs.
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            PasswordHash::new(&stored)
+                .map(|hash| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &hash)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false)
+    };
     match user {
         Some(user) if verified => {
+            // Only the account's failures are forgiven: one good password
+            // must not reset the count of an address trying many accounts.
+            state.guard.succeeded(&keys[..1]);
             let started = match state.sessions.start(&user.id).await {
                 Ok(started) => started,
                 Err(e) => return storage_unavailable(&e),
@@ -274,11 +347,25 @@ async fn login_submit(
             tracing::info!(user = %user.id, "web sign-in");
             response
         }
-        _ => login_form(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            Some("Wrong e-mail or password."),
-        ),
+        _ => {
+            let now = state.sessions.now();
+            match state.guard.failed(&keys, now) {
+                Some(until) => {
+                    tracing::warn!(until = %until, "web sign-in throttled after repeated failures");
+                    throttled(
+                        &state,
+                        now,
+                        until,
+                        "Wrong e-mail or password, too many times.",
+                    )
+                }
+                None => login_form(
+                    &state,
+                    StatusCode::UNAUTHORIZED,
+                    Some("Wrong e-mail or password."),
+                ),
+            }
+        }
     }
 }
 

@@ -15,10 +15,11 @@ use trash_core::ports::{
 use trash_core::{Runtime, Services, TrashConfig, TrashPorts, TrashService};
 use trash_memory::{ManualClock, MemoryStore, NoPause};
 use trash_runtime::{system_runtime, NoopCanceller};
-use trash_web::{hash_password, web_router, WebConfig, WebState};
+use trash_web::{hash_password, web_router, SignInLimits, WebConfig, WebState};
 
 struct App {
     router: Router,
+    web: WebState,
     clock: Arc<ManualClock>,
     store: Arc<MemoryStore>,
     services: Services,
@@ -129,14 +130,21 @@ async fn app_with(web_trash: impl FnOnce(&Services, &Arc<MemoryStore>) -> TrashS
         .trash_project(&principal, &ws, &Slug::parse("det").unwrap(), true)
         .await
         .unwrap();
-    let router = web_router(WebState::new(
+    let web = WebState::new(
         web_trash(&services, &store),
         services.accounts.clone(),
         services.sessions.clone().with_policy(policy()),
         WebConfig::from_secret(b"test secret"),
-    ));
+    )
+    .with_sign_in_limits(SignInLimits {
+        concurrent_checks: 2,
+        wait_for_check: std::time::Duration::from_millis(50),
+        ..SignInLimits::default()
+    });
+    let router = web_router(web.clone());
     App {
         router,
+        web,
         clock,
         store,
         services,
@@ -781,4 +789,141 @@ async fn a_contended_permanent_deletion_says_busy_not_something_went_wrong() {
     );
     assert!(!page.contains("Something went wrong"));
     assert!(page.contains("Det &lt;script&gt;"), "still listed");
+}
+
+/// A sign-in attempt from `address` with a fresh form.
+async fn attempt(app: &App, email: &str, password: &str, address: [u8; 4]) -> Reply {
+    let form = send(&app.router, get("/app/login", "")).await;
+    let login = cookie_value(&form, "trashd_login").unwrap();
+    let mut req = post(
+        "/app/login",
+        &format!("trashd_login={login}"),
+        &[
+            ("email", email),
+            ("password", password),
+            ("csrf_token", &field(&form.body, "csrf_token")),
+        ],
+    );
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            address, 40000,
+        ))));
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    let retry = res
+        .headers()
+        .get(header::RETRY_AFTER)
+        .map(|v| v.to_str().unwrap().to_string());
+    let status = res.status();
+    let cookies = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        location: retry,
+        cookies,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn repeated_failures_throttle_the_account_until_the_lockout_ends() {
+    let app = app().await;
+    let here = [10, 0, 0, 1];
+    for i in 1..5 {
+        let r = attempt(&app, "owner@acme.test", "wrong", here).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "failure {i}");
+    }
+    let r = attempt(&app, "owner@acme.test", "wrong", here).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.location.as_deref(), Some("900"), "Retry-After");
+    assert!(r.body.contains("Try again in 15 minutes"), "{}", r.body);
+    // Now even the right password is refused, from any address, and no
+    // session is made.
+    let r = attempt(&app, "OWNER@acme.test", "correct horse", [10, 0, 0, 2]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(cookie_value(&r, "trashd_session").is_none());
+    // Other accounts are not affected.
+    let r = attempt(&app, "member@acme.test", "correct horse", here).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    app.clock.advance(chrono::Duration::minutes(14));
+    let r = attempt(&app, "owner@acme.test", "correct horse", here).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.location.as_deref(), Some("60"));
+    assert!(r.body.contains("Try again in 1 minute "), "{}", r.body);
+    app.clock.advance(chrono::Duration::minutes(1));
+    let r = attempt(&app, "owner@acme.test", "correct horse", here).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(cookie_value(&r, "trashd_session").is_some());
+}
+
+#[tokio::test]
+async fn repeated_failures_throttle_the_client_address() {
+    let app = app().await;
+    let attacker = [192, 0, 2, 7];
+    for i in 0..19 {
+        let r = attempt(&app, &format!("guess{i}@acme.test"), "x", attacker).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "failure {i}");
+    }
+    let r = attempt(&app, "guess19@acme.test", "x", attacker).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r = attempt(&app, "owner@acme.test", "correct horse", attacker).await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the address is locked"
+    );
+    let r = attempt(&app, "owner@acme.test", "correct horse", [192, 0, 2, 8]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "another address is not");
+}
+
+#[tokio::test]
+async fn password_checks_are_capped_and_the_rest_get_429() {
+    let app = app().await;
+    let checks = app.web.sign_in_guard().checks();
+    let held = checks.clone().acquire_many_owned(2).await.unwrap();
+    let r = attempt(&app, "owner@acme.test", "correct horse", [10, 0, 0, 3]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.location.as_deref(), Some("2"));
+    assert!(r.body.contains("Too many sign-ins at once"));
+    assert!(cookie_value(&r, "trashd_session").is_none());
+    drop(held);
+    // Many at once: all answered, never more checks than the cap at a time.
+    let mut tasks = Vec::new();
+    for i in 0..8u8 {
+        let router = app.router.clone();
+        let app_ref = App {
+            router,
+            web: app.web.clone(),
+            clock: app.clock.clone(),
+            store: app.store.clone(),
+            services: app.services.clone(),
+            ws: app.ws.clone(),
+            key: app.key.clone(),
+            project: app.project.clone(),
+        };
+        tasks.push(tokio::spawn(async move {
+            attempt(
+                &app_ref,
+                &format!("nobody{i}@acme.test"),
+                "x",
+                [10, 1, 0, i],
+            )
+            .await
+            .status
+        }));
+    }
+    for t in tasks {
+        let status = t.await.unwrap();
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
+            "{status}"
+        );
+    }
+    assert_eq!(checks.available_permits(), 2, "every turn is given back");
 }

@@ -78,7 +78,9 @@ impl SessionService {
         self.policy
     }
 
-    fn now(&self) -> Timestamp {
+    /// The current time, by the clock port (for adapters that time
+    /// things in step with the sessions, such as sign-in throttles).
+    pub fn now(&self) -> Timestamp {
         self.runtime.clock.now()
     }
 
