@@ -801,6 +801,10 @@ fn authenticating() -> Mocks {
         .expect_api_key_by_hash()
         .returning(|_| Ok(Some(key_record())));
     mocks
+        .accounts
+        .expect_touch_api_key()
+        .returning(|_, _| Ok(()));
+    mocks
 }
 
 async fn get(app: &Router, uri: &str) -> Reply {
