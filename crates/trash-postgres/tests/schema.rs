@@ -10,7 +10,7 @@ use trash_core::domain::*;
 use trash_core::ports::*;
 use trash_postgres::PgStore;
 
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 15] = [
     "api_keys",
     "audit_events",
     "images",
@@ -22,6 +22,7 @@ const TABLES: [&str; 14] = [
     "trash_operations",
     "users",
     "versions",
+    "web_sessions",
     "webhook_endpoints",
     "workflows",
     "workspaces",

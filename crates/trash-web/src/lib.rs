@@ -10,10 +10,11 @@
 #![warn(missing_docs)]
 
 mod html;
+mod password;
 mod session;
 mod throttle;
 
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use argon2::Argon2;
 use axum::extract::rejection::FormRejection;
 use std::net::SocketAddr;
 
@@ -28,6 +29,7 @@ use trash_core::ports::TrashedItem;
 use trash_core::usecases::*;
 use trash_core::{AccountService, SessionService, TrashService};
 
+pub use password::PasswordChecker;
 pub use session::WebConfig;
 pub use throttle::{SignInGuard, SignInLimits, ThrottleKey};
 
@@ -44,6 +46,7 @@ pub struct WebState {
     sessions: SessionService,
     config: WebConfig,
     guard: SignInGuard,
+    checker: PasswordChecker,
 }
 
 impl WebState {
@@ -60,12 +63,14 @@ impl WebState {
             sessions,
             config,
             guard: SignInGuard::new(SignInLimits::default()),
+            checker: PasswordChecker::start(SignInLimits::default().concurrent_checks),
         }
     }
 
     /// The same state with other sign-in limits.
     pub fn with_sign_in_limits(mut self, limits: SignInLimits) -> WebState {
         self.guard = SignInGuard::new(limits);
+        self.checker = PasswordChecker::start(limits.concurrent_checks);
         self
     }
 
@@ -310,20 +315,11 @@ async fn login_submit(
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             return response;
         };
-        // The turn is held by the blocking check itself, so an abandoned
-        // request cannot free it while the check still runs.
-        tokio::task::spawn_blocking(move || {
-            let _turn = turn;
-            PasswordHash::new(&stored)
-                .map(|hash| {
-                    Argon2::default()
-                        .verify_password(password.as_bytes(), &hash)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false)
+        // The turn is held until the check is answered (a check whose
+        // request is abandoned still finishes on its worker).
+        let checked = state.checker.check(stored, password).await;
+        drop(turn);
+        checked
     };
     match user {
         Some(user) if verified => {
