@@ -29,6 +29,5 @@ pub mod usecases;
 
 pub use usecases::{
     AccountService, EventsConfig, ResourceService, Runtime, Services, SessionService, TrashConfig,
-    TrashPorts,
-    TrashService,
+    TrashPorts, TrashService,
 };

@@ -314,7 +314,7 @@ pub fn edge_config(args: &RateLimitArgs) -> EdgeConfig {
 /// [`app`], with every request counted in `metrics` when given.
 pub fn observed_app(
     services: Services,
-    web: WebConfig,
+    web: Web,
     edge: EdgeConfig,
     metrics: Option<Arc<Metrics>>,
 ) -> axum::Router {
