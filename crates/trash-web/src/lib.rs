@@ -16,7 +16,7 @@ mod throttle;
 
 use argon2::Argon2;
 use axum::extract::rejection::FormRejection;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -255,15 +255,22 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn throttle_keys(email: &str, client: Option<SocketAddr>) -> Vec<ThrottleKey> {
+/// The client's address as the server in front resolved it (e.g. from
+/// `X-Forwarded-For` of a trusted proxy). When a request carries it, the
+/// sign-in throttles count failures by it instead of the peer address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+fn throttle_keys(email: &str, client: Option<IpAddr>) -> Vec<ThrottleKey> {
     let account: String = email.trim().to_lowercase().chars().take(320).collect();
-    let address = client.map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let address = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     vec![ThrottleKey::Account(account), ThrottleKey::Address(address)]
 }
 
 async fn login_submit(
     State(state): State<WebState>,
-    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    resolved: Option<Extension<ClientIp>>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
@@ -284,7 +291,12 @@ async fn login_submit(
             Some("The sign-in form expired; please try again."),
         );
     }
-    let keys = throttle_keys(&form.email, client.map(|Extension(ConnectInfo(a))| a));
+    let client = match (resolved, peer) {
+        (Some(Extension(ClientIp(ip))), _) => Some(ip),
+        (None, Some(Extension(ConnectInfo(addr)))) => Some(addr.ip()),
+        (None, None) => None,
+    };
+    let keys = throttle_keys(&form.email, client);
     let now = state.sessions.now();
     if let Some(until) = state.guard.locked_until(&keys, now) {
         return throttled(&state, now, until, "Too many failed sign-ins.");

@@ -294,6 +294,16 @@ pub fn app(services: Services, web: Web, edge: EdgeConfig) -> axum::Router {
         services.accounts.clone(),
         services.sessions.clone().with_policy(web.policy),
         web.config,
+    ))
+    // The sign-in throttles count by the client the edge resolved (the
+    // trusted proxies' `X-Forwarded-For`), not the proxy's address.
+    .layer(axum::middleware::map_request(
+        |mut req: axum::extract::Request| async move {
+            if let Some(trash_http_axum::ClientAddr(Some(ip))) = req.extensions().get().copied() {
+                req.extensions_mut().insert(trash_web::ClientIp(ip));
+            }
+            req
+        },
     ));
     trash_http_axum::router_with(
         trash_http_axum::AppState::new(services).with_edge(edge),
