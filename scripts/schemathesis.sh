@@ -16,6 +16,15 @@
 # - a run whose only trouble is a crash of CPython 3.11's parser inside
 #   hypothesis ("AST constructor recursion depth mismatch", a CPython bug,
 #   not a finding about the API) is repeated once (see below).
+# - the stateful phase runs on its own, without the negative_data_rejection
+#   check (ST201). In stateful scenarios schemathesis 4.32.5 reports
+#   "schema-violating request accepted" for restore bodies that are valid:
+#   it derives a "negative" body from the version branch of the restore
+#   `oneOf` (changing `type` to `project`) that then matches the project
+#   branch. Seen on {"type":"project","id":<trashed id>,"parentId":"£",...},
+#   which jsonschema-rs validates against the served document. The other
+#   three phases keep every check, ST201 included, and cover the same body
+#   schema with their own negative cases.
 # - rate limits are off (--rate-limit 0 --ip-rate-limit 0): schemathesis
 #   sends far more requests per second than one client should, and would
 #   otherwise test the limiter (tested in trash-http-axum and trashd tests).
@@ -129,14 +138,16 @@ EOF
 # tool errors in $errors ("known" when every one is the CPython 3.11 bug
 # below).
 run_schemathesis() {
+    local phases="$1" budget="$2"
+    shift 2
     set +e
     # From the temporary directory: schemathesis keeps a cache where it runs.
     (cd "$work" && "$st" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
         --url "$base" \
         --header "Authorization: Bearer $key" \
-        --checks all \
-        --phases examples,coverage,fuzzing,stateful \
-        --max-time "$max_time" \
+        --checks all "$@" \
+        --phases "$phases" \
+        --max-time "$budget" \
         --workers 2 \
         --seed 9 \
         --request-timeout 20 \
@@ -159,17 +170,23 @@ PY
 }
 
 max_time_note="$max_time"
-run_schemathesis
-# Excluded, with the reason: a crash of the tool itself, not a finding
-# about the API. CPython 3.11's `ast.parse` sometimes raises "SystemError:
-# AST constructor recursion depth mismatch" (a CPython bug fixed in later
-# releases) while hypothesis describes a filter. When that is the only
-# trouble of a run, the run is repeated once; anything else fails at once.
-if [[ "$rc" != 0 && "$failures" == 0 && "$errors" == known ]]; then
-    say "schemathesis crashed on the CPython AST bug only; running it once more"
-    run_schemathesis
-fi
-printf 'schemathesis: %s failures, %s errors in %ss (exit %s)\n' \
-    "$failures" "$errors" "$max_time_note" "$rc" >&2
-[[ "$rc" == 0 ]] || fail "schemathesis found failures"
-printf 'schemathesis: 0 failures\n' >&2
+# One phase set with its checks; repeated once when its only trouble is the
+# CPython crash described below. Fails the script on anything else.
+phase_run() {
+    run_schemathesis "$@"
+    # Excluded, with the reason: a crash of the tool itself, not a finding
+    # about the API. CPython 3.11's `ast.parse` sometimes raises "SystemError:
+    # AST constructor recursion depth mismatch" (a CPython bug fixed in later
+    # releases) while hypothesis describes a filter. When that is the only
+    # trouble of a run, the run is repeated once; anything else fails at once.
+    if [[ "$rc" != 0 && "$failures" == 0 && "$errors" == known ]]; then
+        say "schemathesis crashed on the CPython AST bug only; running it once more"
+        run_schemathesis "$@"
+    fi
+    printf 'schemathesis (%s): %s failures, %s errors (exit %s)\n' \
+        "$1" "$failures" "$errors" "$rc" >&2
+    [[ "$rc" == 0 ]] || fail "schemathesis found failures"
+}
+phase_run examples,coverage,fuzzing "$max_time"
+phase_run stateful "${SCHEMATHESIS_STATEFUL_TIME:-45}" --exclude-checks negative_data_rejection
+printf 'schemathesis: 0 failures in %ss + stateful\n' "$max_time_note" >&2
