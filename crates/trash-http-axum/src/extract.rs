@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use trash_core::domain::Principal;
+use trash_core::domain::{InvalidValue, Principal};
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -169,6 +169,32 @@ impl ApiRequest {
             )));
         }
         Ok(first)
+    }
+
+    /// The query parameter `name` read by `parse`; a value `parse` refuses
+    /// answers 400 naming the parameter.
+    pub fn query_parsed<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, InvalidValue>,
+    ) -> Result<Option<T>, ApiError> {
+        self.query_one(name)?
+            .map(parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid(name, &e))
+    }
+
+    /// The boolean query parameter `name` (`true` or `false`), `default`
+    /// when absent.
+    pub fn query_bool(&self, name: &str, default: bool) -> Result<bool, ApiError> {
+        match self.query_one(name)? {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "{name} must be true or false"
+            ))),
+        }
     }
 
     /// The JSON body (without `api_key`) as `T`; an absent body reads as `{}`.

@@ -230,11 +230,7 @@ fn json_id(field: &str, value: Option<Value>) -> Result<Option<String>, ApiError
 
 /// `?dryRun=true|false` (default `false`).
 fn dry_run(req: &ApiRequest) -> Result<bool, ApiError> {
-    match req.query_one("dryRun")? {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(_) => Err(ApiError::bad_request("dryRun must be true or false")),
-    }
+    req.query_bool("dryRun", false)
 }
 
 // ---- authentication ------------------------------------------------------------------
@@ -284,15 +280,7 @@ pub async fn delete_project(
     let principal = req.principal(&state).await?;
     let ws = workspace(&path.ws)?;
     let slug = project_slug(&path.project)?;
-    let cleanup_delete_images = match req.query_one("cleanupDeleteImages")? {
-        None | Some("true") => true,
-        Some("false") => false,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "cleanupDeleteImages must be true or false",
-            ))
-        }
-    };
+    let cleanup_delete_images = req.query_bool("cleanupDeleteImages", true)?;
     let not_found =
         |e: TrashError| ApiError::from(e).or_not_found(format!("project {slug} not found"));
     if dry_run(&req)? {
@@ -454,22 +442,11 @@ pub async fn list_trash(
 ) -> Result<Json<TrashList>, ApiError> {
     let principal = req.principal(&state).await?;
     let ws = workspace(&path.ws)?;
-    let kind = req
-        .query_one("type")?
-        .map(ItemKind::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid("type", &e))?;
+    let kind = req.query_parsed("type", ItemKind::parse)?;
     let limit = req
-        .query_one("limit")?
-        .map(PageLimit::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid("limit", &e))?
+        .query_parsed("limit", PageLimit::parse)?
         .unwrap_or_default();
-    let cursor = req
-        .query_one("cursor")?
-        .map(TrashCursor::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid("cursor", &e))?;
+    let cursor = req.query_parsed("cursor", TrashCursor::parse)?;
     let page = state
         .trash
         .list_trash(
@@ -498,22 +475,11 @@ pub async fn list_events(
 ) -> Result<Json<EventList>, ApiError> {
     let principal = req.principal(&state).await?;
     let ws = workspace(&path.ws)?;
-    let kind = req
-        .query_one("type")?
-        .map(ItemKind::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid("type", &e))?;
+    let kind = req.query_parsed("type", ItemKind::parse)?;
     let limit = req
-        .query_one("limit")?
-        .map(PageLimit::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid("limit", &e))?
+        .query_parsed("limit", PageLimit::parse)?
         .unwrap_or(EventsRequest::DEFAULT_LIMIT);
-    let cursor = req
-        .query_one("cursor")?
-        .map(EventCursor::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid("cursor", &e))?;
+    let cursor = req.query_parsed("cursor", EventCursor::parse)?;
     let page = state
         .trash
         .events(
