@@ -17,69 +17,27 @@
 set -euo pipefail
 
 ROBOFLOW_VERSION="1.7.3"
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 venv="${ROBOFLOW_VENV:-$target/roboflow-venv}"
 checks=0
 
-say() { printf '==> %s\n' "$*" >&2; }
-fail() {
-    printf 'FAIL: %b\n' "$*" >&2
-    if [[ -n "${work:-}" && -f "$work/server.log" ]]; then
-        printf -- '--- last trashd log lines ---\n' >&2
-        tail -n 30 "$work/server.log" >&2 || true
-    fi
-    exit 1
-}
 pass() { checks=$((checks + 1)); say "ok: $*"; }
 
-command -v python3 >/dev/null 2>&1 || fail "python3 is required (with its venv module and pip)"
+require_python
 command -v curl >/dev/null 2>&1 || fail "curl is required"
 
 # --- 1. The official CLI, pinned, in its own virtual environment ----------
-installed() {
-    "$venv/bin/python" - "$ROBOFLOW_VERSION" <<'PY' 2>/dev/null
-import importlib.metadata as m, sys
-sys.exit(0 if m.version("roboflow-slim") == sys.argv[1] else 1)
-PY
-}
-if ! installed; then
-    say "installing roboflow-slim==$ROBOFLOW_VERSION into $venv"
-    rm -rf "$venv"
-    mkdir -p "$(dirname "$venv")"
-    python3 -m venv "$venv" || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "roboflow-slim==$ROBOFLOW_VERSION" || fail "pip install roboflow-slim==$ROBOFLOW_VERSION failed"
-    installed || fail "roboflow-slim $ROBOFLOW_VERSION is not importable after installing it"
-fi
+ensure_venv "$venv" roboflow-slim "$ROBOFLOW_VERSION"
 roboflow="$venv/bin/roboflow"
 [[ -x "$roboflow" ]] || fail "$roboflow is missing"
 
 # --- 2. trashd on a temporary SQLite file and a free port -----------------
-if [[ -n "${TRASHD_BIN:-}" ]]; then
-    trashd="$TRASHD_BIN"
-else
-    say "building trashd"
-    (cd "$root" && cargo build --quiet -p trashd)
-    trashd="$target/debug/trashd"
-fi
-[[ -x "$trashd" ]] || fail "trashd binary not found at $trashd"
-
-work="$(mktemp -d)"
-server_pid=""
-stop_server() {
-    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    server_pid=""
-}
-trap 'stop_server; rm -rf "$work"' EXIT
+locate_trashd
+make_work_dir
 
 # Only our own settings: nothing from the caller's TRASHD_* environment.
-for name in $(compgen -e); do
-    if [[ "$name" == TRASHD_* ]]; then unset "$name"; fi
-done
+clear_trashd_env
 export TRASHD_DATABASE_URL="sqlite://$work/trashd.db"
 
 ws="rf-compat"

@@ -43,67 +43,25 @@
 set -euo pipefail
 
 SCHEMATHESIS_VERSION="4.32.5"
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 venv="${SCHEMATHESIS_VENV:-$target/schemathesis-venv}"
 max_time="${SCHEMATHESIS_MAX_TIME:-90}"
 
-say() { printf '==> %s\n' "$*" >&2; }
-fail() {
-    printf 'FAIL: %b\n' "$*" >&2
-    if [[ -n "${work:-}" && -f "$work/server.log" ]]; then
-        printf -- '--- last trashd log lines ---\n' >&2
-        tail -n 30 "$work/server.log" >&2 || true
-    fi
-    exit 1
-}
 
-command -v python3 >/dev/null 2>&1 || fail "python3 is required (with its venv module and pip)"
+require_python
 command -v curl >/dev/null 2>&1 || fail "curl is required"
 
 # --- 1. schemathesis, pinned, in its own virtual environment --------------
-installed() {
-    "$venv/bin/python" - "$SCHEMATHESIS_VERSION" <<'PY' 2>/dev/null
-import importlib.metadata as m, sys
-sys.exit(0 if m.version("schemathesis") == sys.argv[1] else 1)
-PY
-}
-if ! installed; then
-    say "installing schemathesis==$SCHEMATHESIS_VERSION into $venv"
-    rm -rf "$venv"
-    mkdir -p "$(dirname "$venv")"
-    python3 -m venv "$venv" || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "schemathesis==$SCHEMATHESIS_VERSION" || fail "pip install schemathesis==$SCHEMATHESIS_VERSION failed"
-    installed || fail "schemathesis $SCHEMATHESIS_VERSION is not importable after installing it"
-fi
+ensure_venv "$venv" schemathesis "$SCHEMATHESIS_VERSION"
 st="$venv/bin/schemathesis"
 [[ -x "$st" ]] || fail "$st is missing"
 
 # --- 2. trashd quickstart on a temporary SQLite file and a free port -------
-if [[ -n "${TRASHD_BIN:-}" ]]; then
-    trashd="$TRASHD_BIN"
-else
-    say "building trashd"
-    (cd "$root" && cargo build --quiet -p trashd)
-    trashd="$target/debug/trashd"
-fi
-[[ -x "$trashd" ]] || fail "trashd binary not found at $trashd"
+locate_trashd
+make_work_dir
 
-work="$(mktemp -d)"
-server_pid=""
-stop_server() {
-    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    server_pid=""
-}
-trap 'stop_server; rm -rf "$work"' EXIT
-
-for name in $(compgen -e); do
-    if [[ "$name" == TRASHD_* && "$name" != TRASHD_BIN ]]; then unset "$name"; fi
-done
+clear_trashd_env TRASHD_BIN
 
 read -r -a server_args <<<"${SCHEMATHESIS_SERVER_ARGS---rate-limit 0 --ip-rate-limit 0}"
 TRASHD_LOG=warn "$trashd" --database-url "sqlite://$work/trashd.db" quickstart \

@@ -15,25 +15,13 @@
 set -euo pipefail
 
 VERSION="1.1.0"
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 venv="${WEBHOOKS_VENV:-$target/webhooks-venv}"
 file="${1:?usage: scripts/webhooks-interop.sh FILE}"
 
-command -v python3 >/dev/null 2>&1 || { echo "FAIL: python3 is required" >&2; exit 1; }
-installed() {
-    "$venv/bin/python" - "$VERSION" <<'PY' 2>/dev/null
-import importlib.metadata as m, sys
-sys.exit(0 if m.version("standardwebhooks") == sys.argv[1] else 1)
-PY
-}
-if ! installed; then
-    echo "==> installing standardwebhooks==$VERSION into $venv" >&2
-    rm -rf "$venv"
-    mkdir -p "$(dirname "$venv")"
-    python3 -m venv "$venv" || { echo "FAIL: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "standardwebhooks==$VERSION"
-fi
+require_python
+ensure_venv "$venv" standardwebhooks "$VERSION"
 
 "$venv/bin/python" - "$file" <<'PY'
 import json, sys

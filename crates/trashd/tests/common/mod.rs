@@ -382,3 +382,47 @@ impl Drop for PgDb {
         }
     }
 }
+
+/// Runs `scripts/{script}` with bash from the repository root against this
+/// build's `trashd` (`TRASHD_BIN`) and asserts that it succeeded and that
+/// its standard error holds `summary`, the line it prints last. `what`
+/// names the check in failure messages. python3 and curl are required: the
+/// check fails, and never skips, when they are missing.
+pub fn run_repo_script(script: &str, what: &str, summary: &str) {
+    fn have(program: &str) -> bool {
+        Command::new(program)
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+    assert!(
+        have("python3"),
+        "python3 is required for the {what}; install it (it is not optional)"
+    );
+    assert!(have("curl"), "curl is required for the {what}");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/trashd sits two levels below the repository root")
+        .to_path_buf();
+    let path = root.join("scripts").join(script);
+    assert!(path.is_file(), "{} is missing", path.display());
+    let output = Command::new("bash")
+        .arg(&path)
+        .current_dir(&root)
+        .env("TRASHD_BIN", env!("CARGO_BIN_EXE_trashd"))
+        .output()
+        .expect("bash runs the script");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the {what} failed ({}):\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        output.status
+    );
+    assert!(
+        stderr.contains(summary),
+        "the {what} ended without its summary:\n{stderr}"
+    );
+}
