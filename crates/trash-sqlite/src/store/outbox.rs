@@ -51,26 +51,41 @@ impl TryFrom<MessageRow> for StoredMessage {
     }
 }
 
-/// Writes outbox messages (an id already stored is kept as it is).
+/// Writes outbox messages (an id already stored is kept as it is), with one
+/// statement whatever their number.
 pub(super) async fn enqueue(
     conn: &mut SqliteConnection,
     messages: &[OutboxMessage],
 ) -> Result<(), StoreError> {
-    for m in messages {
-        sqlx::query(
-            "INSERT INTO outbox (id, workspace, event_type, body, due_at, operation_id, \
-                 available_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&m.id)
-        .bind(m.workspace.as_str())
-        .bind(m.event.as_str())
-        .bind(&m.body)
-        .bind(m.due_at.unix_millis())
-        .bind(m.operation.as_ref().map(|o| o.as_str()))
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+    if messages.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            serde_json::json!([
+                m.id,
+                m.workspace.as_str(),
+                m.event.as_str(),
+                m.body,
+                m.due_at.unix_millis(),
+                m.operation.as_ref().map(|o| o.as_str()),
+            ])
+        })
+        .collect();
+    // `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause.
+    sqlx::query(
+        "INSERT INTO outbox (id, workspace, event_type, body, due_at, operation_id, \
+             available_at) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+             value ->> 4 \
+         FROM json_each(?1) WHERE true ORDER BY key \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
     Ok(())
 }
 

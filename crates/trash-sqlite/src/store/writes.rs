@@ -342,10 +342,27 @@ async fn apply_purge(
         // links of the removed projects can go right after.
         counts.images = remove(conn, purge_sql::ORPHANED_IMAGES, &projects).await?;
     }
+    remove_rows(conn, set, &projects, &mut counts).await?;
+    record(conn, &plan.events).await?;
+    super::outbox::withdraw_notices(conn, &set.operations).await?;
+    super::outbox::enqueue(conn, &plan.outbox).await?;
+    Ok(counts)
+}
+
+/// Deletes the purge set's image links, operations, trainings, versions,
+/// projects and workflows, one statement per table, in the order of their
+/// immediate references; adds what went to `counts`. `projects` is the
+/// set's projects as a JSON array. Pending cancellations are not touched:
+/// they outlive their trainings.
+async fn remove_rows(
+    conn: &mut SqliteConnection,
+    set: &PurgeSet,
+    projects: &str,
+    counts: &mut PurgeCounts,
+) -> Result<(), StoreError> {
     if !set.projects.is_empty() {
-        remove(conn, purge_sql::IMAGE_LINKS, &projects).await?;
+        remove(conn, purge_sql::IMAGE_LINKS, projects).await?;
     }
-    // Pending cancellations are not touched: they outlive their trainings.
     if !set.operations.is_empty() {
         remove(
             conn,
@@ -366,7 +383,7 @@ async fn apply_purge(
         counts.versions = remove(conn, purge_sql::VERSIONS, &json_versions(&set.versions)).await?;
     }
     if !set.projects.is_empty() {
-        counts.projects = remove(conn, purge_sql::PROJECTS, &projects).await?;
+        counts.projects = remove(conn, purge_sql::PROJECTS, projects).await?;
     }
     if !set.workflows.is_empty() {
         counts.workflows = remove(
@@ -376,10 +393,7 @@ async fn apply_purge(
         )
         .await?;
     }
-    record(conn, &plan.events).await?;
-    super::outbox::withdraw_notices(conn, &set.operations).await?;
-    super::outbox::enqueue(conn, &plan.outbox).await?;
-    Ok(counts)
+    Ok(())
 }
 
 /// Applies a batch of purge plans (on distinct aggregates) with one
@@ -457,39 +471,7 @@ async fn apply_purge_batch(
             .map_err(db)?
             .rows_affected();
     }
-    if !set.projects.is_empty() {
-        remove(conn, purge_sql::IMAGE_LINKS, &projects).await?;
-    }
-    if !set.operations.is_empty() {
-        remove(
-            conn,
-            purge_sql::OPERATIONS,
-            &json_strings(set.operations.iter().map(|o| o.as_str())),
-        )
-        .await?;
-    }
-    if !set.trainings.is_empty() {
-        counts.trainings = remove(
-            conn,
-            purge_sql::TRAININGS,
-            &json_strings(set.trainings.iter().map(|t| t.as_str())),
-        )
-        .await?;
-    }
-    if !set.versions.is_empty() {
-        counts.versions = remove(conn, purge_sql::VERSIONS, &json_versions(&set.versions)).await?;
-    }
-    if !set.projects.is_empty() {
-        counts.projects = remove(conn, purge_sql::PROJECTS, &projects).await?;
-    }
-    if !set.workflows.is_empty() {
-        counts.workflows = remove(
-            conn,
-            purge_sql::WORKFLOWS,
-            &json_strings(set.workflows.iter().map(|w| w.as_str())),
-        )
-        .await?;
-    }
+    remove_rows(conn, &set, &projects, &mut counts).await?;
     record(conn, &events).await?;
     super::outbox::withdraw_notices(conn, &set.operations).await?;
     super::outbox::enqueue(conn, &outbox).await?;
