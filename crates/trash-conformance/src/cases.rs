@@ -14,6 +14,7 @@ pub use crate::bulk::*;
 pub use crate::contention::*;
 pub use crate::events::*;
 pub use crate::exact_purge::*;
+pub use crate::preview::*;
 pub use crate::races::*;
 
 async fn harness(factory: &dyn StoreFactory) -> Harness {

@@ -59,6 +59,7 @@ pub mod exact_purge;
 pub mod gate;
 pub mod harness;
 pub mod outbox;
+pub mod preview;
 pub mod races;
 
 /// How many times each race is run.
@@ -137,6 +138,8 @@ macro_rules! store_conformance_tests {
             events_page_through_a_long_trail,
             bulk_restore_restores_parents_first_item_by_item,
             delete_forever_and_empty_trash,
+            delete_forever_preview_counts_what_goes,
+            search_pages_within_a_budget,
             version_numbers_are_never_reused,
             trashed_items_are_hidden_from_reads,
             purge_removes_exactly_the_plan,

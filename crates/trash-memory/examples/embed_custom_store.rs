@@ -118,6 +118,15 @@ impl<S: TrashReads> TrashReads for CountingStore<S> {
         self.count("list_trash");
         self.inner.list_trash(query).await
     }
+
+    async fn exclusive_images(
+        &self,
+        workspace: &WorkspaceSlug,
+        project: &ProjectId,
+    ) -> Result<u64, StoreError> {
+        self.count("exclusive_images");
+        self.inner.exclusive_images(workspace, project).await
+    }
 }
 
 #[async_trait]

@@ -255,6 +255,31 @@ fn slug_matches(candidate: &Slug, base: &Slug) -> bool {
 
 #[async_trait]
 impl TrashReads for MemoryStore {
+    async fn exclusive_images(
+        &self,
+        workspace: &WorkspaceSlug,
+        project: &ProjectId,
+    ) -> Result<u64, StoreError> {
+        let s = self.lock()?;
+        if s.projects
+            .get(project)
+            .is_none_or(|r| &r.project.workspace != workspace)
+        {
+            return Ok(0);
+        }
+        let exclusive = s
+            .links
+            .iter()
+            .filter(|(p, _)| p == project)
+            .filter(|(_, image)| {
+                !s.links
+                    .iter()
+                    .any(|(other, i)| i == image && other != project)
+            })
+            .count();
+        Ok(exclusive as u64)
+    }
+
     async fn projects_with_slug(
         &self,
         workspace: &WorkspaceSlug,

@@ -1,38 +1,59 @@
-//! Minimal HTML rendering with escaping.
+//! The page frame, shared headers and the stylesheet. Markup is written
+//! with `maud`, which escapes every interpolated value.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup, DOCTYPE};
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// The stylesheet of every page, served by `trashd` at [`STYLE_PATH`].
+pub const STYLE: &str = include_str!("trash.css");
+
+/// Where the stylesheet is served (its content's hash in the name, so it
+/// can be cached for good: a new stylesheet gets a new address).
+pub fn style_path() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(STYLE.as_bytes());
+        let short: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        format!("/app/assets/trash-{short}.css")
+    })
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem;color:#222}\
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}\
-form.inline{display:inline}.danger{color:#a00}.note{background:#f4f4f4;padding:.6rem;border-radius:4px}\
-input[type=text],input[type=email],input[type=password]{padding:.3rem}button{padding:.3rem .6rem}";
+/// The stylesheet's route pattern (any hash answers with the current one).
+pub const STYLE_PATH: &str = "/app/assets/{file}";
+
+/// The stylesheet.
+pub fn style_response() -> Response {
+    let mut response = STYLE.into_response();
+    let headers = response.headers_mut();
+    secure_headers(headers);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response
+}
 
 /// A whole page with the given status.
-pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · trashd</title><style>{STYLE}</style></head><body>{body}</body></html>",
-        esc(title)
-    );
-    let mut response = (status, html).into_response();
+pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
+    let html = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · trashd" }
+                link rel="stylesheet" href=(style_path());
+            }
+            body { (body) }
+        }
+    };
+    let mut response = (status, html.into_string()).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -42,12 +63,15 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     response
 }
 
-/// Headers every web response carries.
+/// Headers every web response carries. Styles come only from trashd
+/// itself; no script runs.
 pub fn secure_headers(headers: &mut axum::http::HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
@@ -75,23 +99,33 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     page(
         status,
         "Error",
-        &format!(
-            "<h1>{}</h1><p>{}</p><p><a href=\"/app/login\">Sign in</a></p>",
-            status.as_u16(),
-            esc(message)
-        ),
+        html! {
+            main class="narrow" {
+                h1 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("Error")) }
+                p { (message) }
+                p { a href="/app/login" { "Sign in" } }
+            }
+        },
     )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::esc;
+    use super::*;
 
     #[test]
-    fn escapes_markup() {
+    fn interpolated_text_is_escaped() {
+        let name = "<a href=\"x\">'&'</a>";
+        let markup = html! { p title=(name) { (name) } }.into_string();
         assert_eq!(
-            esc("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+            markup,
+            "<p title=\"&lt;a href=&quot;x&quot;&gt;'&amp;'&lt;/a&gt;\">&lt;a href=&quot;x&quot;&gt;'&amp;'&lt;/a&gt;</p>"
         );
+    }
+
+    #[test]
+    fn the_stylesheet_address_changes_with_its_content() {
+        assert!(style_path().starts_with("/app/assets/trash-"));
+        assert!(style_path().ends_with(".css"));
     }
 }

@@ -13,6 +13,8 @@ mod html;
 mod password;
 mod session;
 mod throttle;
+mod view;
+mod words;
 
 use argon2::Argon2;
 use axum::extract::rejection::FormRejection;
@@ -25,7 +27,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use serde::Deserialize;
 use trash_core::domain::*;
-use trash_core::ports::TrashedItem;
 use trash_core::usecases::*;
 use trash_core::{AccountService, SessionService, TrashService};
 
@@ -33,8 +34,10 @@ pub use password::PasswordChecker;
 pub use session::WebConfig;
 pub use throttle::{SignInGuard, SignInLimits, ThrottleKey};
 
-use html::{error_page, esc, page, see_other};
+use html::{error_page, page, see_other};
 use session::{cookie, random_token, same_token, LOGIN_COOKIE, LOGIN_FORM_SECONDS, SESSION_COOKIE};
+use view::{Filter, TrashView};
+use words::plural;
 
 /// What the web handlers share: the trash use cases (list, restore, delete
 /// forever, empty), the accounts (sign-in), the sessions, and the web
@@ -88,11 +91,12 @@ pub fn web_router(state: WebState) -> Router {
         .route("/app/", get(index))
         .route("/app/login", get(login_page).post(login_submit))
         .route("/app/logout", post(logout))
+        .route(html::STYLE_PATH, get(stylesheet))
         .route("/app/{ws}/trash", get(trash_page))
         .route("/app/{ws}/trash/restore", post(restore_submit))
         .route(
             "/app/{ws}/trash/delete-forever",
-            post(delete_forever_submit),
+            get(delete_forever_page).post(delete_forever_submit),
         )
         .route("/app/{ws}/trash/empty", post(empty_submit))
         .with_state(state)
@@ -197,18 +201,7 @@ async fn login_page(State(state): State<WebState>) -> Response {
 fn login_form(state: &WebState, status: StatusCode, problem: Option<&str>) -> Response {
     let pre_session = random_token();
     let token = state.config.csrf_for_login(&pre_session);
-    let problem = problem
-        .map(|p| format!("<p class=\"note danger\">{}</p>", esc(p)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Sign in to trashd</h1>{problem}\
-         <form method=\"post\" action=\"/app/login\">\
-         <input type=\"hidden\" name=\"csrf_token\" value=\"{token}\">\
-         <p><label>E-mail<br><input type=\"email\" name=\"email\" required autocomplete=\"username\"></label></p>\
-         <p><label>Password<br><input type=\"password\" name=\"password\" required autocomplete=\"current-password\"></label></p>\
-         <p><button type=\"submit\">Sign in</button></p></form>"
-    );
-    let mut response = page(status, "Sign in", &body);
+    let mut response = page(status, "Sign in", view::login_page(&token, problem));
     set_cookie(
         &mut response,
         &state.config,
@@ -248,11 +241,6 @@ fn throttled(state: &WebState, now: Timestamp, until: Timestamp, why: &str) -> R
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }
     response
-}
-
-/// `n` followed by the singular or plural noun.
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The client's address as the server in front resolved it (e.g. from
@@ -420,7 +408,11 @@ async fn logout(
 
 #[derive(Deserialize)]
 struct PageQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    q: Option<String>,
     cursor: Option<String>,
+    events: Option<String>,
     msg: Option<String>,
 }
 
@@ -459,39 +451,30 @@ fn message(code: &str) -> Option<(&'static str, bool)> {
     })
 }
 
-fn describe(item: &TrashedItem) -> (String, String, String) {
-    // (name shown and typed to confirm, where it lives, kind)
-    let name = item.confirmation_name();
-    match item {
-        TrashedItem::Project(p) => (name, format!("/{}", p.slug), "project".into()),
-        TrashedItem::Version(v) => (
-            name,
-            format!("{}, version {}", v.project_name, v.number),
-            "version".into(),
-        ),
-        TrashedItem::Workflow(w) => (name, format!("workflows/{}", w.slug), "workflow".into()),
-        TrashedItem::Training(t) => (
-            name,
-            format!("/{}/{}", t.project_slug, t.version),
-            "training".into(),
-        ),
-    }
+/// Items per page of the list.
+const PAGE_SIZE: u32 = 25;
+/// Entries of the trash a name search examines per page view: the cost of
+/// one view stays bounded however large the trash is.
+const SEARCH_BUDGET: u32 = 2000;
+/// Events per page of the activity panel.
+const EVENTS_PAGE_SIZE: u32 = 20;
+/// Longest search text kept.
+const MAX_SEARCH_LEN: usize = 100;
+
+async fn stylesheet() -> Response {
+    html::style_response()
 }
 
-fn item_fields(item: &TrashedItem) -> String {
-    let target = item.item_ref();
-    let parent = match &target {
-        ItemRef::Version(project, _) => project.to_string(),
-        _ => String::new(),
-    };
-    format!(
-        "<input type=\"hidden\" name=\"type\" value=\"{}\">\
-         <input type=\"hidden\" name=\"id\" value=\"{}\">\
-         <input type=\"hidden\" name=\"parent_id\" value=\"{}\">",
-        target.kind().as_str(),
-        esc(&target.wire_id()),
-        esc(&parent)
-    )
+/// The session's workspace, if `ws` names it (any other workspace is
+/// answered by [`no_such_workspace`], as if it did not exist).
+fn own_workspace(s: &Session, ws: &str) -> Option<WorkspaceSlug> {
+    WorkspaceSlug::parse(ws)
+        .ok()
+        .filter(|ws| ws == &s.user.workspace)
+}
+
+fn no_such_workspace() -> Response {
+    error_page(StatusCode::NOT_FOUND, "No such workspace.")
 }
 
 async fn trash_page(
@@ -504,124 +487,124 @@ async fn trash_page(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let Ok(ws) = WorkspaceSlug::parse(&ws) else {
-        return error_page(StatusCode::NOT_FOUND, "No such workspace.");
+    let Some(ws) = own_workspace(&s, &ws) else {
+        return no_such_workspace();
     };
-    if ws != s.user.workspace {
-        return error_page(StatusCode::NOT_FOUND, "No such workspace.");
-    }
+    let bad_link = || error_page(StatusCode::BAD_REQUEST, "That page link is not valid.");
+    let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => match ItemKind::parse(k) {
+            Ok(k) => Some(k),
+            Err(_) => return bad_link(),
+        },
+    };
+    let filter = Filter {
+        kind,
+        text: query
+            .q
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(MAX_SEARCH_LEN)
+            .collect(),
+    };
     let cursor = match query.cursor.as_deref().map(TrashCursor::parse) {
         None => None,
         Some(Ok(c)) => Some(c),
-        Some(Err(_)) => return error_page(StatusCode::BAD_REQUEST, "That page link is not valid."),
+        Some(Err(_)) => return bad_link(),
     };
-    let request = ListTrashRequest {
-        kind: None,
-        limit: PageLimit::new(100).unwrap_or_default(),
-        cursor,
+    let events_cursor = match query.events.as_deref().map(EventCursor::parse) {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(_)) => return bad_link(),
     };
     let principal = Principal::WebUser(s.user.clone());
-    let trash = match state.trash.list_trash(&principal, &ws, &request).await {
+    let search = TrashSearch {
+        kind: filter.kind,
+        text: filter.text.clone(),
+        limit: PageLimit::new(PAGE_SIZE).unwrap_or_default(),
+        cursor,
+        budget: SEARCH_BUDGET,
+    };
+    let items = match state.trash.search_trash(&principal, &ws, &search).await {
         Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "web trash listing failed");
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Storage is unavailable; try again shortly.",
-            );
-        }
+        Err(e) => return storage_unavailable(&e),
     };
-    let admin = WorkspaceAdmin::from_user(s.user.clone()).is_ok();
-    let csrf = format!(
-        "<input type=\"hidden\" name=\"csrf_token\" value=\"{}\">",
-        esc(&s.csrf)
-    );
-    let notice = query
-        .msg
-        .as_deref()
-        .and_then(message)
-        .map(|(text, bad)| {
-            format!(
-                "<p class=\"note{}\" role=\"status\">{}</p>",
-                if bad { " danger" } else { "" },
-                esc(text)
-            )
-        })
-        .unwrap_or_default();
-    let mut rows = String::new();
-    for entry in &trash.entries {
-        let op = &entry.operation;
-        let (name, place, kind) = describe(&entry.item);
-        let contains = if op.contains.versions + op.contains.trainings > 0 {
-            format!(
-                "<br><small>with {} versions, {} trainings</small>",
-                op.contains.versions, op.contains.trainings
-            )
-        } else {
-            String::new()
-        };
-        let fields = item_fields(&entry.item);
-        let mut actions = format!(
-            "<form class=\"inline\" method=\"post\" action=\"/app/{ws}/trash/restore\">{csrf}{fields}\
-             <button type=\"submit\">Restore</button></form>"
-        );
-        if admin {
-            actions.push_str(&format!(
-                "<form method=\"post\" action=\"/app/{ws}/trash/delete-forever\">{csrf}{fields}\
-                 <label class=\"danger\">Type <code>{n}</code> to delete forever: \
-                 <input type=\"text\" name=\"confirm\" required autocomplete=\"off\" aria-label=\"confirm name\"></label> \
-                 <button type=\"submit\" class=\"danger\">Delete forever</button></form>",
-                n = esc(&name)
-            ));
-        }
-        rows.push_str(&format!(
-            "<tr><td>{kind}</td><td><strong>{}</strong><br><small>{}</small>{contains}</td>\
-             <td>{}<br><small>by {}</small></td><td>{}</td><td>{actions}</td></tr>",
-            esc(&name),
-            esc(&place),
-            op.deleted_at,
-            esc(&op.actor.name),
-            op.scheduled_cleanup_at,
-        ));
+    let events_request = EventsRequest {
+        kind: None,
+        limit: PageLimit::new(EVENTS_PAGE_SIZE).unwrap_or_default(),
+        cursor: events_cursor,
+    };
+    let events = match state.trash.events(&principal, &ws, &events_request).await {
+        Ok(p) => p,
+        Err(e) => return storage_unavailable(&e),
+    };
+    let view = TrashView {
+        ws: &ws,
+        user: &s.user,
+        csrf: &s.csrf,
+        admin: WorkspaceAdmin::from_user(s.user.clone()).is_ok(),
+        now: state.sessions.now(),
+        retention_days: state.trash.config().retention.duration().num_days(),
+        notice: query.msg.as_deref().and_then(message),
+        filter: &filter,
+        cursor: query.cursor.as_deref(),
+        items: &items,
+        events_cursor: query.events.as_deref(),
+        events: &events,
+    };
+    page(
+        StatusCode::OK,
+        &format!("Trash of {ws}"),
+        view::trash_page(&view),
+    )
+}
+
+#[derive(Deserialize)]
+struct ItemQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    id: Option<String>,
+    parent_id: Option<String>,
+}
+
+/// The "delete forever" confirmation page: what will be destroyed (a
+/// preview by the same rules as the deletion), and the typed name.
+async fn delete_forever_page(
+    State(state): State<WebState>,
+    Path(ws): Path<String>,
+    Query(query): Query<ItemQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let s = match session(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(ws) = own_workspace(&s, &ws) else {
+        return no_such_workspace();
+    };
+    let Ok(admin) = WorkspaceAdmin::from_user(s.user.clone()) else {
+        return forbidden();
+    };
+    let form = ActionForm {
+        csrf_token: None,
+        kind: query.kind,
+        id: query.id,
+        parent_id: query.parent_id,
+        confirm: None,
+    };
+    let Some(item) = item_of(&form) else {
+        return back(&ws, "not-found");
+    };
+    match state.trash.preview_delete_forever(&admin, &ws, &item).await {
+        Ok(preview) => page(
+            StatusCode::OK,
+            &format!("Delete {} forever?", preview.confirmation),
+            view::confirm_page(&ws, &s.user, &s.csrf, state.sessions.now(), &preview),
+        ),
+        Err(e) => back(&ws, permanent_code(Err(e), "deleted")),
     }
-    let table = if trash.entries.is_empty() {
-        "<p>The trash is empty.</p>".to_string()
-    } else {
-        format!(
-            "<table><thead><tr><th>Type</th><th>Item</th><th>Deleted</th><th>Removed for good at</th><th></th></tr></thead>\
-             <tbody>{rows}</tbody></table>"
-        )
-    };
-    let next = trash
-        .next_cursor
-        .map(|c| {
-            format!(
-                "<p><a href=\"/app/{ws}/trash?cursor={}\">Next page</a></p>",
-                esc(&c.encode())
-            )
-        })
-        .unwrap_or_default();
-    let empty = if admin && !trash.entries.is_empty() {
-        format!(
-            "<h2 class=\"danger\">Empty trash</h2>\
-             <form method=\"post\" action=\"/app/{ws}/trash/empty\">{csrf}\
-             <label>Type the workspace slug <code>{ws}</code> to delete everything in the trash forever: \
-             <input type=\"text\" name=\"confirm\" required autocomplete=\"off\" aria-label=\"confirm workspace\"></label> \
-             <button type=\"submit\" class=\"danger\">Empty trash</button></form>"
-        )
-    } else {
-        String::new()
-    };
-    let body = format!(
-        "<h1>Trash of {ws}</h1>\
-         <p>Signed in as {} ({}). \
-         <form class=\"inline\" method=\"post\" action=\"/app/logout\">{csrf}<button type=\"submit\">Sign out</button></form></p>\
-         {notice}<p>Items are removed for good at the time shown. Restoring brings an item back with everything that was moved to the trash with it.</p>\
-         {table}{next}{empty}",
-        esc(s.user.email.as_str()),
-        s.user.role.as_str(),
-    );
-    page(StatusCode::OK, &format!("Trash of {ws}"), &body)
 }
 
 /// The common start of every action: a session of this workspace, a valid
@@ -633,10 +616,7 @@ async fn action(
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Result<(Session, WorkspaceSlug, ActionForm), Response> {
     let s = session(state, headers).await?;
-    let ws = WorkspaceSlug::parse(ws)
-        .ok()
-        .filter(|ws| ws == &s.user.workspace)
-        .ok_or_else(|| error_page(StatusCode::NOT_FOUND, "No such workspace."))?;
+    let ws = own_workspace(&s, ws).ok_or_else(no_such_workspace)?;
     let Ok(Form(form)) = form else {
         return Err(error_page(
             StatusCode::BAD_REQUEST,

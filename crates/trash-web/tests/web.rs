@@ -338,7 +338,10 @@ async fn sign_in_needs_the_form_token_and_the_right_password() {
     )
     .await;
     assert_eq!(incomplete.status, StatusCode::BAD_REQUEST);
-    assert!(incomplete.body.starts_with("<!doctype html>"));
+    assert!(incomplete
+        .body
+        .to_ascii_lowercase()
+        .starts_with("<!doctype html>"));
     let (session, _) = sign_in(&app, "owner@acme.test").await;
     assert!(session.starts_with("trashd_session="));
 }
@@ -366,7 +369,11 @@ async fn the_trash_page_needs_a_session_of_its_workspace() {
         "names are escaped"
     );
     assert!(!page.body.contains("<script>"));
-    assert!(page.body.contains("with 1 versions, 0 trainings"));
+    assert!(
+        page.body.contains("with 1 version<"),
+        "one version, in the singular"
+    );
+    assert!(!page.body.contains("trainings"), "no \"0 trainings\"");
     let (other, _) = sign_in(&app, "admin@globex.test").await;
     let foreign = send(&app.router, get("/app/acme/trash", &other)).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
@@ -381,18 +388,44 @@ async fn every_form_posts_a_csrf_token_and_destructive_ones_a_confirmation() {
         .await
         .body;
     let forms = page.matches("<form").count();
-    assert!(forms >= 4, "restore, delete forever, empty, sign out");
-    assert_eq!(page.matches("method=\"post\"").count(), forms);
+    let posts = page.matches("method=\"post\"").count();
+    assert_eq!(posts, 3, "restore, empty, sign out");
+    assert_eq!(
+        forms - posts,
+        page.matches("method=\"get\"").count(),
+        "the only other form is the filter, a GET"
+    );
     assert_eq!(
         page.matches(&format!("name=\"csrf_token\" value=\"{csrf}\""))
             .count(),
-        forms
+        posts
+    );
+    assert_eq!(page.matches("name=\"confirm\"").count(), 1, "empty trash");
+    // Delete forever is confirmed on its own page, with its own form.
+    let confirm = send(
+        &app.router,
+        get(
+            &format!(
+                "/app/acme/trash/delete-forever?type=project&id={}",
+                app.project
+            ),
+            &cookie,
+        ),
+    )
+    .await
+    .body;
+    assert_eq!(
+        confirm.matches("method=\"post\"").count(),
+        2,
+        "delete, sign out"
     );
     assert_eq!(
-        page.matches("name=\"confirm\"").count(),
-        2,
-        "delete forever and empty trash"
+        confirm
+            .matches(&format!("name=\"csrf_token\" value=\"{csrf}\""))
+            .count(),
+        2
     );
+    assert_eq!(confirm.matches("name=\"confirm\"").count(), 1);
     // A member sees no destructive form.
     let (member, _) = sign_in(&app, "member@acme.test").await;
     let page = send(&app.router, get("/app/acme/trash", &member))
@@ -926,4 +959,403 @@ async fn password_checks_are_capped_and_the_rest_get_429() {
         );
     }
     assert_eq!(checks.available_permits(), 2, "every turn is given back");
+}
+
+async fn key_principal(app: &App) -> Principal {
+    Principal::ApiKey(app.services.accounts.authenticate(&app.key).await.unwrap())
+}
+
+/// Creates project `slug` (named `name`) and moves it to the trash.
+async fn trashed_project(app: &App, slug: &str, name: &str) {
+    let key = key_principal(app).await;
+    app.services
+        .resources
+        .create_project(
+            &key,
+            &app.ws,
+            Name::parse(name).unwrap(),
+            Some(Slug::parse(slug).unwrap()),
+        )
+        .await
+        .unwrap();
+    app.services
+        .trash
+        .trash_project(&key, &app.ws, &Slug::parse(slug).unwrap(), true)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn times_are_relative_to_the_clock_port_in_time_elements() {
+    let app = app().await;
+    let op = app
+        .store
+        .load_project(&app.ws, &app.project)
+        .await
+        .unwrap()
+        .unwrap()
+        .operations[0]
+        .clone();
+    app.clock.advance(chrono::Duration::hours(3));
+    let (cookie, _) = sign_in(&app, "owner@acme.test").await;
+    let page = send(&app.router, get("/app/acme/trash", &cookie))
+        .await
+        .body;
+    let trashed = format!(
+        "<time datetime=\"{}\" title=\"{}\">3 hours ago</time>",
+        op.deleted_at.to_rfc3339(),
+        op.deleted_at.as_datetime().format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    assert!(page.contains(&trashed), "{page}");
+    assert!(page.contains(&format!(
+        "<time datetime=\"{}\"",
+        op.scheduled_cleanup_at.to_rfc3339()
+    )));
+    assert!(page.contains(">in 29 days</time>"));
+    // Time moves only with the clock.
+    app.clock.advance(chrono::Duration::days(2));
+    let (cookie, _) = sign_in(&app, "owner@acme.test").await;
+    let page = send(&app.router, get("/app/acme/trash", &cookie))
+        .await
+        .body;
+    assert!(page.contains(">2 days ago</time>") && page.contains(">in 27 days</time>"));
+}
+
+#[tokio::test]
+async fn the_list_filters_by_type_searches_by_name_and_pages() {
+    let app = app().await;
+    let key = key_principal(&app).await;
+    for n in 0..30 {
+        let (slug, name) = if n % 3 == 0 {
+            (format!("beta-{n}"), format!("Beta {n}"))
+        } else {
+            (format!("alpha-{n}"), format!("Alpha {n}"))
+        };
+        trashed_project(&app, &slug, &name).await;
+        app.clock.advance(chrono::Duration::seconds(1));
+    }
+    app.services
+        .resources
+        .create_workflow(
+            &key,
+            &app.ws,
+            Name::parse("Flow").unwrap(),
+            Some(Slug::parse("flow").unwrap()),
+        )
+        .await
+        .unwrap();
+    app.services
+        .trash
+        .trash_workflow(
+            &key,
+            &app.ws,
+            &trash_core::usecases::WorkflowRef::Slug(Slug::parse("flow").unwrap()),
+        )
+        .await
+        .unwrap();
+    let (cookie, _) = sign_in(&app, "owner@acme.test").await;
+    let items = |body: &str| body.matches("<li class=\"item\">").count();
+    // 32 items: a first page of 25 and a next page of 7.
+    let first = send(&app.router, get("/app/acme/trash", &cookie))
+        .await
+        .body;
+    assert_eq!(items(&first), 25);
+    assert!(
+        first.contains("<h3 class=\"name\">Flow</h3>"),
+        "newest first"
+    );
+    let marker = "rel=\"next\" href=\"";
+    let start = first.find(marker).expect("a next page") + marker.len();
+    let next = first[start..start + first[start..].find('"').unwrap()].replace("&amp;", "&");
+    let second = send(&app.router, get(&next, &cookie)).await.body;
+    assert_eq!(items(&second), 7);
+    assert!(!second.contains("rel=\"next\""));
+    assert!(second.contains("First page"));
+    // By type.
+    let flows = send(&app.router, get("/app/acme/trash?type=workflow", &cookie))
+        .await
+        .body;
+    assert_eq!(items(&flows), 1);
+    assert!(flows.contains("<option value=\"workflow\" selected>"));
+    // By name, ignoring case, with the type.
+    let betas = send(
+        &app.router,
+        get("/app/acme/trash?type=project&q=BETA", &cookie),
+    )
+    .await
+    .body;
+    assert_eq!(items(&betas), 10);
+    assert!(
+        betas.contains("value=\"BETA\""),
+        "the search stays in its field"
+    );
+    let none = send(&app.router, get("/app/acme/trash?q=gamma", &cookie))
+        .await
+        .body;
+    assert_eq!(items(&none), 0);
+    assert!(none.contains("No items match"));
+    // A bad filter is a bad link, not an error page of the server.
+    let bad = send(&app.router, get("/app/acme/trash?type=image", &cookie)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_confirmation_states_what_will_be_destroyed() {
+    let app = app().await;
+    let key = key_principal(&app).await;
+    let res = &app.services.resources;
+    let det = Slug::parse("big").unwrap();
+    let big = res
+        .create_project(
+            &key,
+            &app.ws,
+            Name::parse("Big").unwrap(),
+            Some(det.clone()),
+        )
+        .await
+        .unwrap();
+    res.create_project(
+        &key,
+        &app.ws,
+        Name::parse("Other").unwrap(),
+        Some(Slug::parse("other").unwrap()),
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        res.create_version(&key, &app.ws, &det, None).await.unwrap();
+    }
+    let t = res
+        .create_training(&key, &app.ws, &det, VersionNumber::parse("1").unwrap())
+        .await
+        .unwrap();
+    res.set_training_status(
+        &key,
+        &app.ws,
+        &det,
+        VersionNumber::parse("1").unwrap(),
+        &t.id,
+        FinishedStatus::parse("succeeded").unwrap(),
+    )
+    .await
+    .unwrap();
+    res.add_image(&key, &app.ws, &det, Name::parse("mine").unwrap())
+        .await
+        .unwrap();
+    let shared = res
+        .add_image(&key, &app.ws, &det, Name::parse("shared").unwrap())
+        .await
+        .unwrap();
+    res.link_image(
+        &key,
+        &app.ws,
+        &Slug::parse("other").unwrap(),
+        &shared.image.id,
+    )
+    .await
+    .unwrap();
+    app.services
+        .trash
+        .trash_project(&key, &app.ws, &det, true)
+        .await
+        .unwrap();
+    let url = format!("/app/acme/trash/delete-forever?type=project&id={}", big.id);
+    let (owner, csrf) = sign_in(&app, "owner@acme.test").await;
+    let page = send(&app.router, get(&url, &owner)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for line in [
+        "<li>2 versions</li>",
+        "<li>1 training</li>",
+        "<li>1 image that no other project links</li>",
+    ] {
+        assert!(page.body.contains(line), "{line} in {}", page.body);
+    }
+    assert!(page.body.contains("Type <code>Big</code> to confirm"));
+    // The preview changed nothing; the deletion then does what it said.
+    assert!(app
+        .store
+        .load_project(&app.ws, &big.id)
+        .await
+        .unwrap()
+        .is_some());
+    let r = send(
+        &app.router,
+        post(
+            "/app/acme/trash/delete-forever",
+            &owner,
+            &[
+                ("csrf_token", &csrf),
+                ("type", "project"),
+                ("id", big.id.as_str()),
+                ("confirm", "Big"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=deleted"));
+    assert!(app
+        .store
+        .load_project(&app.ws, &big.id)
+        .await
+        .unwrap()
+        .is_none());
+    let gone = send(&app.router, get(&url, &owner)).await;
+    assert_eq!(
+        gone.location.as_deref(),
+        Some("/app/acme/trash?msg=not-found")
+    );
+    // A version trashed with its project is deleted through the project.
+    let cascaded = send(
+        &app.router,
+        get(
+            &format!(
+                "/app/acme/trash/delete-forever?type=version&id=1&parent_id={}",
+                app.project
+            ),
+            &owner,
+        ),
+    )
+    .await;
+    assert_eq!(
+        cascaded.location.as_deref(),
+        Some("/app/acme/trash?msg=cascaded")
+    );
+    // Images are kept when the project was trashed without deleting them.
+    let keep = res
+        .create_project(
+            &key,
+            &app.ws,
+            Name::parse("Keep").unwrap(),
+            Some(Slug::parse("keep").unwrap()),
+        )
+        .await
+        .unwrap();
+    res.add_image(
+        &key,
+        &app.ws,
+        &Slug::parse("keep").unwrap(),
+        Name::parse("k").unwrap(),
+    )
+    .await
+    .unwrap();
+    app.services
+        .trash
+        .trash_project(&key, &app.ws, &Slug::parse("keep").unwrap(), false)
+        .await
+        .unwrap();
+    let page = send(
+        &app.router,
+        get(
+            &format!("/app/acme/trash/delete-forever?type=project&id={}", keep.id),
+            &owner,
+        ),
+    )
+    .await
+    .body;
+    assert!(page.contains("<li>0 versions</li>") && page.contains("Images are kept."));
+    assert!(!page.contains("no other project links"));
+    // A member may not even see it; another workspace's admin gets 404.
+    let (member, _) = sign_in(&app, "member@acme.test").await;
+    assert_eq!(
+        send(&app.router, get(&url, &member)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let (globex, _) = sign_in(&app, "admin@globex.test").await;
+    assert_eq!(
+        send(&app.router, get(&url, &globex)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_activity_panel_reads_the_audit_trail_newest_first_in_pages() {
+    let app = app().await;
+    let (owner, csrf) = sign_in(&app, "owner@acme.test").await;
+    let page = send(&app.router, get("/app/acme/trash", &owner)).await.body;
+    assert!(page.contains("moved project "), "{page}");
+    // Restore it: the restore comes first.
+    send(
+        &app.router,
+        post(
+            "/app/acme/trash/restore",
+            &owner,
+            &[
+                ("csrf_token", &csrf),
+                ("type", "project"),
+                ("id", app.project.as_str()),
+            ],
+        ),
+    )
+    .await;
+    let page = send(&app.router, get("/app/acme/trash", &owner)).await.body;
+    let restored = page
+        .find("<strong>owner@acme.test</strong> restored project")
+        .expect("restore shown");
+    let trashed = page.find(" moved project ").expect("trash shown");
+    assert!(restored < trashed, "newest first");
+    // 20 events a page: 24 in all leave an older page.
+    for n in 0..22 {
+        trashed_project(&app, &format!("p-{n}"), &format!("P {n}")).await;
+    }
+    let page = send(&app.router, get("/app/acme/trash", &owner)).await.body;
+    assert_eq!(page.matches("<span class=\"at\">").count(), 20);
+    let marker = "href=\"";
+    let older_at = page.find(">Older activity<").expect("an older page");
+    let start = page[..older_at].rfind(marker).unwrap() + marker.len();
+    let older = page[start..older_at - 1].replace("&amp;", "&");
+    let older = older.split('#').next().unwrap().to_owned();
+    let page = send(&app.router, get(&older, &owner)).await.body;
+    assert_eq!(page.matches("<span class=\"at\">").count(), 4);
+    assert!(page.contains("Newest activity"));
+    let bad = send(&app.router, get("/app/acme/trash?events=zzz", &owner)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_page_brings_its_own_stylesheet_and_an_empty_state() {
+    let app = app().await;
+    let (owner, csrf) = sign_in(&app, "owner@acme.test").await;
+    let page = send(&app.router, get("/app/acme/trash", &owner)).await.body;
+    let marker = "<link rel=\"stylesheet\" href=\"";
+    let start = page.find(marker).expect("a stylesheet") + marker.len();
+    let href = &page[start..start + page[start..].find('"').unwrap()];
+    assert!(href.starts_with("/app/assets/"), "served by trashd, no CDN");
+    let res = app.router.clone().oneshot(get(href, "")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()[header::CONTENT_TYPE],
+        "text/css; charset=utf-8"
+    );
+    let page_res = app
+        .router
+        .clone()
+        .oneshot(get("/app/acme/trash", &owner))
+        .await
+        .unwrap();
+    let csp = page_res.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("style-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(
+        page.contains("@media") || !page.contains("<style"),
+        "no inline styles"
+    );
+    // Emptied: the empty state explains the trash, and no Empty form.
+    send(
+        &app.router,
+        post(
+            "/app/acme/trash/empty",
+            &owner,
+            &[("csrf_token", &csrf), ("confirm", "acme")],
+        ),
+    )
+    .await;
+    let page = send(&app.router, get("/app/acme/trash", &owner)).await.body;
+    assert!(page.contains("The trash is empty."));
+    assert!(page.contains("It can be restored for 30 days"));
+    assert!(!page.contains("name=\"confirm\""));
 }

@@ -269,6 +269,16 @@ pub trait TrashReads: Send + Sync {
     /// `query.limit`, each with its root as it looks now. The cost MUST NOT
     /// grow with the size of the trash.
     async fn list_trash(&self, query: &TrashQuery) -> Result<Vec<TrashEntry>, StoreError>;
+    /// MUST return how many images are linked to the workspace's project
+    /// `project` and to no other project, active or trashed: the images a
+    /// purge of that project deletes when its plan asks for orphaned images
+    /// to go (0 if the project does not exist in the workspace). Read only;
+    /// used to tell a person what "delete forever" would destroy.
+    async fn exclusive_images(
+        &self,
+        workspace: &WorkspaceSlug,
+        project: &ProjectId,
+    ) -> Result<u64, StoreError>;
 }
 
 /// A page of the audit trail read newest first.

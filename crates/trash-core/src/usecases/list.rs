@@ -1,7 +1,7 @@
 //! List the trash.
 
 use crate::domain::*;
-use crate::ports::{AuditQuery, StoreError, TrashEntry, TrashQuery};
+use crate::ports::{AuditQuery, StoreError, TrashEntry, TrashQuery, TrashedItem};
 
 use super::{check_access, AccessDenied, TrashService};
 
@@ -120,6 +120,144 @@ impl TrashService {
             entries,
             next_cursor,
         })
+    }
+}
+
+/// A search of the trash by name, a page at a time: entries whose name,
+/// slug or id (or their project's name or slug) contains `text`, ignoring
+/// case, newest `deletedAt` first.
+///
+/// The listing is read in keyset order from `cursor`, and at most `budget`
+/// entries are examined per call, so a call costs the same however large
+/// the trash is; a page that ran out of budget before it filled says so
+/// ([`SearchPage::budget_spent`]) and its cursor continues the search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrashSearch {
+    /// Only roots of this kind.
+    pub kind: Option<ItemKind>,
+    /// What to look for; blank lists everything (plain paging).
+    pub text: String,
+    /// At most this many matches per page.
+    pub limit: PageLimit,
+    /// Continue after this position.
+    pub cursor: Option<TrashCursor>,
+    /// At most this many entries examined per call (at least one page).
+    pub budget: u32,
+}
+
+/// One page of a [`TrashSearch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPage {
+    /// The matching entries.
+    pub entries: Vec<TrashEntry>,
+    /// Where the search continues, if entries remain to be examined.
+    pub next_cursor: Option<TrashCursor>,
+    /// How many entries were examined.
+    pub examined: u32,
+    /// The page is short because the budget ran out, not because the trash
+    /// was read to its end.
+    pub budget_spent: bool,
+}
+
+/// How many entries a search reads from the store at a time.
+const SEARCH_CHUNK: u32 = 500;
+
+/// Whether a listed item matches `needle` (already lower case).
+fn item_matches(item: &TrashedItem, needle: &str) -> bool {
+    let hit = |s: &str| s.to_lowercase().contains(needle);
+    match item {
+        TrashedItem::Project(p) => hit(p.name.as_str()) || hit(p.slug.as_str()),
+        TrashedItem::Version(v) => {
+            hit(v.name.as_str()) || hit(v.project_name.as_str()) || hit(v.project_slug.as_str())
+        }
+        TrashedItem::Workflow(w) => hit(w.name.as_str()) || hit(w.slug.as_str()),
+        TrashedItem::Training(t) => hit(t.id.as_str()) || hit(t.project_slug.as_str()),
+    }
+}
+
+impl TrashService {
+    /// Searches the workspace's trash (see [`TrashSearch`]); needs what
+    /// listing needs.
+    pub async fn search_trash(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        search: &TrashSearch,
+    ) -> Result<SearchPage, ListTrashError> {
+        let kind = search.kind.unwrap_or(ItemKind::Project);
+        check_access(
+            principal,
+            workspace,
+            required_scope(Action::ListTrash, kind),
+        )?;
+        let needle = search.text.trim().to_lowercase();
+        if needle.is_empty() {
+            let page = self
+                .trash_page(
+                    workspace,
+                    &ListTrashRequest {
+                        kind: search.kind,
+                        limit: search.limit,
+                        cursor: search.cursor.clone(),
+                    },
+                )
+                .await?;
+            return Ok(SearchPage {
+                examined: page.entries.len() as u32,
+                entries: page.entries,
+                next_cursor: page.next_cursor,
+                budget_spent: false,
+            });
+        }
+        let want = search.limit.get() as usize;
+        let budget = search.budget.max(1);
+        let mut cursor = search.cursor.clone();
+        let mut entries = Vec::new();
+        let mut examined = 0u32;
+        loop {
+            let chunk = SEARCH_CHUNK.min(budget - examined);
+            let page = self
+                .reads
+                .list_trash(&TrashQuery {
+                    workspace: workspace.clone(),
+                    kind: search.kind,
+                    limit: chunk,
+                    after: cursor.clone(),
+                })
+                .await?;
+            let read = page.len();
+            for entry in page {
+                examined += 1;
+                cursor = Some(TrashCursor::after(&entry.operation));
+                if item_matches(&entry.item, &needle) {
+                    entries.push(entry);
+                    if entries.len() == want {
+                        return Ok(SearchPage {
+                            entries,
+                            next_cursor: cursor,
+                            examined,
+                            budget_spent: false,
+                        });
+                    }
+                }
+            }
+            if read < chunk as usize {
+                return Ok(SearchPage {
+                    entries,
+                    next_cursor: None,
+                    examined,
+                    budget_spent: false,
+                });
+            }
+            if examined >= budget {
+                return Ok(SearchPage {
+                    entries,
+                    next_cursor: cursor,
+                    examined,
+                    budget_spent: true,
+                });
+            }
+        }
     }
 }
 

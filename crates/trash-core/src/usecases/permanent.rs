@@ -48,6 +48,26 @@ impl From<PurgeError> for DeleteForeverError {
     }
 }
 
+/// What "delete forever" of one trash item would destroy, as of now: the
+/// purge plan the deletion itself would make (the same rules), applied to
+/// nothing. See [`TrashService::preview_delete_forever`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteForeverPreview {
+    /// The item, as the trash shows it.
+    pub item: TrashedItem,
+    /// The operation that trashed it.
+    pub operation: TrashOperation,
+    /// What has to be typed to confirm (the item's name).
+    pub confirmation: String,
+    /// What goes: the root and every dependant, trashed with it or earlier
+    /// on its own (`images`: the images no other project links, counted
+    /// only when `deletes_images`).
+    pub removed: PurgeCounts,
+    /// Whether the images linked only to the removed project go too (a
+    /// project trashed with `cleanupDeleteImages`); otherwise they are kept.
+    pub deletes_images: bool,
+}
+
 /// What an "empty trash" removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EmptyTrashReport {
@@ -87,6 +107,58 @@ impl TrashService {
             PurgeOutcome::Purged(counts) => Ok(counts),
             PurgeOutcome::Skipped => Err(DeleteForeverError::NotInTrash),
         }
+    }
+
+    /// What [`TrashService::delete_forever`] of `target` would destroy now,
+    /// changing nothing: the same checks (workspace, in the trash, an
+    /// operation root) and the same purge decision, with the number of
+    /// images only the project links when the plan deletes them.
+    pub async fn preview_delete_forever(
+        &self,
+        admin: &WorkspaceAdmin,
+        workspace: &WorkspaceSlug,
+        target: &ItemRef,
+    ) -> Result<DeleteForeverPreview, DeleteForeverError> {
+        if &admin.user().workspace != workspace {
+            return Err(DeleteForeverError::WrongWorkspace);
+        }
+        let (op, item) = self.trashed(workspace, target).await?;
+        if op.root != *target {
+            return Err(DeleteForeverError::CascadedWith { root: op.root });
+        }
+        let aggregate = self
+            .aggregate_of(workspace, target)
+            .await?
+            .ok_or(DeleteForeverError::NotInTrash)?;
+        let plan = self
+            .plan_purge(
+                &op,
+                &aggregate,
+                PurgeReason::DeleteForever,
+                &admin.actor(),
+                self.now(),
+            )
+            .await?
+            .ok_or(DeleteForeverError::NotInTrash)?;
+        let mut removed = PurgeCounts {
+            projects: plan.remove.projects.len() as u64,
+            versions: plan.remove.versions.len() as u64,
+            workflows: plan.remove.workflows.len() as u64,
+            trainings: plan.remove.trainings.len() as u64,
+            images: 0,
+        };
+        if plan.delete_orphaned_images {
+            for project in &plan.remove.projects {
+                removed.images += self.reads.exclusive_images(workspace, project).await?;
+            }
+        }
+        Ok(DeleteForeverPreview {
+            confirmation: item.confirmation_name(),
+            item,
+            operation: op,
+            removed,
+            deletes_images: plan.delete_orphaned_images,
+        })
     }
 
     /// "Empty trash": deletes every operation in the workspace's trash for

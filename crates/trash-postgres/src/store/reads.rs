@@ -335,6 +335,31 @@ impl PgStore {
 
 #[async_trait]
 impl TrashReads for PgStore {
+    async fn exclusive_images(
+        &self,
+        workspace: &WorkspaceSlug,
+        project: &ProjectId,
+    ) -> Result<u64, StoreError> {
+        let row = self
+            .fetch_optional(
+                sqlx::query(
+                    "SELECT count(*) AS n FROM project_images l \
+                     JOIN projects p ON p.id = l.project_id AND p.workspace = $1 \
+                     WHERE l.project_id = $2 \
+                       AND NOT EXISTS (SELECT 1 FROM project_images o \
+                                       WHERE o.image_id = l.image_id AND o.project_id <> $2)",
+                )
+                .bind(workspace.as_str())
+                .bind(project.as_str()),
+            )
+            .await?;
+        let n: i64 = match row {
+            Some(row) => get(&row, "n")?,
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn projects_with_slug(
         &self,
         workspace: &WorkspaceSlug,

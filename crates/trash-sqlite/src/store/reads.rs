@@ -144,6 +144,26 @@ pub(super) fn list_sql(kind: bool, after: bool) -> String {
 
 #[async_trait]
 impl TrashReads for SqliteStore {
+    async fn exclusive_images(
+        &self,
+        workspace: &WorkspaceSlug,
+        project: &ProjectId,
+    ) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM image_links l \
+             JOIN projects p ON p.id = l.project_id AND p.workspace = ?1 \
+             WHERE l.project_id = ?2 \
+               AND NOT EXISTS (SELECT 1 FROM image_links o \
+                               WHERE o.image_id = l.image_id AND o.project_id <> ?2)",
+        )
+        .bind(workspace.as_str())
+        .bind(project.as_str())
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn projects_with_slug(
         &self,
         workspace: &WorkspaceSlug,
