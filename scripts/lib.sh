@@ -26,14 +26,19 @@ require_python() {
     command -v python3 >/dev/null 2>&1 || fail "python3 is required (with its venv module and pip)"
 }
 
-# ensure_venv VENV PACKAGE VERSION: PACKAGE==VERSION importable from VENV,
-# which is made afresh when it holds anything else.
+# ensure_venv VENV PACKAGE VERSION [PIN...]: PACKAGE==VERSION importable
+# from VENV, which is made afresh when it holds anything else. Each PIN
+# ("name==version") is installed with it and checked the same way, so a
+# dependency whose behaviour a script relies on cannot float.
 ensure_venv() {
     local venv="$1" package="$2" version="$3"
+    shift 3
+    local pins=("$@")
     pinned() {
-        "$venv/bin/python" - "$package" "$version" <<'PY' 2>/dev/null
+        "$venv/bin/python" - "$package" "$version" "${pins[@]}" <<'PY' 2>/dev/null
 import importlib.metadata as m, sys
-sys.exit(0 if m.version(sys.argv[1]) == sys.argv[2] else 1)
+wanted = [(sys.argv[1], sys.argv[2])] + [p.split("==", 1) for p in sys.argv[3:]]
+sys.exit(0 if all(m.version(n) == v for n, v in wanted) else 1)
 PY
     }
     pinned && return 0
@@ -42,7 +47,7 @@ PY
     mkdir -p "$(dirname "$venv")"
     python3 -m venv "$venv" || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "$package==$version" || fail "pip install $package==$version failed"
+        "$package==$version" "${pins[@]}" || fail "pip install $package==$version failed"
     pinned || fail "$package $version is not importable after installing it"
 }
 
