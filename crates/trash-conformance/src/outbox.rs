@@ -443,6 +443,58 @@ pub async fn webhook_endpoints_are_stored_rotated_and_removed(f: &dyn OutboxFact
     );
 }
 
+/// Pruning deletes finished messages (delivered or failed) older than the
+/// cut-off, oldest first and no more than asked, and never a pending one,
+/// however old.
+pub async fn prune_removes_only_old_finished_messages(f: &dyn OutboxFactory) {
+    let e = setup(f).await;
+    let h = &e.h;
+    for p in ["pa", "pb", "pc"] {
+        h.project(p).await;
+        e.service
+            .trash_project(&h.key, &h.ws, &slug(p), true)
+            .await
+            .expect("trash");
+    }
+    let now = t0();
+    let claimed = e
+        .outbox
+        .claim_messages(now, now.plus(Duration::minutes(1)), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3, "the three trashed messages");
+    let ids: Vec<String> = claimed.iter().map(|m| m.message.id.clone()).collect();
+    let t1 = now.plus(Duration::hours(1));
+    let t2 = now.plus(Duration::hours(2));
+    e.outbox.complete_message(&ids[0], &[], t1).await.unwrap();
+    e.outbox
+        .fail_message(&ids[1], &[], t2, "gave up")
+        .await
+        .unwrap();
+    e.outbox
+        .retry_message(&ids[2], &[], now.plus(Duration::minutes(5)), "500")
+        .await
+        .unwrap();
+    let all_before = e.outbox.messages(&h.ws, false, 100).await.unwrap().len();
+    assert_eq!(all_before, 6, "three trashed, three purge notices");
+
+    // The cut-off is exclusive.
+    assert_eq!(e.outbox.prune_messages(t1, 10).await.unwrap(), 0);
+    // Oldest first, at most `limit`.
+    let cut = t2.plus(Duration::seconds(1));
+    assert_eq!(e.outbox.prune_messages(cut, 1).await.unwrap(), 1);
+    assert!(e.outbox.message(&ids[0]).await.unwrap().is_none());
+    assert!(e.outbox.message(&ids[1]).await.unwrap().is_some());
+    assert_eq!(e.outbox.prune_messages(cut, 10).await.unwrap(), 1);
+    assert!(e.outbox.message(&ids[1]).await.unwrap().is_none());
+    // Pending messages stay, however far the cut-off.
+    assert_eq!(e.outbox.prune_messages(far(), 100).await.unwrap(), 0);
+    let left = e.outbox.messages(&h.ws, false, 100).await.unwrap();
+    assert_eq!(left.len(), 4);
+    assert!(left.iter().all(|m| m.status == DeliveryStatus::Pending));
+    assert!(e.outbox.message(&ids[2]).await.unwrap().is_some());
+}
+
 /// Expands to one `#[tokio::test]` per outbox case, each calling the case
 /// with `$factory` (an expression implementing [`OutboxFactory`]).
 #[macro_export]
@@ -453,6 +505,7 @@ macro_rules! outbox_conformance_tests {
             outbox_claims_once_and_releases_on_expiry,
             restore_and_purge_withdraw_the_purge_notice,
             webhook_endpoints_are_stored_rotated_and_removed,
+            prune_removes_only_old_finished_messages,
         );
     };
     (@each $factory:expr; $($case:ident),* $(,)?) => {

@@ -847,6 +847,27 @@ impl Outbox for MemoryStore {
         r.available_at = now;
         Ok(true)
     }
+
+    async fn prune_messages(
+        &self,
+        finished_before: Timestamp,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let mut s = self.lock()?;
+        let mut finished: Vec<(Timestamp, String)> = s
+            .outbox
+            .iter()
+            .filter(|(_, r)| r.stored.status != DeliveryStatus::Pending)
+            .filter_map(|(id, r)| r.stored.finished_at.map(|at| (at, id.clone())))
+            .filter(|(at, _)| *at < finished_before)
+            .collect();
+        finished.sort();
+        finished.truncate(limit as usize);
+        for (_, id) in &finished {
+            s.outbox.remove(id);
+        }
+        Ok(finished.len() as u64)
+    }
 }
 
 #[async_trait]

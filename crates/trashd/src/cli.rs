@@ -422,6 +422,17 @@ pub struct WebhookArgs {
         value_name = "DURATION"
     )]
     pub deliver_interval: Duration,
+    /// How long delivered and failed messages are kept (for
+    /// `admin list-deliveries` and `redeliver`) before the delivery worker
+    /// deletes them. Pending messages are never deleted.
+    #[arg(
+        long,
+        env = "TRASHD_OUTBOX_RETENTION",
+        default_value = "30d",
+        value_parser = config::parse_outbox_retention,
+        value_name = "DURATION"
+    )]
+    pub outbox_retention: Duration,
     /// Do not run the delivery worker in this process (run `trashd
     /// deliver` elsewhere instead).
     #[arg(long, env = "TRASHD_NO_DELIVERY")]

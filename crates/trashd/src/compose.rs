@@ -229,6 +229,8 @@ pub fn deliverer(
         Arc::new(trash_runtime::RandomIds),
         DeliverySettings {
             attempt_timeout: args.webhook_timeout,
+            keep_finished: chrono::Duration::from_std(args.outbox_retention)
+                .map_err(|_| Failure::failed("the outbox retention is out of range"))?,
             ..DeliverySettings::default()
         },
     )

@@ -170,6 +170,15 @@ pub fn parse_purge_notice(value: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// Parses `--outbox-retention`: a duration between one hour and 3650 days.
+pub fn parse_outbox_retention(value: &str) -> Result<Duration, String> {
+    let d = parse_duration(value)?;
+    if d < Duration::from_secs(3600) || d > Duration::from_secs(3650 * 86_400) {
+        return Err("the outbox retention must be between 1 hour and 3650 days".into());
+    }
+    Ok(d)
+}
+
 /// Parses a timeout: a duration between 1 millisecond and one hour.
 pub fn parse_timeout(value: &str) -> Result<Duration, String> {
     let d = parse_duration(value)?;

@@ -155,13 +155,19 @@ pub async fn run(cli: Cli, url: DatabaseUrl) -> Result<(), Failure> {
                 let report = deliverer.drain(&shutdown).await.map_err(|e| {
                     Failure::failed(format!("delivery failed: {}", compose::one_line(&e)))
                 })?;
+                let pruned = deliverer.prune().await.map_err(|e| {
+                    Failure::failed(format!("pruning failed: {}", compose::one_line(&e)))
+                })?;
                 println!(
-                    "deliver: {} message{} claimed, {} delivered, {} to retry, {} failed",
+                    "deliver: {} message{} claimed, {} delivered, {} to retry, {} failed; \
+                     {} finished message{} past the retention deleted",
                     report.claimed,
                     if report.claimed == 1 { "" } else { "s" },
                     report.delivered,
                     report.retried,
-                    report.failed
+                    report.failed,
+                    pruned,
+                    if pruned == 1 { "" } else { "s" },
                 );
             } else {
                 deliverer

@@ -101,6 +101,12 @@ pub struct DeliverySettings {
     pub claim: chrono::Duration,
     /// The time limit of one HTTP attempt.
     pub attempt_timeout: Duration,
+    /// How long finished (delivered or failed) messages are kept.
+    pub keep_finished: chrono::Duration,
+    /// Messages deleted per pruning statement.
+    pub prune_batch: u32,
+    /// Time between two prunings inside the delivery loop.
+    pub prune_every: Duration,
 }
 
 impl Default for DeliverySettings {
@@ -109,6 +115,9 @@ impl Default for DeliverySettings {
             batch: 32,
             claim: chrono::Duration::minutes(2),
             attempt_timeout: Duration::from_secs(10),
+            keep_finished: chrono::Duration::days(30),
+            prune_batch: 1000,
+            prune_every: Duration::from_secs(3600),
         }
     }
 }
@@ -334,6 +343,26 @@ impl Deliverer {
         Ok(report)
     }
 
+    /// Deletes the finished messages older than the retention, in bounded
+    /// statements, and returns how many it deleted. Pending messages stay.
+    pub async fn prune(&self) -> Result<u64, StoreError> {
+        let before = self.clock.now().plus(-self.settings.keep_finished);
+        let batch = self.settings.prune_batch.max(1);
+        let mut total = 0;
+        // Bounded, so that one pass cannot run for ever against a writer.
+        for _ in 0..1000 {
+            let n = self.outbox.prune_messages(before, batch).await?;
+            total += n;
+            if n < u64::from(batch) {
+                break;
+            }
+        }
+        if total > 0 {
+            tracing::info!(deleted = total, "pruned finished webhook messages");
+        }
+        Ok(total)
+    }
+
     /// Rounds until nothing is available now (`deliver --once`).
     pub async fn drain(&self, shutdown: &Shutdown) -> Result<RoundReport, StoreError> {
         let mut total = RoundReport::default();
@@ -359,11 +388,18 @@ impl Deliverer {
         );
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_prune = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 biased;
                 _ = shutdown.clone().requested() => break,
                 _ = ticker.tick() => {}
+            }
+            if tokio::time::Instant::now() >= next_prune {
+                next_prune = tokio::time::Instant::now() + self.settings.prune_every;
+                if let Err(e) = self.prune().await {
+                    tracing::warn!(error = %e, "pruning finished webhook messages failed; retrying later");
+                }
             }
             // Keep going while full batches come back.
             loop {

@@ -545,6 +545,165 @@ async fn a_rotated_secret_signs_with_both_until_the_window_ends() {
     assert!(!verifies(old, &second), "the old secret no longer signs");
 }
 
+/// Two replicas on one PostgreSQL database deliver every message, and a
+/// message is never delivered twice under two webhook-ids. Duplicates
+/// (the same webhook-id twice) are counted and reported; with claims taken
+/// by `FOR UPDATE SKIP LOCKED` and a claim far longer than an attempt,
+/// normal operation has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_postgres_replicas_deliver_every_message_once() {
+    let db = PgDb::new("hooks2").await;
+    trashd_ok(&db.url, &["migrate"]);
+    let key = workspace_with_key(&db.url, "acme");
+    let (receiver, base) = Receiver::start().await;
+    let global = format!("{base}/global");
+    let extra = ["--deliver-interval", "100ms", "--rate-limit", "0"];
+    let a = Server::start(&db.url, &serve_args(&global, &extra));
+    let b = Server::start(&db.url, &serve_args(&global, &extra));
+    let apis = [Api::new(&a, &key), Api::new(&b, &key)];
+    const PROJECTS: usize = 60;
+    let mut project_ids = Vec::new();
+    for i in 0..PROJECTS {
+        let api = &apis[i % 2];
+        let slug = format!("p{i}");
+        let created = api
+            .post_ok("/acme/projects", json!({"name": slug, "url": slug}))
+            .await;
+        project_ids.push(id_of(&created));
+        let (status, body) = api.delete(&format!("/acme/{slug}")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Half of them restored, through the other replica.
+    for i in (0..PROJECTS).step_by(2) {
+        let api = &apis[(i + 1) % 2];
+        let (status, body) = api
+            .post(
+                "/acme/trash/restore",
+                json!({"type": "project", "id": project_ids[i]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let expected = PROJECTS + PROJECTS / 2;
+    let distinct = |r: &Receiver| {
+        r.received()
+            .iter()
+            .map(|x| x.id.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    eventually("every message delivered", Duration::from_secs(90), || {
+        let r = receiver.clone();
+        async move { (distinct(&r) >= expected).then_some(()) }
+    })
+    .await;
+    // A few more rounds of both replicas, for late duplicates to show.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let got = receiver.received();
+    let ids: std::collections::BTreeSet<_> = got.iter().map(|x| x.id.clone()).collect();
+    assert_eq!(ids.len(), expected, "no message invented");
+    // One webhook-id per event: (type, item) never arrives under two ids.
+    let mut by_event: BTreeMap<(String, String), std::collections::BTreeSet<String>> =
+        BTreeMap::new();
+    for x in &got {
+        assert!(verifies(GLOBAL_SECRET, x), "{x:?}");
+        let body = x.json();
+        let item = body["data"]["id"].as_str().unwrap_or_default().to_owned();
+        by_event
+            .entry((x.event(), item))
+            .or_default()
+            .insert(x.id.clone());
+    }
+    assert_eq!(by_event.len(), expected);
+    assert!(by_event.values().all(|ids| ids.len() == 1), "{by_event:?}");
+    let trashed = by_event
+        .keys()
+        .filter(|k| k.0 == "trash.item.trashed")
+        .count();
+    let restored = by_event
+        .keys()
+        .filter(|k| k.0 == "trash.item.restored")
+        .count();
+    assert_eq!((trashed, restored), (PROJECTS, PROJECTS / 2));
+    let duplicates = got.len() - ids.len();
+    eprintln!(
+        "two replicas on PostgreSQL: {} messages, {} deliveries, {duplicates} duplicates",
+        ids.len(),
+        got.len()
+    );
+    assert_eq!(
+        duplicates, 0,
+        "a message was delivered twice in normal operation"
+    );
+}
+
+/// The delivery worker deletes finished messages once the outbox retention
+/// has passed (with a manual clock), and keeps pending ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_messages_are_pruned_after_the_retention() {
+    use trash_conformance::harness::{slug, test_runtime, Harness};
+    use trash_core::ports::{Outbox, StandaloneStore};
+    use trash_core::{EventsConfig, TrashConfig};
+
+    let store = Arc::new(trash_memory::MemoryStore::new());
+    let h = Harness::whole(store.clone()).await;
+    let service = h.service_on(
+        h.roles(),
+        test_runtime(h.clock.clone()),
+        TrashConfig {
+            events: Some(EventsConfig::default()),
+            ..TrashConfig::default()
+        },
+    );
+    let (receiver, base) = Receiver::start().await;
+    let whole: Arc<dyn StandaloneStore> = store.clone();
+    let secret = trashd::webhooks::Secret::parse(GLOBAL_SECRET).unwrap();
+    let deliverer = trashd::webhooks::Deliverer::new(
+        whole,
+        Some(trashd::webhooks::GlobalEndpoint {
+            url: format!("{base}/global"),
+            secret,
+        }),
+        h.clock.clone(),
+        Arc::new(trash_runtime::RandomIds),
+        trashd::webhooks::DeliverySettings {
+            keep_finished: chrono::Duration::days(30),
+            prune_batch: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for p in ["a", "b"] {
+        h.project(p).await;
+        service
+            .trash_project(&h.key, &h.ws, &slug(p), true)
+            .await
+            .unwrap();
+    }
+    assert_eq!(deliverer.round().await.unwrap().delivered, 2);
+    let delivered: Vec<String> = receiver.received().iter().map(|r| r.id.clone()).collect();
+    assert_eq!(delivered.len(), 2);
+    // Within the retention: kept, listed, redeliverable.
+    h.clock.advance(chrono::Duration::days(29));
+    assert_eq!(deliverer.prune().await.unwrap(), 0);
+    for id in &delivered {
+        assert!(store.message(id).await.unwrap().is_some());
+    }
+    // Past it: both deleted (in statements of one); the two purge notices,
+    // still pending, stay.
+    h.clock.advance(chrono::Duration::days(2));
+    assert_eq!(deliverer.prune().await.unwrap(), 2);
+    for id in &delivered {
+        assert!(store.message(id).await.unwrap().is_none());
+    }
+    let left = store.messages(&h.ws, false, 10).await.unwrap();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left
+        .iter()
+        .all(|m| m.message.event == trash_core::events::EventType::ItemPurgeSoon));
+}
+
 trait NowTs {
     fn now_ts(&self) -> trash_core::domain::Timestamp;
 }

@@ -69,6 +69,15 @@ pub trait Outbox: Send + Sync {
     /// attempts, no acknowledged endpoints and its `due_at` set to `now`
     /// (so it gets a fresh retry window); `false` if there is no such message.
     async fn redeliver(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
+    /// MUST delete up to `limit` finished messages (delivered or failed)
+    /// whose `finished_at` is before `finished_before`, oldest first, and
+    /// return how many it deleted. A pending message MUST NOT be deleted,
+    /// whatever its age.
+    async fn prune_messages(
+        &self,
+        finished_before: Timestamp,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
 }
 
 /// A webhook endpoint an operator registered for one workspace.

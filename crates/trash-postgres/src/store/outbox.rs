@@ -240,6 +240,24 @@ impl Outbox for PgStore {
             .map_err(store_error)?;
         Ok(n == 1)
     }
+
+    async fn prune_messages(
+        &self,
+        finished_before: Timestamp,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        self.execute(
+            sqlx::query(
+                "DELETE FROM outbox WHERE id IN ( \
+                     SELECT id FROM outbox WHERE status <> 'pending' AND finished_at < $1 \
+                     ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind(sql_time(finished_before))
+            .bind(i64::from(limit)),
+        )
+        .await
+        .map_err(store_error)
+    }
 }
 
 const ENDPOINT_COLUMNS: &str =

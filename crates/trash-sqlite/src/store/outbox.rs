@@ -245,6 +245,26 @@ impl Outbox for SqliteStore {
         .map_err(db);
         finish(tx, result).await
     }
+
+    async fn prune_messages(
+        &self,
+        finished_before: Timestamp,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let result = sqlx::query(
+            "DELETE FROM outbox WHERE rowid IN ( \
+                 SELECT rowid FROM outbox WHERE status <> 'pending' AND finished_at < ?1 \
+                 ORDER BY finished_at LIMIT ?2)",
+        )
+        .bind(finished_before.unix_millis())
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(db);
+        finish(tx, result).await
+    }
 }
 
 #[derive(sqlx::FromRow)]
