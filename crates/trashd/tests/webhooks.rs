@@ -557,9 +557,8 @@ async fn two_postgres_replicas_deliver_every_message_once() {
     let key = workspace_with_key(&db.url, "acme");
     let (receiver, base) = Receiver::start().await;
     let global = format!("{base}/global");
-    let extra = ["--deliver-interval", "100ms", "--rate-limit", "0"];
-    let a = Server::start(&db.url, &serve_args(&global, &extra));
-    let b = Server::start(&db.url, &serve_args(&global, &extra));
+    let a = Server::start(&db.url, &serve_args(&global, &[]));
+    let b = Server::start(&db.url, &serve_args(&global, &[]));
     let apis = [Api::new(&a, &key), Api::new(&b, &key)];
     const PROJECTS: usize = 60;
     let mut project_ids = Vec::new();
