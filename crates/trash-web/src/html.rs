@@ -100,6 +100,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         status,
         "Error",
         html! {
+            header class="bar" { p class="brand" { "trashd" } }
             main class="narrow" {
                 h1 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("Error")) }
                 p { (message) }

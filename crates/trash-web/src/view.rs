@@ -450,8 +450,11 @@ pub fn confirm_page(
 /// The sign-in page.
 pub fn login_page(token: &str, problem: Option<&str>) -> Markup {
     html! {
+        header class="bar" { p class="brand" { "trashd" } }
         main class="narrow" {
-            h1 { "Sign in to trashd" }
+            section class="panel" aria-labelledby="sign-in-heading" {
+            h1 id="sign-in-heading" { "Sign in" }
+            p class="lede" { "The Trash view of your workspace: restore what was deleted, or delete it for good." }
             @if let Some(problem) = problem {
                 p class="note danger" role="alert" { (problem) }
             }
@@ -466,6 +469,7 @@ pub fn login_page(token: &str, problem: Option<&str>) -> Markup {
                     input id="password" type="password" name="password" required autocomplete="current-password";
                 }
                 button type="submit" class="primary" { "Sign in" }
+            }
             }
         }
     }
