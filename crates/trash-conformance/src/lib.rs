@@ -85,6 +85,9 @@ pub struct StoreUnderTest {
     /// Web sessions (under test for the account cases); MUST share the
     /// users of `accounts`.
     pub sessions: Arc<dyn SessionStore>,
+    /// "Empty Trash" jobs (under test for the job cases); MUST share the
+    /// trash of `reads`.
+    pub empty_jobs: Arc<dyn EmptyJobs>,
 }
 
 impl StoreUnderTest {
@@ -97,7 +100,8 @@ impl StoreUnderTest {
             audit: store.clone(),
             resources: store.clone(),
             accounts: store.clone(),
-            sessions: store,
+            sessions: store.clone(),
+            empty_jobs: store,
         }
     }
 }
@@ -139,6 +143,7 @@ macro_rules! store_conformance_tests {
             bulk_restore_restores_parents_first_item_by_item,
             delete_forever_and_empty_trash,
             delete_forever_preview_counts_what_goes,
+            empty_trash_job_runs_in_batches_and_resumes,
             search_pages_within_a_budget,
             version_numbers_are_never_reused,
             trashed_items_are_hidden_from_reads,
@@ -152,6 +157,7 @@ macro_rules! store_conformance_tests {
             race_two_cleanup_workers,
             race_create_version_vs_trash_project,
             race_double_trash,
+            race_empty_job_start_and_claim,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

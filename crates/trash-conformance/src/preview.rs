@@ -2,6 +2,7 @@
 //! forever" would destroy, and a bounded search of the trash by name.
 
 use trash_core::domain::*;
+use trash_core::ports::{Clock, EmptyJobState};
 use trash_core::usecases::*;
 
 use crate::harness::*;
@@ -182,4 +183,154 @@ pub async fn search_pages_within_a_budget(f: &dyn StoreFactory) {
         .search_trash(&h.key, &h.other_ws, &search("alpha", None, 10, None, 100))
         .await;
     assert!(foreign.is_err());
+}
+
+/// "Empty Trash" as a job: one running per workspace, run in batches with
+/// its progress stored, resumed by another worker once a claim runs out,
+/// done when the trash is empty; every removal recorded as `emptied`.
+pub async fn empty_trash_job_runs_in_batches_and_resumes(f: &dyn StoreFactory) {
+    let h = Harness::new(f.create().await).await;
+    let jobs = EmptyJobService::new(h.service.clone(), h.store.empty_jobs.clone());
+    let owner = owner(&h.ws);
+    for n in 0..7 {
+        let s = format!("p{n}");
+        h.project(&s).await;
+        h.version(&s).await;
+        h.trash_project(&s).await;
+    }
+    h.project("other").await;
+    let other = h
+        .resources
+        .create_project(
+            &h.other_key,
+            &h.other_ws,
+            name("Theirs"),
+            Some(slug("theirs")),
+        )
+        .await
+        .expect("project");
+    h.service
+        .trash_project(&h.other_key, &h.other_ws, &other.slug, true)
+        .await
+        .expect("trash theirs");
+    assert_eq!(
+        jobs.start(&owner, &h.ws, "wrong").await,
+        Err(DeleteForeverError::ConfirmationMismatch {
+            expected: h.ws.to_string()
+        })
+    );
+    let job = jobs
+        .start(&owner, &h.ws, h.ws.as_str())
+        .await
+        .expect("start");
+    assert_eq!(
+        (job.total, job.removed, job.state),
+        (7, 0, EmptyJobState::Running)
+    );
+    let again = jobs
+        .start(&owner, &h.ws, h.ws.as_str())
+        .await
+        .expect("start");
+    assert_eq!(again.id, job.id, "one running job per workspace");
+    let lease = chrono::Duration::seconds(60);
+    // A worker does two batches of three, then stops (as a restart would,
+    // after storing its progress).
+    let EmptyRun::Worked(first) = jobs.run_once(3, 2, lease).await.expect("run") else {
+        panic!("the job was waiting");
+    };
+    assert_eq!((first.removed, first.state), (6, EmptyJobState::Running));
+    let stored = jobs
+        .latest(owner.user(), &h.ws)
+        .await
+        .expect("read")
+        .expect("job");
+    assert_eq!(stored.removed, 6, "progress is stored");
+    // A claim held by a worker that died keeps others off until it runs out.
+    let now = h.clock.now();
+    let held = h
+        .store
+        .empty_jobs
+        .claim_empty_job(now, now.plus(lease))
+        .await
+        .expect("claim")
+        .expect("the job is claimable");
+    assert_eq!(held.id, job.id);
+    assert_eq!(
+        jobs.run_once(3, 10, lease).await.expect("run"),
+        EmptyRun::Idle
+    );
+    h.clock.advance(lease);
+    let EmptyRun::Worked(done) = jobs.run_once(3, 10, lease).await.expect("run") else {
+        panic!("the job is resumed once the claim ran out");
+    };
+    assert_eq!(
+        (done.removed, done.failed, done.state),
+        (7, 0, EmptyJobState::Done)
+    );
+    assert!(done.finished_at.is_some());
+    assert!(h.listing().await.is_empty());
+    assert_eq!(
+        jobs.run_once(3, 10, lease).await.expect("run"),
+        EmptyRun::Idle
+    );
+    let emptied = h
+        .audit()
+        .await
+        .iter()
+        .filter(|e| e.kind == AuditKind::Emptied)
+        .count();
+    assert_eq!(emptied, 7);
+    // Another workspace's trash is untouched, and a new job may start.
+    assert_eq!(
+        h.store
+            .empty_jobs
+            .trash_size(&h.other_ws)
+            .await
+            .expect("size"),
+        1
+    );
+    let next = jobs
+        .start(&owner, &h.ws, h.ws.as_str())
+        .await
+        .expect("start");
+    assert_ne!(next.id, job.id);
+    assert_eq!(next.total, 0);
+}
+
+/// Two starts of one workspace's job at once store one job, and two
+/// workers claiming at once never both get it; run many times.
+pub async fn race_empty_job_start_and_claim(f: &dyn StoreFactory) {
+    let h = Harness::new(f.create().await).await;
+    let jobs = EmptyJobService::new(h.service.clone(), h.store.empty_jobs.clone());
+    let owner = owner(&h.ws);
+    for i in 0..crate::RACE_ITERATIONS {
+        let (a, b) = (jobs.clone(), jobs.clone());
+        let (oa, ob) = (owner.clone(), owner.clone());
+        let (wa, wb) = (h.ws.clone(), h.ws.clone());
+        let sa = tokio::spawn(async move { a.start(&oa, &wa, wa.as_str()).await });
+        let sb = tokio::spawn(async move { b.start(&ob, &wb, wb.as_str()).await });
+        let ja = sa.await.expect("task").expect("start");
+        let jb = sb.await.expect("task").expect("start");
+        assert_eq!(ja.id, jb.id, "iteration {i}: one running job per workspace");
+        let now = h.clock.now();
+        let until = now.plus(chrono::Duration::seconds(60));
+        let (ca, cb) = (h.store.empty_jobs.clone(), h.store.empty_jobs.clone());
+        let ka = tokio::spawn(async move { ca.claim_empty_job(now, until).await });
+        let kb = tokio::spawn(async move { cb.claim_empty_job(now, until).await });
+        let ka = ka.await.expect("task").expect("claim");
+        let kb = kb.await.expect("task").expect("claim");
+        assert!(
+            ka.is_some() != kb.is_some(),
+            "iteration {i}: exactly one worker claims the job"
+        );
+        let mut done = ka.or(kb).expect("claimed");
+        done.state = EmptyJobState::Done;
+        done.finished_at = Some(now);
+        done.claimed_until = None;
+        h.store
+            .empty_jobs
+            .save_empty_job(&done)
+            .await
+            .expect("save");
+    }
 }

@@ -52,6 +52,7 @@ struct State {
     outbox: BTreeMap<String, OutboxRow>,
     outbox_seq: u64,
     endpoints: BTreeMap<String, WebhookEndpoint>,
+    empty_jobs: Vec<EmptyJob>,
 }
 
 #[derive(Debug, Clone)]
@@ -1309,6 +1310,65 @@ impl AccountStore for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl EmptyJobs for MemoryStore {
+    async fn start_empty_job(&self, job: &EmptyJob) -> Result<Option<EmptyJob>, StoreError> {
+        let mut s = self.lock()?;
+        if let Some(running) = s
+            .empty_jobs
+            .iter()
+            .find(|j| j.workspace == job.workspace && j.state == EmptyJobState::Running)
+        {
+            return Ok(Some(running.clone()));
+        }
+        s.empty_jobs.push(job.clone());
+        Ok(None)
+    }
+
+    async fn latest_empty_job(
+        &self,
+        workspace: &WorkspaceSlug,
+    ) -> Result<Option<EmptyJob>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.empty_jobs
+            .iter()
+            .rev()
+            .find(|j| &j.workspace == workspace)
+            .cloned())
+    }
+
+    async fn claim_empty_job(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<EmptyJob>, StoreError> {
+        let mut s = self.lock()?;
+        let job = s.empty_jobs.iter_mut().find(|j| {
+            j.state == EmptyJobState::Running && j.claimed_until.is_none_or(|c| c <= now)
+        });
+        Ok(job.map(|j| {
+            j.claimed_until = Some(until);
+            j.clone()
+        }))
+    }
+
+    async fn save_empty_job(&self, job: &EmptyJob) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if let Some(j) = s.empty_jobs.iter_mut().find(|j| j.id == job.id) {
+            *j = job.clone();
+        }
+        Ok(())
+    }
+
+    async fn trash_size(&self, workspace: &WorkspaceSlug) -> Result<u64, StoreError> {
+        let s = self.lock()?;
+        Ok(s.operations
+            .values()
+            .filter(|r| &r.op.workspace == workspace)
+            .count() as u64)
     }
 }
 

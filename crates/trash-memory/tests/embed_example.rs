@@ -46,7 +46,8 @@ impl trash_conformance::StoreFactory for CountingFactory {
             audit: custom,
             resources: db.clone(),
             accounts: db.clone(),
-            sessions: db,
+            sessions: db.clone(),
+            empty_jobs: db,
         }
     }
 }

@@ -19,7 +19,7 @@ where
 }
 
 /// Parses a stored string with a core parser.
-fn parse<T, E: std::fmt::Display>(
+pub(crate) fn parse<T, E: std::fmt::Display>(
     what: &str,
     value: &str,
     parser: impl FnOnce(&str) -> Result<T, E>,

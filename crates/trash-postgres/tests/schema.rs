@@ -10,9 +10,10 @@ use trash_core::domain::*;
 use trash_core::ports::*;
 use trash_postgres::PgStore;
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 16] = [
     "api_keys",
     "audit_events",
+    "empty_jobs",
     "images",
     "outbox",
     "pending_cancellations",

@@ -30,6 +30,7 @@ use crate::open;
 use crate::rows::*;
 
 mod accounts;
+mod jobs;
 mod outbox;
 mod queue;
 mod reads;

@@ -5,7 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
-/// The stylesheet of every page, served by `trashd` at [`STYLE_PATH`].
+/// The stylesheet of every page, served by `trashd` at [`style_path`].
 pub const STYLE: &str = include_str!("trash.css");
 
 /// Where the stylesheet is served (its content's hash in the name, so it
@@ -20,27 +20,51 @@ pub fn style_path() -> &'static str {
     })
 }
 
-/// The stylesheet's route pattern (any hash answers with the current one).
-pub const STYLE_PATH: &str = "/app/assets/{file}";
+/// The script of every page (it only acts while the trash is emptied).
+pub const SCRIPT: &str = include_str!("trash.js");
 
-/// The stylesheet.
-pub fn style_response() -> Response {
-    let mut response = STYLE.into_response();
+/// Where the script is served, with its content's hash in the name.
+pub fn script_path() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(SCRIPT.as_bytes());
+        let short: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        format!("/app/assets/trash-{short}.js")
+    })
+}
+
+/// The route pattern of the assets: `trash-<hash>.css` and `trash-<hash>.js`
+/// (any hash answers with the current file).
+pub const ASSET_PATH: &str = "/app/assets/{file}";
+
+/// An asset by its file name; `None` for anything else.
+pub fn asset_response(file: &str) -> Option<Response> {
+    let (body, content_type) = if file.starts_with("trash-") && file.ends_with(".css") {
+        (STYLE, "text/css; charset=utf-8")
+    } else if file.starts_with("trash-") && file.ends_with(".js") {
+        (SCRIPT, "text/javascript; charset=utf-8")
+    } else {
+        return None;
+    };
+    let mut response = body.into_response();
     let headers = response.headers_mut();
     secure_headers(headers);
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
-    response
+    Some(response)
 }
 
 /// A whole page with the given status.
 pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
+    page_with_script(status, title, body, false)
+}
+
+/// A whole page, with the view's script if `script`.
+pub fn page_with_script(status: StatusCode, title: &str, body: Markup, script: bool) -> Response {
     let html = html! {
         (DOCTYPE)
         html lang="en" {
@@ -49,6 +73,9 @@ pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · trashd" }
                 link rel="stylesheet" href=(style_path());
+                @if script {
+                    script src=(script_path()) defer {}
+                }
             }
             body { (body) }
         }
@@ -70,7 +97,7 @@ pub fn secure_headers(headers: &mut axum::http::HeaderMap) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -125,8 +152,12 @@ mod tests {
     }
 
     #[test]
-    fn the_stylesheet_address_changes_with_its_content() {
+    fn asset_addresses_change_with_their_content() {
         assert!(style_path().starts_with("/app/assets/trash-"));
         assert!(style_path().ends_with(".css"));
+        assert!(script_path().ends_with(".js"));
+        assert!(asset_response("trash-0.css").is_some());
+        assert!(asset_response("trash-0.js").is_some());
+        assert!(asset_response("passwd").is_none());
     }
 }

@@ -22,11 +22,12 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use serde::Deserialize;
 use trash_core::domain::*;
+use trash_core::ports::EmptyJobState;
 use trash_core::usecases::*;
 use trash_core::{AccountService, SessionService, TrashService};
 
@@ -50,6 +51,7 @@ pub struct WebState {
     config: WebConfig,
     guard: SignInGuard,
     checker: PasswordChecker,
+    empty_jobs: Option<EmptyJobService>,
 }
 
 impl WebState {
@@ -67,7 +69,16 @@ impl WebState {
             config,
             guard: SignInGuard::new(SignInLimits::default()),
             checker: PasswordChecker::start(SignInLimits::default().concurrent_checks),
+            empty_jobs: None,
         }
+    }
+
+    /// The same state, emptying the trash as a background job (started
+    /// here, run by a worker of the server, its progress on the page)
+    /// instead of inside the request.
+    pub fn with_empty_jobs(mut self, jobs: EmptyJobService) -> WebState {
+        self.empty_jobs = Some(jobs);
+        self
     }
 
     /// The same state with other sign-in limits.
@@ -91,8 +102,9 @@ pub fn web_router(state: WebState) -> Router {
         .route("/app/", get(index))
         .route("/app/login", get(login_page).post(login_submit))
         .route("/app/logout", post(logout))
-        .route(html::STYLE_PATH, get(stylesheet))
+        .route(html::ASSET_PATH, get(asset))
         .route("/app/{ws}/trash", get(trash_page))
+        .route("/app/{ws}/trash/empty-job", get(empty_job_status))
         .route("/app/{ws}/trash/restore", post(restore_submit))
         .route(
             "/app/{ws}/trash/delete-forever",
@@ -423,6 +435,10 @@ fn message(code: &str) -> Option<(&'static str, bool)> {
         "already-active" => ("That item was already active.", false),
         "deleted" => ("Deleted forever.", false),
         "emptied" => ("The trash was emptied.", false),
+        "emptying" => (
+            "Emptying the trash in the background; its progress is shown below.",
+            false,
+        ),
         "not-found" => ("That item is no longer in the trash.", true),
         "parent" => (
             "Its parent is in the trash; restore the parent first.",
@@ -461,8 +477,57 @@ const EVENTS_PAGE_SIZE: u32 = 20;
 /// Longest search text kept.
 const MAX_SEARCH_LEN: usize = 100;
 
-async fn stylesheet() -> Response {
-    html::style_response()
+async fn asset(Path(file): Path<String>) -> Response {
+    html::asset_response(&file)
+        .unwrap_or_else(|| error_page(StatusCode::NOT_FOUND, "No such file."))
+}
+
+/// The latest "Empty Trash" job of the workspace as JSON, for the page's
+/// script: `{"state","removed","failed","total"}`, or `{"state":"none"}`.
+async fn empty_job_status(
+    State(state): State<WebState>,
+    Path(ws): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let s = match session(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(ws) = own_workspace(&s, &ws) else {
+        return no_such_workspace();
+    };
+    let job = match &state.empty_jobs {
+        Some(jobs) => match jobs.latest(&s.user, &ws).await {
+            Ok(job) => job,
+            Err(e) => return storage_unavailable(&e),
+        },
+        None => None,
+    };
+    let status = match &job {
+        Some(job) => JobStatus {
+            state: job.state.as_str(),
+            removed: job.removed,
+            failed: job.failed,
+            total: job.total.max(job.removed + job.failed),
+        },
+        None => JobStatus {
+            state: "none",
+            removed: 0,
+            failed: 0,
+            total: 0,
+        },
+    };
+    let mut response = axum::Json(status).into_response();
+    html::secure_headers(response.headers_mut());
+    response
+}
+
+#[derive(serde::Serialize)]
+struct JobStatus {
+    state: &'static str,
+    removed: u64,
+    failed: u64,
+    total: u64,
 }
 
 /// The session's workspace, if `ws` names it (any other workspace is
@@ -540,6 +605,16 @@ async fn trash_page(
         Ok(p) => p,
         Err(e) => return storage_unavailable(&e),
     };
+    let job = match &state.empty_jobs {
+        Some(jobs) => match jobs.latest(&s.user, &ws).await {
+            Ok(job) => job,
+            Err(e) => return storage_unavailable(&e),
+        },
+        None => None,
+    };
+    let running = job
+        .as_ref()
+        .is_some_and(|j| j.state == EmptyJobState::Running);
     let view = TrashView {
         ws: &ws,
         user: &s.user,
@@ -553,11 +628,15 @@ async fn trash_page(
         items: &items,
         events_cursor: query.events.as_deref(),
         events: &events,
+        job: job.as_ref(),
     };
-    page(
+    // While the trash is being emptied the page's script keeps the
+    // progress current.
+    html::page_with_script(
         StatusCode::OK,
         &format!("Trash of {ws}"),
         view::trash_page(&view),
+        running,
     )
 }
 
@@ -751,6 +830,15 @@ async fn empty_submit(
         return forbidden();
     };
     let confirm = form.confirm.as_deref().unwrap_or("");
+    if let Some(jobs) = &state.empty_jobs {
+        return match jobs.start(&admin, &ws, confirm).await {
+            Ok(job) => {
+                tracing::info!(user = %admin.user().user_id, job = %job.id, total = job.total, "empty trash started");
+                back(&ws, "emptying")
+            }
+            Err(e) => back(&ws, permanent_code(Err(e), "emptying")),
+        };
+    }
     let result = state
         .trash
         .empty_trash(&admin, &ws, confirm, &mut |_| {})

@@ -3,7 +3,7 @@
 
 use maud::{html, Markup};
 use trash_core::domain::*;
-use trash_core::ports::{TrashEntry, TrashedItem};
+use trash_core::ports::{EmptyJob, EmptyJobState, TrashEntry, TrashedItem};
 use trash_core::usecases::{DeleteForeverPreview, EventsPage, SearchPage};
 
 use crate::words::{and_list, exact, plural, relative};
@@ -153,6 +153,58 @@ pub struct TrashView<'a> {
     pub events_cursor: Option<&'a str>,
     /// The page of activity.
     pub events: &'a EventsPage,
+    /// The workspace's latest "Empty Trash" job, if any.
+    pub job: Option<&'a EmptyJob>,
+}
+
+/// How long a finished "Empty Trash" job stays reported on the page.
+const JOB_SHOWN_FOR_MILLIS: i64 = 60 * 60 * 1000;
+
+/// The progress of the "Empty Trash" job: while it runs (the page reloads
+/// itself), and for an hour after it finished.
+fn job_panel(v: &TrashView<'_>) -> Markup {
+    let Some(job) = v.job else {
+        return html! {};
+    };
+    let recent = job
+        .finished_at
+        .is_some_and(|at| v.now.unix_millis() - at.unix_millis() < JOB_SHOWN_FOR_MILLIS);
+    let total = job.total.max(job.removed + job.failed);
+    html! {
+        @if job.state == EmptyJobState::Running {
+            section id="empty-progress" class="panel" aria-labelledby="progress-heading"
+                data-state="running"
+                data-status=(format!("/app/{}/trash/empty-job", v.ws))
+                data-done=(format!("/app/{}/trash", v.ws)) {
+                h2 id="progress-heading" { "Emptying the trash" }
+                p role="status" {
+                    "Removed " strong data-removed { (job.removed) } " of " (plural(total, "item", "items"))
+                    @if job.failed > 0 { "; " (job.failed) " could not be removed" }
+                    ". Started " (time(v.now, job.started_at)) " by " (job.actor.name) "."
+                }
+                progress max=(total.max(1)) value=(job.removed) aria-labelledby="progress-heading" {
+                    (job.removed) " of " (total)
+                }
+                p class="summary" {
+                    "The work goes on if you leave this page. "
+                    a href=(format!("/app/{}/trash", v.ws)) { "Refresh" }
+                }
+            }
+        } @else if recent {
+            section id="empty-progress" class="panel" aria-labelledby="progress-heading" {
+                h2 id="progress-heading" { "The trash was emptied" }
+                p role="status" {
+                    (plural(job.removed, "item was", "items were")) " removed for good "
+                    @if let Some(at) = job.finished_at { (time(v.now, at)) }
+                    "."
+                    @if job.failed > 0 {
+                        " " (plural(job.failed, "item", "items")) " could not be removed and "
+                        @if job.failed == 1 { "is" } @else { "are" } " still in the trash; empty it again to retry."
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Top bar: who is signed in and the sign-out button.
@@ -373,6 +425,7 @@ pub fn trash_page(v: &TrashView<'_>) -> Markup {
                 "Deleted items stay here for " (plural(v.retention_days.max(0) as u64, "day", "days"))
                 ". Restoring brings an item back with everything that was moved to the trash with it."
             }
+            (job_panel(v))
             (filters(v))
             (list_summary(v))
             @if v.items.entries.is_empty() {
@@ -386,7 +439,10 @@ pub fn trash_page(v: &TrashView<'_>) -> Markup {
                 }
             }
             (pager(v))
-            @if v.admin && !(v.items.entries.is_empty() && !v.filter.active() && v.cursor.is_none()) {
+            @if v.admin
+                && !(v.items.entries.is_empty() && !v.filter.active() && v.cursor.is_none())
+                && !v.job.is_some_and(|j| j.state == EmptyJobState::Running)
+            {
                 (empty_trash_form(v))
             }
             (activity(v))

@@ -1359,3 +1359,111 @@ async fn the_page_brings_its_own_stylesheet_and_an_empty_state() {
     assert!(page.contains("It can be restored for 30 days"));
     assert!(!page.contains("name=\"confirm\""));
 }
+
+#[tokio::test]
+async fn empty_trash_runs_as_a_background_job_with_its_progress_on_the_page() {
+    let app = app().await;
+    for n in 0..4 {
+        trashed_project(&app, &format!("more-{n}"), &format!("More {n}")).await;
+    }
+    let router = web_router(
+        app.web
+            .clone()
+            .with_empty_jobs(app.services.empty_jobs.clone()),
+    );
+    let (owner, csrf) = sign_in(&app, "owner@acme.test").await;
+    let wrong = send(
+        &router,
+        post(
+            "/app/acme/trash/empty",
+            &owner,
+            &[("csrf_token", &csrf), ("confirm", "globex")],
+        ),
+    )
+    .await;
+    assert_eq!(
+        wrong.location.as_deref(),
+        Some("/app/acme/trash?msg=confirm")
+    );
+    let started = send(
+        &router,
+        post(
+            "/app/acme/trash/empty",
+            &owner,
+            &[("csrf_token", &csrf), ("confirm", "acme")],
+        ),
+    )
+    .await;
+    assert_eq!(
+        started.location.as_deref(),
+        Some("/app/acme/trash?msg=emptying")
+    );
+    assert!(
+        project_exists(&app).await,
+        "nothing is removed inside the request"
+    );
+    let page = send(&router, get("/app/acme/trash?msg=emptying", &owner))
+        .await
+        .body;
+    assert!(page.contains("Emptying the trash</h2>"), "{page}");
+    assert!(
+        page.contains("Removed <strong data-removed>0</strong> of 5 items"),
+        "{page}"
+    );
+    // The page's script (served by trashd) follows the job's status.
+    assert!(page.contains("<script src=\"/app/assets/trash-"), "{page}");
+    assert!(page.contains("data-status=\"/app/acme/trash/empty-job\""));
+    let status = send(&router, get("/app/acme/trash/empty-job", &owner)).await;
+    assert_eq!(
+        status.body,
+        r#"{"state":"running","removed":0,"failed":0,"total":5}"#
+    );
+    let (globex, _) = sign_in(&app, "admin@globex.test").await;
+    let foreign = send(&router, get("/app/acme/trash/empty-job", &globex)).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert!(
+        !page.contains("id=\"empty-confirm\""),
+        "no second start while it runs"
+    );
+    // A member sees the progress too, but cannot start one.
+    let (member, member_csrf) = sign_in(&app, "member@acme.test").await;
+    let refused = send(
+        &router,
+        post(
+            "/app/acme/trash/empty",
+            &member,
+            &[("csrf_token", &member_csrf), ("confirm", "acme")],
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // The server's worker runs it: two items a batch, one batch at a time.
+    let lease = chrono::Duration::seconds(60);
+    app.services.empty_jobs.run_once(2, 1, lease).await.unwrap();
+    let page = send(&router, get("/app/acme/trash", &owner)).await.body;
+    assert!(
+        page.contains("Removed <strong data-removed>2</strong> of 5 items"),
+        "{page}"
+    );
+    assert!(page.contains("<progress max=\"5\" value=\"2\""), "{page}");
+    app.services
+        .empty_jobs
+        .run_once(2, 10, lease)
+        .await
+        .unwrap();
+    let page = send(&router, get("/app/acme/trash", &owner)).await.body;
+    assert!(page.contains("The trash was emptied</h2>"), "{page}");
+    assert!(page.contains("5 items were removed for good"), "{page}");
+    assert!(!page.contains("<script"), "no script once it is done");
+    let status = send(&router, get("/app/acme/trash/empty-job", &owner)).await;
+    assert_eq!(
+        status.body,
+        r#"{"state":"done","removed":5,"failed":0,"total":5}"#
+    );
+    assert!(!project_exists(&app).await);
+    // An hour later the report is gone.
+    app.clock.advance(chrono::Duration::minutes(61));
+    let (owner, _) = sign_in(&app, "owner@acme.test").await;
+    let page = send(&router, get("/app/acme/trash", &owner)).await.body;
+    assert!(!page.contains("empty-progress"));
+}

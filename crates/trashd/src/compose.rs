@@ -291,12 +291,15 @@ pub fn web_config(args: &WebArgs, listen: &str) -> Result<Web, Failure> {
 /// REST API (with `/healthz`, `/readyz`, `/openapi.json`) for every other
 /// path, under the rate limits of `edge`.
 pub fn app(services: Services, web: Web, edge: EdgeConfig) -> axum::Router {
-    let web = trash_web::web_router(trash_web::WebState::new(
-        services.trash.clone(),
-        services.accounts.clone(),
-        services.sessions.clone().with_policy(web.policy),
-        web.config,
-    ))
+    let web = trash_web::web_router(
+        trash_web::WebState::new(
+            services.trash.clone(),
+            services.accounts.clone(),
+            services.sessions.clone().with_policy(web.policy),
+            web.config,
+        )
+        .with_empty_jobs(services.empty_jobs.clone()),
+    )
     // The sign-in throttles count by the client the edge resolved (the
     // trusted proxies' `X-Forwarded-For`), not the proxy's address.
     .layer(axum::middleware::map_request(

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod compose;
 pub mod config;
 pub mod connections;
+pub mod empty_jobs;
 pub mod error;
 pub mod metrics;
 pub mod password;

@@ -110,6 +110,13 @@ pub async fn run(
         )))
     };
 
+    // "Empty Trash" jobs run in every serving process (one job is worked on
+    // by one process at a time; a stopped one is resumed by any of them).
+    let empty_jobs = tokio::spawn(crate::empty_jobs::run_loop(
+        services.empty_jobs.clone(),
+        shutdown.clone(),
+    ));
+
     let edge = compose::edge_config(&args.rate_limits);
     let app = compose::observed_app(services, web, edge.clone(), observed);
     let limits = connection_limits(args, db_connections);
@@ -148,6 +155,9 @@ pub async fn run(
             }
         },
     };
+    // A job cut off here keeps its stored progress; it is resumed after
+    // its claim runs out.
+    empty_jobs.abort();
     if let Some(handle) = cleanup {
         if !shutdown.is_requested() {
             // The server ended on its own (an error): nothing is left to serve.

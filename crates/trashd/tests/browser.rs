@@ -6,8 +6,9 @@
 //! It signs in, sees what was trashed through the API, filters, restores
 //! (and sees it back through the API), deletes forever through the
 //! confirmation page (and sees the item and its exclusive image gone from
-//! the API), checks a member sees no destructive control, signs out (the
-//! old cookie no longer works) and empties the trash. At 1280 px and 390 px
+//! the API), checks a member sees no destructive control, empties a trash
+//! of a few hundred items as a background job (the page shows its progress
+//! until it is done) and signs out (the old cookie no longer works). At 1280 px and 390 px
 //! wide it checks that nothing scrolls sideways, runs axe-core (npm, pinned
 //! by the script, injected into the page by the test) requiring no serious
 //! or critical violation, and saves screenshots under
@@ -25,6 +26,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery";
+
+/// Items trashed through the API before the trash is emptied.
+const EXTRA: usize = 300;
 
 /// What `scripts/browser-deps.sh` found or installed.
 struct Deps {
@@ -487,7 +491,18 @@ async fn the_trash_view_works_in_a_browser_at_both_widths() {
     check_page(&member, &axe, "trash-member-1280", 1280).await;
     member.close().await.expect("close");
 
-    // --- Empty the trash, then sign out: the old cookie no longer works.
+    // --- Empty a few hundred items in the background, with progress,
+    // then sign out: the old cookie no longer works.
+    for n in 0..EXTRA {
+        api.post_ok(
+            "/acme/projects",
+            json!({"name": format!("Bulk {n}"), "url": format!("bulk-{n}")}),
+        )
+        .await;
+        assert_eq!(api.delete(&format!("/acme/bulk-{n}")).await.0, 200);
+    }
+    let in_trash = trash_listing(&api).await.len();
+    assert_eq!(in_trash, EXTRA + 5);
     c.goto(&format!("{base}/app/acme/trash"))
         .await
         .expect("page");
@@ -503,7 +518,35 @@ async fn the_trash_view_works_in_a_browser_at_both_widths() {
         .click()
         .await
         .expect("click");
-    wait_for_url(&c, "msg=emptied").await;
+    wait_for_url(&c, "msg=emptying").await;
+    // The page reloads itself while the job runs; it ends with the report.
+    let start = Instant::now();
+    let mut seen_running = false;
+    let report = loop {
+        // The page may be reloading: a failed look is tried again.
+        if let Ok(panel) = c.find(Locator::Css("#empty-progress")).await {
+            if let Ok(text) = panel.text().await {
+                if text.starts_with("The trash was emptied") {
+                    break text;
+                }
+                if text.starts_with("Emptying the trash") && !seen_running {
+                    seen_running = true;
+                    assert!(text.contains(&format!(" of {in_trash} items")), "{text}");
+                    check_page(&c, &axe, "emptying-1280", 1280).await;
+                }
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the trash was not emptied within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    eprintln!("empty trash of {in_trash} items: progress seen: {seen_running}; {report}");
+    assert!(
+        report.contains(&format!("{in_trash} items were removed for good")),
+        "{report}"
+    );
     assert!(trash_listing(&api).await.is_empty());
     assert_eq!(text_of(&c, ".empty h2").await, "The trash is empty.");
     check_page(&c, &axe, "empty-1280", 1280).await;

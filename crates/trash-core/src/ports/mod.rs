@@ -46,6 +46,7 @@
 use crate::domain::*;
 
 mod accounts;
+mod jobs;
 mod outbox;
 mod queue;
 mod reads;
@@ -55,6 +56,7 @@ mod small;
 mod writes;
 
 pub use accounts::*;
+pub use jobs::*;
 pub use outbox::*;
 pub use queue::*;
 pub use reads::*;
@@ -119,6 +121,7 @@ pub trait StandaloneStore:
     + Health
     + Outbox
     + WebhookEndpoints
+    + EmptyJobs
 {
 }
 
@@ -134,5 +137,6 @@ impl<T> StandaloneStore for T where
         + Health
         + Outbox
         + WebhookEndpoints
+        + EmptyJobs
 {
 }

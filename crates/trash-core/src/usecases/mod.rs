@@ -24,6 +24,7 @@ use crate::rules::{self, Backoff};
 
 mod accounts;
 mod cleanup;
+mod empty_job;
 mod list;
 mod permanent;
 mod resources;
@@ -33,6 +34,7 @@ mod trash;
 
 pub use accounts::*;
 pub use cleanup::*;
+pub use empty_job::*;
 pub use list::*;
 pub use permanent::*;
 pub use resources::*;
@@ -340,6 +342,8 @@ pub struct Services {
     pub accounts: AccountService,
     /// Web sessions, and the user changes that end them.
     pub sessions: SessionService,
+    /// "Empty Trash" in the background.
+    pub empty_jobs: EmptyJobService,
     /// Readiness.
     pub health: Arc<dyn Health>,
 }
@@ -373,6 +377,7 @@ impl Services {
         let accounts = AccountService::new(store.clone(), runtime.clone());
         let sessions = SessionService::new(store.clone(), store.clone(), runtime);
         Services {
+            empty_jobs: EmptyJobService::new(trash.clone(), store.clone()),
             trash,
             resources,
             accounts,

@@ -14,6 +14,7 @@ use crate::rows::{self, get};
 use crate::PgStore;
 
 mod accounts;
+mod jobs;
 mod outbox;
 mod queue;
 mod reads;
