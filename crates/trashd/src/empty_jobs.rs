@@ -9,8 +9,8 @@ use trash_core::usecases::{EmptyJobService, EmptyRun};
 
 use crate::shutdown::Shutdown;
 
-/// Items per batch: each item is removed in its own short transaction, and
-/// the progress the page shows is stored after each batch.
+/// Items per batch: a batch is purged as the cleanup purges its batches,
+/// and the progress the page shows is stored after each.
 pub const BATCH: u32 = 100;
 
 /// How long a worker holds a job without storing progress before another

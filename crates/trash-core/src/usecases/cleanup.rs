@@ -100,6 +100,20 @@ impl TrashService {
             .queue
             .claim_due_operations(now, now.plus(self.config.claim), batch.max(1))
             .await?;
+        self.purge_in_batch(&ops, PurgeReason::Cleanup, &Actor::system())
+            .await
+    }
+
+    /// Purges `ops` for `reason` as `actor`, in one batch as
+    /// [`TrashService::purge_due`] describes (one all-or-nothing,
+    /// time-limited transaction, else item by item). Used by the cleanup
+    /// and by "Empty Trash" jobs.
+    pub(crate) async fn purge_in_batch(
+        &self,
+        ops: &[TrashOperation],
+        reason: PurgeReason,
+        actor: &Actor,
+    ) -> Result<CleanupReport, CleanupError> {
         let mut report = CleanupReport {
             claimed: ops.len() as u32,
             ..CleanupReport::default()
@@ -110,10 +124,9 @@ impl TrashService {
         let mut alone: Vec<&TrashOperation> = Vec::new();
         let mut batched: Vec<&TrashOperation> = Vec::new();
         let mut plans: Vec<PurgePlan> = Vec::new();
-        match self.reads.load_for_purge(&ops).await {
+        match self.reads.load_for_purge(ops).await {
             Ok(read) if read.len() == ops.len() => {
                 let now = self.now();
-                let actor = Actor::system();
                 let mut aggregates = HashSet::new();
                 for (op, agg) in ops.iter().zip(read) {
                     let Some(agg) = agg else {
@@ -124,7 +137,7 @@ impl TrashService {
                         alone.push(op);
                         continue;
                     }
-                    match self.decide_purge(op, &agg, PurgeReason::Cleanup, &actor, now) {
+                    match self.decide_purge(op, &agg, reason, actor, now) {
                         Some(plan) => {
                             batched.push(op);
                             plans.push(plan);
@@ -158,9 +171,7 @@ impl TrashService {
         let mut last_error = None;
         for op in alone {
             report.alone += 1;
-            let outcome = self
-                .purge_operation(op, PurgeReason::Cleanup, &Actor::system())
-                .await;
+            let outcome = self.purge_operation(op, reason, actor).await;
             match outcome {
                 Ok(PurgeOutcome::Purged(counts)) => {
                     report.purged += 1;

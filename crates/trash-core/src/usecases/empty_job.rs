@@ -9,7 +9,7 @@ use crate::domain::*;
 use crate::ports::{EmptyJob, EmptyJobState, EmptyJobs, StoreError};
 use crate::rules::PurgeReason;
 
-use super::cleanup::{PurgeError, PurgeOutcome};
+use super::cleanup::CleanupError;
 use super::{DeleteForeverError, ListTrashRequest, PageLimit, TrashService};
 
 /// Starts, shows and runs "Empty Trash" jobs.
@@ -85,8 +85,9 @@ impl EmptyJobService {
 
     /// Claims a waiting job (a new one, or one whose worker stopped: its
     /// claim ran out) and works on it for at most `batches` batches of
-    /// `batch` items, each item removed in its own guarded transaction as
-    /// the cleanup does, storing the progress and renewing the claim for
+    /// `batch` items, each batch purged as the cleanup purges its batches
+    /// (one all-or-nothing transaction, else item by item), recorded as
+    /// `emptied`, storing the progress and renewing the claim for
     /// `lease` after each batch. Items that cannot be removed are counted
     /// as failed and left in the trash. The job is done when a read of the
     /// trash from where it stands finds nothing more.
@@ -115,22 +116,20 @@ impl EmptyJobService {
                 )
                 .await?;
             let finished = page.entries.is_empty();
-            for entry in &page.entries {
-                match self
-                    .trash
-                    .purge_operation(&entry.operation, PurgeReason::EmptyTrash, &job.actor)
-                    .await
-                {
-                    Ok(PurgeOutcome::Purged(_)) => job.removed += 1,
-                    // Gone meanwhile (restored, or purged with its parent).
-                    Ok(PurgeOutcome::Skipped) => {}
-                    // Kept changing under every attempt: left in the trash.
-                    Err(PurgeError::Busy) => job.failed += 1,
-                    // The store is down: the claim runs out and the job is
-                    // resumed from the stored progress.
-                    Err(PurgeError::Store(e)) => return Err(e),
-                }
-            }
+            let ops: Vec<TrashOperation> =
+                page.entries.iter().map(|e| e.operation.clone()).collect();
+            // The cleanup's batch: one all-or-nothing transaction, else item
+            // by item. An item gone meanwhile (restored, or purged with its
+            // parent) is skipped; one that kept failing is left in the
+            // trash. If the store is down the claim runs out and the job is
+            // resumed from the stored progress.
+            let report = self
+                .trash
+                .purge_in_batch(&ops, PurgeReason::EmptyTrash, &job.actor)
+                .await
+                .map_err(|CleanupError::Store(e)| e)?;
+            job.removed += u64::from(report.purged);
+            job.failed += u64::from(report.failed);
             // Everything up to here was removed, is gone, or failed: the
             // next read starts after it (items trashed later than the page
             // are newer and not in this read).
