@@ -17,6 +17,7 @@
 mod common;
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -79,7 +80,9 @@ fn deps() -> Deps {
     }
 }
 
-/// A running chromedriver, stopped on drop.
+/// A running chromedriver in a process group of its own, which the
+/// browsers it starts join: on drop the whole group is stopped, so a
+/// failing test leaves no browser behind.
 struct Driver {
     child: Child,
     url: String,
@@ -87,6 +90,8 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -98,6 +103,7 @@ fn start_driver(path: &str) -> Driver {
         .expect("a free port")
         .port();
     let child = Command::new(path)
+        .process_group(0)
         .arg(format!("--port={port}"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
