@@ -6,7 +6,8 @@
 //! It signs in, sees what was trashed through the API, filters, restores
 //! (and sees it back through the API), deletes forever through the
 //! confirmation page (and sees the item and its exclusive image gone from
-//! the API), checks a member sees no destructive control, empties a trash
+//! the API), signs in with the keyboard alone on a phone-sized window,
+//! checks a member sees no destructive control, empties a trash
 //! of a few hundred items as a background job (the page shows its progress
 //! until it is done) and signs out (the old cookie no longer works). At 1280 px and 390 px
 //! wide it checks that nothing scrolls sideways, runs axe-core (npm, pinned
@@ -27,6 +28,10 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery";
+
+/// The WebDriver keys Tab and Enter.
+const TAB: char = '\u{E004}';
+const ENTER: char = '\u{E007}';
 
 /// Items trashed through the API before the trash is emptied.
 const EXTRA: usize = 300;
@@ -467,7 +472,42 @@ async fn the_trash_view_works_in_a_browser_at_both_widths() {
         .await
         .expect("login page");
     check_page(&phone, &axe, "login-390", 390).await;
-    sign_in(&phone, &base, "owner@acme.test").await;
+    // With the keyboard alone: the e-mail field, Tab to the password,
+    // Enter to sign in.
+    phone
+        .find(Locator::Id("email"))
+        .await
+        .expect("e-mail field")
+        .click()
+        .await
+        .expect("focus");
+    let typing = |text: String| {
+        let phone = phone.clone();
+        async move {
+            phone
+                .active_element()
+                .await
+                .expect("a focused element")
+                .send_keys(&text)
+                .await
+                .expect("type");
+        }
+    };
+    typing(format!("owner@acme.test{TAB}")).await;
+    let focused = phone
+        .active_element()
+        .await
+        .expect("focus")
+        .attr("id")
+        .await;
+    assert_eq!(
+        focused.expect("attr").as_deref(),
+        Some("password"),
+        "Tab moves to the password"
+    );
+    typing(format!("{PASSWORD}{ENTER}")).await;
+    wait_for_url(&phone, "/app/acme/trash").await;
+    assert_eq!(text_of(&phone, "h1").await, "Trash of acme");
     check_page(&phone, &axe, "trash-390", 390).await;
     phone
         .find(Locator::Css(
