@@ -7,10 +7,10 @@
 //! (and sees it back through the API), deletes forever through the
 //! confirmation page (and sees the item and its exclusive image gone from
 //! the API), signs in with the keyboard alone on a phone-sized window,
-//! checks a member sees no destructive control, empties a trash
-//! of a few hundred items as a background job (the page shows its progress
-//! until it is done) and signs out (the old cookie no longer works). At 1280 px and 390 px
-//! wide it checks that nothing scrolls sideways, runs axe-core (npm, pinned
+//! checks a member sees no destructive control, empties a trash of a few
+//! hundred items as a background job (the page shows its progress until
+//! it is done) and signs out (the old cookie no longer works). At 1280 px
+//! and 390 px wide it checks that nothing scrolls sideways, runs axe-core (npm, pinned
 //! by the script, injected into the page by the test) requiring no serious
 //! or critical violation, and saves screenshots under
 //! `target/screenshots/`.
