@@ -182,7 +182,11 @@ async fn cascade(e: &Env, s: &str, versions: u32) -> Duration {
                 .expect("training");
         }
     }
-    let id = match e.resources.get_project(&e.key, &e.ws, &slug(s)).await {
+    let id = match e
+        .resources
+        .get_project(&e.key, &e.ws, &slug(s), Default::default())
+        .await
+    {
         Ok(view) => view.project.id,
         Err(err) => panic!("project: {err}"),
     };

@@ -1292,6 +1292,145 @@ pub async fn version_numbers_are_never_reused(f: &dyn StoreFactory) {
     assert_eq!(v.number, num(3));
 }
 
+/// Narrow project reads return exactly the part asked for (what
+/// `ProjectPart::narrow` keeps of the whole aggregate, at the same
+/// revision), and the resource listings page by key: every active project
+/// and version once, in order, trashed ones never.
+pub async fn narrow_reads_and_resource_pages(f: &dyn StoreFactory) {
+    let h = harness(f).await;
+    for p in ["b-one", "a-two", "c-three", "a", "d-gone"] {
+        h.project(p).await;
+    }
+    for _ in 0..6 {
+        h.version("a-two").await;
+    }
+    h.finished_training("a-two", 2).await;
+    h.finished_training("a-two", 2).await;
+    h.finished_training("a-two", 5).await;
+    h.trash_version("a-two", 3).await;
+    h.trash_project("d-gone").await;
+    let id = h.project_id("a-two").await.expect("a-two");
+    let reads = &h.store.reads;
+    let whole = reads
+        .load_project(&h.ws, &id)
+        .await
+        .unwrap()
+        .expect("whole");
+    assert_eq!(whole.versions.len(), 6);
+    assert_eq!(whole.trainings.len(), 3);
+    let parts = [
+        ProjectPart::Head,
+        ProjectPart::Version(num(2)),
+        ProjectPart::Version(num(3)),
+        ProjectPart::Version(num(9)),
+        ProjectPart::ActiveVersions {
+            after: None,
+            limit: 2,
+        },
+        ProjectPart::ActiveVersions {
+            after: Some(num(2)),
+            limit: 2,
+        },
+        ProjectPart::ActiveVersions {
+            after: Some(num(5)),
+            limit: 10,
+        },
+    ];
+    for part in parts {
+        let narrow = reads
+            .load_project_part(&h.ws, &id, part)
+            .await
+            .unwrap()
+            .expect("narrow");
+        assert_eq!(narrow, part.narrow(whole.clone()), "{part:?}");
+    }
+    let page = reads
+        .load_project_part(
+            &h.ws,
+            &id,
+            ProjectPart::ActiveVersions {
+                after: Some(num(2)),
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let numbers: Vec<u32> = page.versions.iter().map(|v| v.number.get()).collect();
+    assert_eq!(numbers, vec![4, 5], "3 is trashed");
+    let two = reads
+        .load_project_part(&h.ws, &id, ProjectPart::Version(num(2)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(two.trainings.len(), 2);
+    assert!(
+        reads
+            .load_project_part(&h.other_ws, &id, ProjectPart::Head)
+            .await
+            .unwrap()
+            .is_none(),
+        "another workspace's project is missing"
+    );
+
+    // Projects page by slug (byte order: "a" < "a-two" < "b-one").
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let view = h
+            .resources
+            .get_workspace(
+                &h.key,
+                &h.ws,
+                Page {
+                    after: after.clone(),
+                    limit: 2,
+                },
+            )
+            .await
+            .expect("workspace");
+        assert!(view.projects.len() <= 2);
+        seen.extend(view.projects.iter().map(|p| p.slug.to_string()));
+        match view.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec!["a", "a-two", "b-one", "c-three"]);
+    // Versions page by number, trashed ones left out.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let view = h
+            .resources
+            .get_project(&h.key, &h.ws, &slug("a-two"), Page { after, limit: 2 })
+            .await
+            .expect("project");
+        seen.extend(view.versions.iter().map(|v| v.number.get()));
+        match view.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![1, 2, 4, 5, 6]);
+    // The decisions read narrowly and still decide right.
+    let v7 = h.version("a-two").await;
+    assert_eq!(v7.number.get(), 7, "numbers are never reused");
+    assert_eq!(
+        h.resources
+            .create_training(&h.key, &h.ws, &slug("a-two"), num(3))
+            .await,
+        Err(ResourceError::NotFound(Missing::Version)),
+        "a trashed version takes no training"
+    );
+    let view = h
+        .resources
+        .get_version(&h.key, &h.ws, &slug("a-two"), num(2))
+        .await
+        .expect("version 2");
+    assert_eq!(view.trainings.len(), 2);
+}
+
 /// Reads answer 404 for trashed items, directly or through a parent.
 pub async fn trashed_items_are_hidden_from_reads(f: &dyn StoreFactory) {
     let h = harness(f).await;
@@ -1320,13 +1459,15 @@ pub async fn trashed_items_are_hidden_from_reads(f: &dyn StoreFactory) {
     );
     let view = h
         .resources
-        .get_project(&h.key, &h.ws, &slug("det"))
+        .get_project(&h.key, &h.ws, &slug("det"), Page::default())
         .await
         .expect("project");
     assert_eq!(view.versions.len(), 1);
     h.trash_project("det").await;
     assert_eq!(
-        h.resources.get_project(&h.key, &h.ws, &slug("det")).await,
+        h.resources
+            .get_project(&h.key, &h.ws, &slug("det"), Page::default())
+            .await,
         Err(ResourceError::NotFound(Missing::Project))
     );
     assert_eq!(
@@ -1337,7 +1478,7 @@ pub async fn trashed_items_are_hidden_from_reads(f: &dyn StoreFactory) {
     );
     assert!(h
         .resources
-        .get_workspace(&h.key, &h.ws)
+        .get_workspace(&h.key, &h.ws, Page::default())
         .await
         .expect("ws")
         .projects

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use trash_core::domain::*;
-use trash_core::usecases::{ResourceError, RestoreError, TrashError};
+use trash_core::usecases::{Page, ResourceError, RestoreError, TrashError};
 use trash_core::{ResourceService, Runtime, TrashConfig, TrashService};
 use trash_runtime::{RandomIds, TokioPause};
 
@@ -227,7 +227,7 @@ pub async fn writers_on_one_project_are_never_busy(f: &dyn StoreFactory) {
         .all(|t| t.status == TrainingStatus::Succeeded && t.state.is_active()));
     let view = h
         .resources
-        .get_project(&h.key, &h.ws, &slug("busy"))
+        .get_project(&h.key, &h.ws, &slug("busy"), Page::default())
         .await
         .expect("project");
     assert_eq!(view.versions.len() as u32, versions);

@@ -302,8 +302,16 @@ impl WorkQueue for GatedStore {
 
 #[async_trait]
 impl ResourceStore for GatedStore {
-    async fn active_projects(&self, workspace: &WorkspaceSlug) -> Result<Vec<Project>, StoreError> {
-        self.inner.resources.active_projects(workspace).await
+    async fn active_projects(
+        &self,
+        workspace: &WorkspaceSlug,
+        after: Option<Slug>,
+        limit: u32,
+    ) -> Result<Vec<Project>, StoreError> {
+        self.inner
+            .resources
+            .active_projects(workspace, after, limit)
+            .await
     }
 
     async fn image(

@@ -147,6 +147,7 @@ macro_rules! store_conformance_tests {
             search_pages_within_a_budget,
             version_numbers_are_never_reused,
             trashed_items_are_hidden_from_reads,
+            narrow_reads_and_resource_pages,
             purge_removes_exactly_the_plan,
             cleanup_batches_and_isolates_a_failing_item,
             cleanup_batch_takes_one_operation_per_aggregate,

@@ -126,6 +126,16 @@ fn parameter(operation: &str, name: &str) -> Option<(Value, Value)> {
             json!({"type": "string", "pattern": EVENT_CURSOR, "minLength": 2, "maxLength": 16}),
             json!("e2a"),
         ),
+        ("get_workspace", "cursor") => (
+            json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": PROJECT_SLUG,
+                "description": "The nextCursor of the previous page: the last project slug it held."}),
+            json!("hard-hat-detector"),
+        ),
+        ("get_project", "cursor") => (
+            json!({"type": "string", "minLength": 1, "maxLength": 9, "pattern": "^[1-9][0-9]{0,8}$",
+                "description": "The nextCursor of the previous page: the last version number it held."}),
+            json!("1"),
+        ),
         (_, "limit") => (
             json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000}),
             json!(50),

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use trash_core::domain::*;
 use trash_core::usecases::{
-    check_access, AccessDenied, BulkRestoreError, EventsRequest, ListTrashRequest, Missing,
+    check_access, AccessDenied, BulkRestoreError, EventsRequest, ListTrashRequest, Missing, Page,
     PageLimit, ResourceError, RestoreError, RestoreItem, TrashError, WorkflowRef,
 };
 use utoipa::{IntoParams, IntoResponses};
@@ -740,9 +740,19 @@ async fn restore_many(
 
 // ---- resources ---------------------------------------------------------------------------------
 
-/// The workspace and its active projects (`project:read`).
+/// The `limit` query parameter of the paginated resource reads (1 to 1000,
+/// default 1000).
+fn page_limit(req: &ApiRequest) -> Result<u32, ApiError> {
+    Ok(req
+        .query_parsed("limit", PageLimit::parse)?
+        .unwrap_or_default()
+        .get())
+}
+
+/// The workspace and a page of its active projects, by slug
+/// (`project:read`). Without `limit`, up to 1000 projects.
 #[utoipa::path(get, path = "/{ws}", tag = "resources", operation_id = "get_workspace",
-    params(WsPath), responses((status = 200, body = WorkspaceBody), CommonErrors))]
+    params(WsPath, PageParams), responses((status = 200, body = WorkspaceBody), CommonErrors))]
 pub async fn get_workspace(
     State(state): State<AppState>,
     ApiPath(path): ApiPath<WsPath>,
@@ -750,8 +760,16 @@ pub async fn get_workspace(
 ) -> Result<Json<WorkspaceBody>, ApiError> {
     let principal = req.principal(&state).await?;
     let ws = workspace(&path.ws)?;
-    let view = state.resources.get_workspace(&principal, &ws).await?;
-    Ok(Json(WorkspaceBody::new(&view.workspace, &view.projects)))
+    let page = Page {
+        limit: page_limit(&req)?,
+        after: req.query_parsed("cursor", Slug::parse)?,
+    };
+    let view = state.resources.get_workspace(&principal, &ws, page).await?;
+    Ok(Json(WorkspaceBody::new(
+        &view.workspace,
+        &view.projects,
+        view.next.as_ref(),
+    )))
 }
 
 /// Creates a project (`project:create`). The slugs `trash`, `workflows`,
@@ -783,9 +801,10 @@ pub async fn create_project(
     Ok(Json(ProjectBody::from(&project)))
 }
 
-/// An active project and its active versions (`project:read`).
+/// An active project and a page of its active versions, by number
+/// (`project:read`). Without `limit`, up to 1000 versions.
 #[utoipa::path(get, path = "/{ws}/{project}", tag = "resources", operation_id = "get_project",
-    params(ProjectPath), responses((status = 200, body = ProjectDetail), CommonErrors))]
+    params(ProjectPath, PageParams), responses((status = 200, body = ProjectDetail), CommonErrors))]
 pub async fn get_project(
     State(state): State<AppState>,
     ApiPath(path): ApiPath<ProjectPath>,
@@ -794,14 +813,19 @@ pub async fn get_project(
     let principal = req.principal(&state).await?;
     let ws = workspace(&path.ws)?;
     let slug = project_slug(&path.project)?;
+    let page = Page {
+        limit: page_limit(&req)?,
+        after: req.query_parsed("cursor", VersionNumber::parse)?,
+    };
     let view = state
         .resources
-        .get_project(&principal, &ws, &slug)
+        .get_project(&principal, &ws, &slug, page)
         .await
         .map_err(|e| ApiError::from(e).or_not_found(format!("project {slug} not found")))?;
     Ok(Json(ProjectDetail {
         project: ProjectBody::from(&view.project),
         versions: view.versions.iter().map(VersionBody::from).collect(),
+        next_cursor: view.next.map(|n| n.to_string()),
     }))
 }
 

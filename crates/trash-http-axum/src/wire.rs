@@ -845,16 +845,33 @@ pub struct WorkspaceInfo {
     pub projects: Vec<ProjectBody>,
 }
 
+/// Query of the paginated resource reads, `GET /{ws}` and `GET /{ws}/{project}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page size, 1 to 1000 (default 1000).
+    pub limit: Option<u32>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
 /// `GET /{ws}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkspaceBody {
-    /// The workspace.
+    /// The workspace, with a page of its active projects (by slug).
     pub workspace: WorkspaceInfo,
+    /// Pass as `cursor` to get the next page of projects; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 impl WorkspaceBody {
-    /// From the workspace and its active projects.
-    pub fn new(ws: &Workspace, projects: &[Project]) -> WorkspaceBody {
+    /// From the workspace and a page of its active projects.
+    pub fn new(
+        ws: &Workspace,
+        projects: &[Project],
+        next: Option<&trash_core::domain::Slug>,
+    ) -> WorkspaceBody {
         WorkspaceBody {
             workspace: WorkspaceInfo {
                 url: ws.slug.to_string(),
@@ -862,6 +879,7 @@ impl WorkspaceBody {
                 created_at: time(ws.created_at),
                 projects: projects.iter().map(ProjectBody::from).collect(),
             },
+            next_cursor: next.map(|s| s.to_string()),
         }
     }
 }
@@ -896,11 +914,14 @@ impl From<&Version> for VersionBody {
 
 /// `GET /{ws}/{project}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ProjectDetail {
     /// The project.
     pub project: ProjectBody,
-    /// Its active versions, by number.
+    /// A page of its active versions, by number.
     pub versions: Vec<VersionBody>,
+    /// Pass as `cursor` to get the next page of versions; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// A training.

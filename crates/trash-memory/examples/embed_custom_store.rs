@@ -86,6 +86,16 @@ impl<S: TrashReads> TrashReads for CountingStore<S> {
         self.inner.load_project(workspace, id).await
     }
 
+    async fn load_project_part(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ProjectId,
+        part: ProjectPart,
+    ) -> Result<Option<ProjectAggregate>, StoreError> {
+        self.count("load_project_part");
+        self.inner.load_project_part(workspace, id, part).await
+    }
+
     async fn training_project(
         &self,
         workspace: &WorkspaceSlug,

@@ -1043,16 +1043,23 @@ impl WorkQueue for MemoryStore {
 
 #[async_trait]
 impl ResourceStore for MemoryStore {
-    async fn active_projects(&self, workspace: &WorkspaceSlug) -> Result<Vec<Project>, StoreError> {
+    async fn active_projects(
+        &self,
+        workspace: &WorkspaceSlug,
+        after: Option<Slug>,
+        limit: u32,
+    ) -> Result<Vec<Project>, StoreError> {
         let s = self.lock()?;
         let mut out: Vec<Project> = s
             .projects
             .values()
             .map(|r| &r.project)
             .filter(|p| &p.workspace == workspace && p.state.is_active())
+            .filter(|p| after.as_ref().is_none_or(|a| p.slug.as_str() > a.as_str()))
             .cloned()
             .collect();
-        out.sort_by(|a, b| a.slug.cmp(&b.slug));
+        out.sort_by(|a, b| a.slug.as_str().cmp(b.slug.as_str()));
+        out.truncate(limit as usize);
         Ok(out)
     }
 

@@ -178,7 +178,8 @@ async fn attempt(w: &World, who: &Principal, action: Action, kind: ItemKind) -> 
         },
         Action::Read => match kind {
             ItemKind::Project => denied!(
-                res.get_project(who, ws, &slug("det")).await,
+                res.get_project(who, ws, &slug("det"), Default::default())
+                    .await,
                 ResourceError::Denied
             ),
             ItemKind::Version => denied!(

@@ -451,7 +451,7 @@ async fn restore_and_create_race_for_one_slug() {
         let holders = h
             .store
             .resources
-            .active_projects(&h.ws)
+            .active_projects(&h.ws, None, u32::MAX)
             .await
             .expect("active");
         assert_eq!(

@@ -52,7 +52,10 @@ async fn snapshot(store: &SqliteStore, ws: &WorkspaceSlug, ids: &Ids) -> Snapsho
     Snapshot {
         projects,
         workflows,
-        active: store.active_projects(ws).await.expect("active projects"),
+        active: store
+            .active_projects(ws, None, u32::MAX)
+            .await
+            .expect("active projects"),
         listing: store
             .list_trash(&TrashQuery {
                 workspace: ws.clone(),
@@ -206,7 +209,7 @@ async fn everything_survives_a_restart() {
     assert_eq!(
         services
             .resources
-            .get_project(&key, &ws, &slug("alpha"))
+            .get_project(&key, &ws, &slug("alpha"), Default::default())
             .await
             .expect("alpha is active")
             .project

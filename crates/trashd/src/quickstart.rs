@@ -359,7 +359,10 @@ mod tests {
                 .await
                 .unwrap(),
         );
-        let view = service.get_workspace(&me, &ws).await.unwrap();
+        let view = service
+            .get_workspace(&me, &ws, Default::default())
+            .await
+            .unwrap();
         let slugs: Vec<&str> = view.projects.iter().map(|p| p.slug.as_str()).collect();
         assert_eq!(
             slugs,
@@ -400,7 +403,7 @@ mod tests {
         assert_eq!(trash(store.clone()).await, 3, "nothing seeded twice");
         assert_eq!(
             service
-                .get_workspace(&me, &ws)
+                .get_workspace(&me, &ws, Default::default())
                 .await
                 .unwrap()
                 .projects

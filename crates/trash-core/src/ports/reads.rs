@@ -22,6 +22,53 @@ pub struct ProjectAggregate {
     pub operations: Vec<TrashOperation>,
 }
 
+/// Which part of a project a narrow read returns
+/// ([`TrashReads::load_project_part`]). Every part carries the project, its
+/// revision, its next version number and its live operations; the parts
+/// differ only in the versions and trainings they carry, so a decision that
+/// needs one version (or none) does not read a project of 10,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectPart {
+    /// No versions, no trainings.
+    Head,
+    /// The version with this number (if any) and its trainings.
+    Version(VersionNumber),
+    /// Up to `limit` *active* versions numbered above `after`, ascending;
+    /// no trainings.
+    ActiveVersions {
+        /// Versions numbered above this (from the first when `None`).
+        after: Option<VersionNumber>,
+        /// At most this many.
+        limit: u32,
+    },
+}
+
+impl ProjectPart {
+    /// Keeps of a whole aggregate exactly what this part carries: what a
+    /// store's narrow read MUST return (the default implementation of
+    /// [`TrashReads::load_project_part`] and the conformance suite use it).
+    pub fn narrow(self, mut agg: ProjectAggregate) -> ProjectAggregate {
+        match self {
+            ProjectPart::Head => {
+                agg.versions.clear();
+                agg.trainings.clear();
+            }
+            ProjectPart::Version(n) => {
+                agg.versions.retain(|v| v.number == n);
+                agg.trainings.retain(|t| t.version == n);
+            }
+            ProjectPart::ActiveVersions { after, limit } => {
+                agg.versions
+                    .retain(|v| v.state.is_active() && after.is_none_or(|a| v.number > a));
+                agg.versions.sort_by_key(|v| v.number);
+                agg.versions.truncate(limit as usize);
+                agg.trainings.clear();
+            }
+        }
+        agg
+    }
+}
+
 /// The aggregate a purge decides on: a project's or a workflow's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AggregateRead {
@@ -205,6 +252,22 @@ pub trait TrashReads: Send + Sync {
         workspace: &WorkspaceSlug,
         id: &ProjectId,
     ) -> Result<Option<ProjectAggregate>, StoreError>;
+    /// MUST return what [`TrashReads::load_project`] would, narrowed to
+    /// `part` exactly as [`ProjectPart::narrow`] narrows it, read at one
+    /// revision. Its cost MUST NOT grow with the number of versions and
+    /// trainings the part leaves out (the default reads the whole aggregate:
+    /// correct, not narrow; SQL stores override it).
+    async fn load_project_part(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ProjectId,
+        part: ProjectPart,
+    ) -> Result<Option<ProjectAggregate>, StoreError> {
+        Ok(self
+            .load_project(workspace, id)
+            .await?
+            .map(|agg| part.narrow(agg)))
+    }
     /// MUST return the project a training belongs to, if the training is in
     /// the workspace.
     async fn training_project(

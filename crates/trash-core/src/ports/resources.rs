@@ -21,8 +21,15 @@ pub struct ImageView {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ResourceStore: Send + Sync {
-    /// MUST return the workspace's active projects, ordered by slug.
-    async fn active_projects(&self, workspace: &WorkspaceSlug) -> Result<Vec<Project>, StoreError>;
+    /// MUST return up to `limit` of the workspace's active projects whose
+    /// slug sorts after `after` (from the first when `None`), ordered by
+    /// slug (byte order). The cost MUST NOT grow with the projects skipped.
+    async fn active_projects(
+        &self,
+        workspace: &WorkspaceSlug,
+        after: Option<Slug>,
+        limit: u32,
+    ) -> Result<Vec<Project>, StoreError>;
     /// MUST return the image and every project (active or trashed) linking it.
     async fn image(
         &self,

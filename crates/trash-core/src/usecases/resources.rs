@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::domain::*;
 use crate::ports::{
-    AccountStore, AggregateLock, Guard, ImageView, ProjectAggregate, ResourceStore, StoreError,
-    TrashReads,
+    AccountStore, AggregateLock, Guard, ImageView, ProjectAggregate, ProjectPart, ResourceStore,
+    StoreError, TrashReads,
 };
 
 use super::{check_access, project_by_slug, workflow_by_slug, AccessDenied, Attempts, Contended};
@@ -99,8 +99,34 @@ impl From<StoreError> for ResourceError {
 pub struct WorkspaceView {
     /// The workspace.
     pub workspace: Workspace,
-    /// Its active projects.
+    /// A page of its active projects, by slug.
     pub projects: Vec<Project>,
+    /// The slug to continue after, when more projects follow.
+    pub next: Option<Slug>,
+}
+
+/// The largest page of the resource listings (and the default one: a
+/// client that does not page, such as the official CLI, gets this many).
+pub const MAX_PAGE: u32 = 1000;
+
+/// A page of a resource listing: up to `limit` entries after `after`, in
+/// the listing's order. A limit outside `1..=MAX_PAGE` is clamped into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<C> {
+    /// Continue after this entry (from the first when `None`).
+    pub after: Option<C>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+impl<C> Default for Page<C> {
+    /// The first page, of [`MAX_PAGE`] entries.
+    fn default() -> Self {
+        Page {
+            after: None,
+            limit: MAX_PAGE,
+        }
+    }
 }
 
 /// An active project and its active versions.
@@ -108,8 +134,10 @@ pub struct WorkspaceView {
 pub struct ProjectView {
     /// The project.
     pub project: Project,
-    /// Its active versions, by number.
+    /// A page of its active versions, by number.
     pub versions: Vec<Version>,
+    /// The number to continue after, when more versions follow.
+    pub next: Option<VersionNumber>,
 }
 
 /// An active version, with its project.
@@ -170,11 +198,12 @@ impl ResourceService {
         &self,
         workspace: &WorkspaceSlug,
         slug: &Slug,
+        part: ProjectPart,
     ) -> Result<ProjectAggregate, ResourceError> {
         let id = project_by_slug(self.reads.as_ref(), workspace, slug)
             .await?
             .ok_or(ResourceError::NotFound(Missing::Project))?;
-        self.active_project_by_id(workspace, &id).await
+        self.active_project_by_id(workspace, &id, part).await
     }
 
     /// Like [`Self::active_project`], read during this process's turn on the
@@ -184,6 +213,7 @@ impl ResourceService {
         &self,
         workspace: &WorkspaceSlug,
         slug: &Slug,
+        part: ProjectPart,
     ) -> Result<(ProjectAggregate, AggregateLock), ResourceError> {
         let id = project_by_slug(self.reads.as_ref(), workspace, slug)
             .await?
@@ -193,17 +223,21 @@ impl ResourceService {
             .locks
             .lock(&AggregateId::Project(id.clone()))
             .await;
-        Ok((self.active_project_by_id(workspace, &id).await?, turn))
+        Ok((self.active_project_by_id(workspace, &id, part).await?, turn))
     }
 
+    /// The project read narrowly: only the `part` the decision needs (and
+    /// the revision its write is guarded by), so the cost of a write does
+    /// not grow with the project's size.
     async fn active_project_by_id(
         &self,
         workspace: &WorkspaceSlug,
         id: &ProjectId,
+        part: ProjectPart,
     ) -> Result<ProjectAggregate, ResourceError> {
         let agg = self
             .reads
-            .load_project(workspace, id)
+            .load_project_part(workspace, id, part)
             .await?
             .ok_or(ResourceError::NotFound(Missing::Project))?;
         if !agg.project.state.is_active() {
@@ -229,11 +263,13 @@ impl ResourceService {
         }
     }
 
-    /// The workspace and its active projects (`project:read`).
+    /// The workspace and a page of its active projects, by slug
+    /// (`project:read`).
     pub async fn get_workspace(
         &self,
         principal: &Principal,
         workspace: &WorkspaceSlug,
+        page: Page<Slug>,
     ) -> Result<WorkspaceView, ResourceError> {
         check_access(principal, workspace, read_scope())?;
         let ws = self
@@ -241,10 +277,21 @@ impl ResourceService {
             .workspace(workspace)
             .await?
             .ok_or(ResourceError::NotFound(Missing::Workspace))?;
-        let projects = self.resources.active_projects(workspace).await?;
+        let limit = page.limit.clamp(1, MAX_PAGE);
+        let mut projects = self
+            .resources
+            .active_projects(workspace, page.after, limit + 1)
+            .await?;
+        let next = if projects.len() > limit as usize {
+            projects.truncate(limit as usize);
+            projects.last().map(|p| p.slug.clone())
+        } else {
+            None
+        };
         Ok(WorkspaceView {
             workspace: ws,
             projects,
+            next,
         })
     }
 
@@ -278,24 +325,34 @@ impl ResourceService {
         Ok(project)
     }
 
-    /// An active project and its active versions (`project:read`).
+    /// An active project and a page of its active versions, by number
+    /// (`project:read`).
     pub async fn get_project(
         &self,
         principal: &Principal,
         workspace: &WorkspaceSlug,
         slug: &Slug,
+        page: Page<VersionNumber>,
     ) -> Result<ProjectView, ResourceError> {
         check_access(principal, workspace, read_scope())?;
-        let agg = self.active_project(workspace, slug).await?;
-        let mut versions: Vec<Version> = agg
-            .versions
-            .into_iter()
-            .filter(|v| v.state.is_active())
-            .collect();
-        versions.sort_by_key(|v| v.number);
+        let limit = page.limit.clamp(1, MAX_PAGE);
+        // One more than asked, to know whether another page follows.
+        let part = ProjectPart::ActiveVersions {
+            after: page.after,
+            limit: limit + 1,
+        };
+        let agg = self.active_project(workspace, slug, part).await?;
+        let mut versions = agg.versions;
+        let next = if versions.len() > limit as usize {
+            versions.truncate(limit as usize);
+            versions.last().map(|v| v.number)
+        } else {
+            None
+        };
         Ok(ProjectView {
             project: agg.project,
             versions,
+            next,
         })
     }
 
@@ -313,7 +370,9 @@ impl ResourceService {
             required_scope(Action::Create, ItemKind::Version),
         )?;
         self.guarded(|| async {
-            let (agg, _turn) = self.active_project_in_turn(workspace, project).await?;
+            let (agg, _turn) = self
+                .active_project_in_turn(workspace, project, ProjectPart::Head)
+                .await?;
             let number = agg.next_version;
             let version = Version {
                 project: agg.project.id.clone(),
@@ -342,7 +401,9 @@ impl ResourceService {
         number: VersionNumber,
     ) -> Result<VersionView, ResourceError> {
         check_access(principal, workspace, read_scope())?;
-        let agg = self.active_project(workspace, project).await?;
+        let agg = self
+            .active_project(workspace, project, ProjectPart::Version(number))
+            .await?;
         let version = agg
             .versions
             .iter()
@@ -427,7 +488,9 @@ impl ResourceService {
         )?;
         let id = self.runtime.new_id(TrainingId::parse)?;
         self.guarded(|| async {
-            let (agg, _turn) = self.active_project_in_turn(workspace, project).await?;
+            let (agg, _turn) = self
+                .active_project_in_turn(workspace, project, ProjectPart::Version(number))
+                .await?;
             if !agg
                 .versions
                 .iter()
@@ -498,7 +561,9 @@ impl ResourceService {
             required_scope(Action::MoveToTrash, ItemKind::Training),
         )?;
         self.guarded(|| async {
-            let (agg, _turn) = self.active_project_in_turn(workspace, project).await?;
+            let (agg, _turn) = self
+                .active_project_in_turn(workspace, project, ProjectPart::Version(number))
+                .await?;
             let version_active = agg
                 .versions
                 .iter()
@@ -546,7 +611,9 @@ impl ResourceService {
         };
         let project_id = self
             .guarded(|| async {
-                let (agg, _turn) = self.active_project_in_turn(workspace, project).await?;
+                let (agg, _turn) = self
+                    .active_project_in_turn(workspace, project, ProjectPart::Head)
+                    .await?;
                 self.resources.add_image(&guard_of(&agg), &image).await?;
                 Ok(agg.project.id)
             })
@@ -576,7 +643,9 @@ impl ResourceService {
             required_scope(Action::MoveToTrash, ItemKind::Project),
         )?;
         self.guarded(|| async {
-            let (agg, _turn) = self.active_project_in_turn(workspace, project).await?;
+            let (agg, _turn) = self
+                .active_project_in_turn(workspace, project, ProjectPart::Head)
+                .await?;
             if self.resources.image(workspace, image).await?.is_none() {
                 return Err(ResourceError::NotFound(Missing::Image));
             }

@@ -387,7 +387,10 @@ impl Fixture {
             }
             out.push_str(&format!(
                 "{:?}\n{:?}\n{:?}\n",
-                self.store.active_projects(&ws).await.expect("read"),
+                self.store
+                    .active_projects(&ws, None, u32::MAX)
+                    .await
+                    .expect("read"),
                 self.store.pending_cancellations(&ws).await.expect("read"),
                 self.store
                     .list_trash(&trash_core::ports::TrashQuery {

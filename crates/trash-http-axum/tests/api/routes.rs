@@ -2,7 +2,7 @@
 //! field by field.
 
 use axum::http::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::common::*;
 
@@ -102,9 +102,13 @@ async fn projects_are_created_read_and_conflict_on_active_slugs() {
 
     let r = fx.get("/acme/my-detector").await;
     r.expect(200);
-    assert_eq!(keys(&r.body), fields(&["project", "versions"]));
+    assert_eq!(
+        keys(&r.body),
+        fields(&["project", "versions", "nextCursor"])
+    );
     assert_eq!(r.body["project"]["id"], id.as_str());
     assert_eq!(r.body["versions"], json!([]));
+    assert_eq!(r.body["nextCursor"], Value::Null);
 }
 
 #[tokio::test]
@@ -159,6 +163,88 @@ async fn versions_are_numbered_and_read() {
         .map(|v| v["id"].as_str().unwrap())
         .collect();
     assert_eq!(numbers, ["1", "2", "3", "4", "5"]);
+}
+
+/// `GET /{ws}` and `GET /{ws}/{project}` page with `limit` and `cursor`:
+/// every active entry once, in order, and `nextCursor` null on the last
+/// page; without `limit` everything up to 1000 comes at once (what the
+/// official CLI reads). A cursor of the wrong form is a 400.
+#[tokio::test]
+async fn workspace_and_project_reads_are_paginated() {
+    let fx = Fixture::new().await;
+    for p in ["p1", "p2", "p3", "p4", "p5"] {
+        fx.seed(p).await;
+    }
+    fx.delete("/acme/p3").await.expect(200);
+    for _ in 0..4 {
+        fx.call(Method::POST, "/acme/p1/versions", None)
+            .await
+            .expect(200);
+    }
+    fx.delete("/acme/p1/2").await.expect(200);
+
+    let all = fx.get("/acme").await;
+    all.expect(200);
+    assert_eq!(all.body["nextCursor"], Value::Null);
+    let slugs = |body: &Value| -> Vec<String> {
+        body["workspace"]["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["url"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(slugs(&all.body), ["p1", "p2", "p4", "p5"]);
+    let mut seen = Vec::new();
+    let mut path = "/acme?limit=3".to_owned();
+    loop {
+        let r = fx.get(&path).await;
+        r.expect(200);
+        assert!(slugs(&r.body).len() <= 3);
+        seen.extend(slugs(&r.body));
+        match r.body["nextCursor"].as_str() {
+            Some(c) => path = format!("/acme?limit=3&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["p1", "p2", "p4", "p5"]);
+
+    let numbers = |body: &Value| -> Vec<String> {
+        body["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Every active version of p1 at once, then the same in pages of two.
+    let whole = fx.get("/acme/p1").await;
+    whole.expect(200);
+    let all_numbers = numbers(&whole.body);
+    assert!(all_numbers.len() >= 4, "{all_numbers:?}");
+    assert!(!all_numbers.contains(&"2".to_owned()), "2 is trashed");
+    let mut seen = Vec::new();
+    let mut path = "/acme/p1?limit=2".to_owned();
+    loop {
+        let r = fx.get(&path).await;
+        r.expect(200);
+        let page = numbers(&r.body);
+        assert!(page.len() <= 2);
+        seen.extend(page);
+        match r.body["nextCursor"].as_str() {
+            Some(c) => {
+                assert_eq!(Some(c), seen.last().map(String::as_str));
+                path = format!("/acme/p1?limit=2&cursor={c}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, all_numbers);
+
+    fx.get("/acme?cursor=Not%20a%20slug").await.expect(400);
+    fx.get("/acme/p1?cursor=x").await.expect(400);
+    fx.get("/acme/p1?limit=0").await.expect(400);
+    fx.get("/acme?limit=1001").await.expect(400);
 }
 
 #[tokio::test]

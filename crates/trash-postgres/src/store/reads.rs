@@ -409,61 +409,16 @@ impl TrashReads for PgStore {
         workspace: &WorkspaceSlug,
         id: &ProjectId,
     ) -> Result<Option<ProjectAggregate>, StoreError> {
-        // One snapshot for the three reads, so they agree on one revision.
-        let mut tx = exec::begin_snapshot(&self.pool, &self.statements).await?;
-        let result = async {
-            let sql = project_with_operations_sql();
-            let head = tx
-                .fetch_all(sqlx::query(&sql).bind(id.as_str()).bind(workspace.as_str()))
-                .await
-                .map_err(store_error)?;
-            let Some(ProjectRead {
-                project,
-                revision,
-                next_version,
-                operations,
-            }) = project_and_operations(&head)?
-            else {
-                return Ok(None);
-            };
-            let versions = tx
-                .fetch_all(
-                    sqlx::query(
-                        "SELECT project_id, number, name, created_at, trash_op_id, trash_cascaded \
-                         FROM versions WHERE project_id = $1 ORDER BY number",
-                    )
-                    .bind(id.as_str()),
-                )
-                .await
-                .map_err(store_error)?
-                .iter()
-                .map(rows::version)
-                .collect::<Result<Vec<_>, _>>()?;
-            let trainings = tx
-                .fetch_all(
-                    sqlx::query(
-                        "SELECT id, project_id, version_number, status, started_at, ended_at, \
-                                trash_op_id, trash_cascaded \
-                         FROM trainings WHERE project_id = $1 ORDER BY id",
-                    )
-                    .bind(id.as_str()),
-                )
-                .await
-                .map_err(store_error)?
-                .iter()
-                .map(rows::training)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Some(ProjectAggregate {
-                project,
-                revision,
-                next_version,
-                versions,
-                trainings,
-                operations,
-            }))
-        }
-        .await;
-        tx.finish(result).await
+        read_project(self, workspace, id, None).await
+    }
+
+    async fn load_project_part(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ProjectId,
+        part: ProjectPart,
+    ) -> Result<Option<ProjectAggregate>, StoreError> {
+        read_project(self, workspace, id, Some(part)).await
     }
 
     async fn training_project(
@@ -699,4 +654,96 @@ mod tests {
         );
         assert!(!both.contains("$5"));
     }
+}
+
+/// A project read in one snapshot: whole (`part` is `None`) or only the
+/// versions and trainings of `part`, each read on an index (versions by
+/// their primary key, trainings by `trainings_by_version`) so that the rows
+/// left out cost nothing.
+async fn read_project(
+    store: &PgStore,
+    workspace: &WorkspaceSlug,
+    id: &ProjectId,
+    part: Option<ProjectPart>,
+) -> Result<Option<ProjectAggregate>, StoreError> {
+    // One snapshot for the reads, so they agree on one revision.
+    let mut tx = exec::begin_snapshot(&store.pool, &store.statements).await?;
+    let result = async {
+        let sql = project_with_operations_sql();
+        let head = tx
+            .fetch_all(sqlx::query(&sql).bind(id.as_str()).bind(workspace.as_str()))
+            .await
+            .map_err(store_error)?;
+        let Some(ProjectRead {
+            project,
+            revision,
+            next_version,
+            operations,
+        }) = project_and_operations(&head)?
+        else {
+            return Ok(None);
+        };
+        // Every variant binds $2 and $3 (numbers start at 1; LIMIT NULL is none).
+        let (versions_where, number, limit): (&str, i32, Option<i64>) = match part {
+            None | Some(ProjectPart::Head) => ("number > $2", 0, None),
+            Some(ProjectPart::Version(n)) => ("number = $2", n.get() as i32, None),
+            Some(ProjectPart::ActiveVersions { after, limit }) => (
+                "trash_op_id IS NULL AND number > $2",
+                after.map_or(0, |a| a.get() as i32),
+                Some(i64::from(limit)),
+            ),
+        };
+        let versions = if matches!(part, Some(ProjectPart::Head)) {
+            Vec::new()
+        } else {
+            tx.fetch_all(
+                sqlx::query(&format!(
+                    "SELECT project_id, number, name, created_at, trash_op_id, trash_cascaded \
+                     FROM versions WHERE project_id = $1 AND {versions_where} \
+                     ORDER BY number LIMIT $3"
+                ))
+                .bind(id.as_str())
+                .bind(number)
+                .bind(limit),
+            )
+            .await
+            .map_err(store_error)?
+            .iter()
+            .map(rows::version)
+            .collect::<Result<Vec<_>, _>>()?
+        };
+        let trainings_where = match part {
+            None => Some("version_number > $2"),
+            Some(ProjectPart::Version(_)) => Some("version_number = $2"),
+            Some(ProjectPart::Head | ProjectPart::ActiveVersions { .. }) => None,
+        };
+        let trainings = match trainings_where {
+            None => Vec::new(),
+            Some(filter) => tx
+                .fetch_all(
+                    sqlx::query(&format!(
+                        "SELECT id, project_id, version_number, status, started_at, ended_at, \
+                                trash_op_id, trash_cascaded \
+                         FROM trainings WHERE project_id = $1 AND {filter} ORDER BY id"
+                    ))
+                    .bind(id.as_str())
+                    .bind(number),
+                )
+                .await
+                .map_err(store_error)?
+                .iter()
+                .map(rows::training)
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        Ok(Some(ProjectAggregate {
+            project,
+            revision,
+            next_version,
+            versions,
+            trainings,
+            operations,
+        }))
+    }
+    .await;
+    tx.finish(result).await
 }

@@ -12,13 +12,22 @@ use crate::PgStore;
 
 #[async_trait]
 impl ResourceStore for PgStore {
-    async fn active_projects(&self, workspace: &WorkspaceSlug) -> Result<Vec<Project>, StoreError> {
+    async fn active_projects(
+        &self,
+        workspace: &WorkspaceSlug,
+        after: Option<Slug>,
+        limit: u32,
+    ) -> Result<Vec<Project>, StoreError> {
+        // `slug` is COLLATE "C": byte order, walked on projects_active_slug.
         self.fetch_all(
             sqlx::query(
                 "SELECT id, workspace, slug, name, created_at, trash_op_id, trash_cascaded \
-                 FROM projects WHERE workspace = $1 AND trash_op_id IS NULL ORDER BY slug",
+                 FROM projects WHERE workspace = $1 AND trash_op_id IS NULL AND slug > $2 \
+                 ORDER BY slug LIMIT $3",
             )
-            .bind(workspace.as_str()),
+            .bind(workspace.as_str())
+            .bind(after.as_ref().map_or("", |s| s.as_str()))
+            .bind(i64::from(limit)),
         )
         .await?
         .iter()

@@ -199,44 +199,16 @@ impl TrashReads for SqliteStore {
         workspace: &WorkspaceSlug,
         id: &ProjectId,
     ) -> Result<Option<ProjectAggregate>, StoreError> {
-        let mut tx = self.begin_read().await?;
-        let result = async {
-            let conn = &mut *tx;
-            let Some(row) = project_row(conn, workspace, id).await? else {
-                return Ok(None);
-            };
-            let versions = sqlx::query_as::<_, VersionRow>(&format!(
-                "SELECT {VERSION_COLUMNS} FROM versions WHERE project_id = ?1 ORDER BY number"
-            ))
-            .bind(id.as_str())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?
-            .into_iter()
-            .map(Version::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-            let trainings = sqlx::query_as::<_, TrainingRow>(&format!(
-                "SELECT {TRAINING_COLUMNS} FROM trainings WHERE project_id = ?1 ORDER BY id"
-            ))
-            .bind(id.as_str())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?
-            .into_iter()
-            .map(Training::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-            let operations = operations_of_project(conn, id.as_str()).await?;
-            Ok(Some(ProjectAggregate {
-                project: row.project()?,
-                revision: Revision(row.revision),
-                next_version: version_number(row.next_version)?,
-                versions,
-                trainings,
-                operations,
-            }))
-        }
-        .await;
-        end_read(tx, result).await
+        read_project(self, workspace, id, None).await
+    }
+
+    async fn load_project_part(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &ProjectId,
+        part: ProjectPart,
+    ) -> Result<Option<ProjectAggregate>, StoreError> {
+        read_project(self, workspace, id, Some(part)).await
     }
 
     async fn training_project(
@@ -396,4 +368,80 @@ impl AuditLog for SqliteStore {
             .map(AuditRecord::try_from)
             .collect()
     }
+}
+
+/// A project read at one revision: whole (`part` is `None`) or only the
+/// versions and trainings of `part`, each read on an index so that the
+/// rows left out cost nothing.
+async fn read_project(
+    store: &SqliteStore,
+    workspace: &WorkspaceSlug,
+    id: &ProjectId,
+    part: Option<ProjectPart>,
+) -> Result<Option<ProjectAggregate>, StoreError> {
+    let mut tx = store.begin_read().await?;
+    let result = async {
+        let conn = &mut *tx;
+        let Some(row) = project_row(conn, workspace, id).await? else {
+            return Ok(None);
+        };
+        let (versions_where, number, limit): (&str, i64, i64) = match part {
+            // Every variant binds ?2 and ?3 (numbers start at 1; LIMIT -1 is none).
+            None | Some(ProjectPart::Head) => ("AND number > ?2", 0, -1),
+            Some(ProjectPart::Version(n)) => ("AND number = ?2", i64::from(n.get()), -1),
+            Some(ProjectPart::ActiveVersions { after, limit }) => (
+                "AND trash_op_id IS NULL AND number > ?2",
+                after.map_or(0, |a| i64::from(a.get())),
+                i64::from(limit),
+            ),
+        };
+        let versions = if matches!(part, Some(ProjectPart::Head)) {
+            Vec::new()
+        } else {
+            sqlx::query_as::<_, VersionRow>(&format!(
+                "SELECT {VERSION_COLUMNS} FROM versions WHERE project_id = ?1 {versions_where} \
+                 ORDER BY number LIMIT ?3"
+            ))
+            .bind(id.as_str())
+            .bind(number)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(Version::try_from)
+            .collect::<Result<Vec<_>, _>>()?
+        };
+        let trainings_where = match part {
+            None => Some("AND version > ?2"),
+            Some(ProjectPart::Version(_)) => Some("AND version = ?2"),
+            Some(ProjectPart::Head | ProjectPart::ActiveVersions { .. }) => None,
+        };
+        let trainings = match trainings_where {
+            None => Vec::new(),
+            Some(filter) => sqlx::query_as::<_, TrainingRow>(&format!(
+                "SELECT {TRAINING_COLUMNS} FROM trainings WHERE project_id = ?1 {filter} \
+                 ORDER BY id"
+            ))
+            .bind(id.as_str())
+            .bind(number)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(Training::try_from)
+            .collect::<Result<Vec<_>, _>>()?,
+        };
+        let operations = operations_of_project(conn, id.as_str()).await?;
+        Ok(Some(ProjectAggregate {
+            project: row.project()?,
+            revision: Revision(row.revision),
+            next_version: version_number(row.next_version)?,
+            versions,
+            trainings,
+            operations,
+        }))
+    }
+    .await;
+    end_read(tx, result).await
 }

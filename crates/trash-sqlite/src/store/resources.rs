@@ -5,13 +5,22 @@ use super::*;
 
 #[async_trait]
 impl ResourceStore for SqliteStore {
-    async fn active_projects(&self, workspace: &WorkspaceSlug) -> Result<Vec<Project>, StoreError> {
+    async fn active_projects(
+        &self,
+        workspace: &WorkspaceSlug,
+        after: Option<Slug>,
+        limit: u32,
+    ) -> Result<Vec<Project>, StoreError> {
+        // Slugs compare with SQLite's BINARY collation: byte order.
         let sql = format!(
             "SELECT {PROJECT_COLUMNS} FROM projects \
-             WHERE workspace = ?1 AND trash_op_id IS NULL ORDER BY slug"
+             WHERE workspace = ?1 AND trash_op_id IS NULL AND slug > ?2 \
+             ORDER BY slug LIMIT ?3"
         );
         sqlx::query_as::<_, ProjectRow>(&sql)
             .bind(workspace.as_str())
+            .bind(after.as_ref().map_or("", |s| s.as_str()))
+            .bind(i64::from(limit))
             .fetch_all(&self.reader)
             .await
             .map_err(db)?
