@@ -30,6 +30,7 @@ struct Sizes {
     cascade_large: u32,
     backlog_small: usize,
     backlog_large: usize,
+    versions_large: u32,
 }
 
 const FULL: Sizes = Sizes {
@@ -39,6 +40,7 @@ const FULL: Sizes = Sizes {
     cascade_large: 200,
     backlog_small: 300,
     backlog_large: 3_000,
+    versions_large: 10_000,
 };
 
 const QUICK: Sizes = Sizes {
@@ -48,6 +50,7 @@ const QUICK: Sizes = Sizes {
     cascade_large: 100,
     backlog_small: 100,
     backlog_large: 1_000,
+    versions_large: 2_000,
 };
 
 fn start() -> Timestamp {
@@ -211,6 +214,36 @@ async fn cascade(e: &Env, s: &str, versions: u32) -> Duration {
     median(times)
 }
 
+/// Median time to create a version in a project that already has
+/// `versions` versions (each with a training on the first): a guarded write
+/// whose read must not grow with the project.
+async fn create_version_in(e: &Env, s: &str, versions: u32) -> Duration {
+    e.resources
+        .create_project(&e.key, &e.ws, name(s), Some(slug(s)))
+        .await
+        .expect("project");
+    for _ in 0..versions {
+        e.resources
+            .create_version(&e.key, &e.ws, &slug(s), None)
+            .await
+            .expect("version");
+    }
+    e.resources
+        .create_training(&e.key, &e.ws, &slug(s), VersionNumber::FIRST)
+        .await
+        .expect("training");
+    let mut times = Vec::new();
+    for _ in 0..60 {
+        let t = Instant::now();
+        e.resources
+            .create_version(&e.key, &e.ws, &slug(s), None)
+            .await
+            .expect("version");
+        times.push(t.elapsed());
+    }
+    median(times)
+}
+
 /// Peak RSS (kB) of a child process that drains the cleanup backlog of `db`.
 fn cleanup_peak_rss(db: &Path) -> u64 {
     let exe = std::env::current_exe().expect("own path");
@@ -338,6 +371,25 @@ fn main() -> ExitCode {
         measured: format!("{:.1} µs", per_child(large, sizes.cascade_large) * 1e6),
         ratio: per_child(large, sizes.cascade_large) / per_child(small, sizes.cascade_small),
         target: 1.0,
+    });
+
+    eprintln!(
+        "narrow writes: create a version in a 1- vs {}-version project",
+        sizes.versions_large
+    );
+    let (small, large) = rt.block_on(async {
+        let e = env(&dir.path().join("narrow.db"), true).await;
+        (
+            create_version_in(&e, "one", 1).await,
+            create_version_in(&e, "many", sizes.versions_large).await,
+        )
+    });
+    rows.push(Row {
+        name: "create a version, many- vs 1-version project",
+        baseline: format!("{small:?}"),
+        measured: format!("{large:?}"),
+        ratio: large.as_secs_f64() / small.as_secs_f64(),
+        target: 1.5,
     });
 
     eprintln!(
