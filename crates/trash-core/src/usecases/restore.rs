@@ -219,11 +219,18 @@ impl TrashService {
             }
             AggregateId::Project(id) => id,
         };
-        let agg = self
-            .reads
-            .load_project(workspace, project_id)
-            .await?
-            .ok_or(RestoreError::NotFound)?;
+        // A version's restore decides on that version's subtree only (its
+        // operation holds the version and its trainings): read just that.
+        let agg = match target {
+            ItemRef::Version(_, number) => {
+                let part = crate::ports::ProjectPart::Version(*number);
+                self.reads
+                    .load_project_part(workspace, project_id, part)
+                    .await?
+            }
+            _ => self.reads.load_project(workspace, project_id).await?,
+        }
+        .ok_or(RestoreError::NotFound)?;
         let slug = matches!(target, ItemRef::Project(_)).then(|| agg.project.slug.clone());
         let parent = (!matches!(target, ItemRef::Project(_))).then(|| agg.project.id.clone());
         let decision = rules::restore_in_project(&agg, target, actor, now, new_slug)?;

@@ -258,18 +258,23 @@ impl TrashService {
             .ok_or(TrashError::NotFound)
     }
 
+    /// The project aggregate, whole (`part` is `None`: a project's trash
+    /// decides on everything in it) or narrowed to the one version whose
+    /// subtree a version's or training's trash decides on.
     async fn project_aggregate(
         &self,
         workspace: &WorkspaceSlug,
         aggregate: &AggregateId,
+        part: Option<crate::ports::ProjectPart>,
     ) -> Result<crate::ports::ProjectAggregate, TrashError> {
         let AggregateId::Project(id) = aggregate else {
             return Err(TrashError::NotFound);
         };
-        self.reads
-            .load_project(workspace, id)
-            .await?
-            .ok_or(TrashError::NotFound)
+        match part {
+            None => self.reads.load_project(workspace, id).await?,
+            Some(part) => self.reads.load_project_part(workspace, id, part).await?,
+        }
+        .ok_or(TrashError::NotFound)
     }
 }
 
@@ -317,7 +322,7 @@ impl Subject for ProjectSubject<'_> {
         aggregate: &AggregateId,
         ctx: &TrashContext,
     ) -> Result<(TrashDecision, ProjectItem), TrashError> {
-        let agg = service.project_aggregate(workspace, aggregate).await?;
+        let agg = service.project_aggregate(workspace, aggregate, None).await?;
         Ok((rules::trash_project(&agg, ctx), project_item(&agg.project)))
     }
 }
@@ -348,7 +353,10 @@ impl Subject for VersionSubject<'_> {
         aggregate: &AggregateId,
         ctx: &TrashContext,
     ) -> Result<(TrashDecision, VersionItem), TrashError> {
-        let agg = service.project_aggregate(workspace, aggregate).await?;
+        let part = crate::ports::ProjectPart::Version(self.number);
+        let agg = service
+            .project_aggregate(workspace, aggregate, Some(part))
+            .await?;
         let version = agg
             .versions
             .iter()
@@ -391,7 +399,10 @@ impl Subject for TrainingSubject<'_> {
         aggregate: &AggregateId,
         ctx: &TrashContext,
     ) -> Result<(TrashDecision, TrainingItem), TrashError> {
-        let agg = service.project_aggregate(workspace, aggregate).await?;
+        let part = crate::ports::ProjectPart::Version(self.number);
+        let agg = service
+            .project_aggregate(workspace, aggregate, Some(part))
+            .await?;
         // The training must live under the version of the path.
         if !agg
             .trainings
