@@ -322,7 +322,9 @@ impl Subject for ProjectSubject<'_> {
         aggregate: &AggregateId,
         ctx: &TrashContext,
     ) -> Result<(TrashDecision, ProjectItem), TrashError> {
-        let agg = service.project_aggregate(workspace, aggregate, None).await?;
+        let agg = service
+            .project_aggregate(workspace, aggregate, None)
+            .await?;
         Ok((rules::trash_project(&agg, ctx), project_item(&agg.project)))
     }
 }

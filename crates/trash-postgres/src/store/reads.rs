@@ -606,56 +606,6 @@ impl AuditLog for PgStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ws() -> WorkspaceSlug {
-        WorkspaceSlug::parse("acme").expect("slug")
-    }
-
-    #[test]
-    fn taken_slugs_keep_only_the_base_and_its_dash_suffixes() {
-        assert!(slug_matches("det", "det"));
-        assert!(slug_matches("det-2", "det"));
-        assert!(slug_matches("det-x-3", "det"));
-        assert!(!slug_matches("det_2", "det"));
-        assert!(!slug_matches("detector", "det"));
-        assert!(!slug_matches("de", "det"));
-    }
-
-    #[test]
-    fn listing_has_one_shape_per_filter_and_numbers_its_parameters() {
-        let op = OperationId::parse("abcdefghij0123456789").expect("id");
-        let cursor = TrashCursor {
-            deleted_at: Timestamp::from_unix_millis(0).expect("t"),
-            operation: op,
-        };
-        let base = TrashQuery {
-            workspace: ws(),
-            kind: None,
-            limit: 10,
-            after: None,
-        };
-        let plain = list_sql(&base);
-        assert!(plain.ends_with("ORDER BY o.deleted_at DESC, o.id DESC LIMIT 10"));
-        assert!(!plain.contains("JOIN"), "one table; names by primary key");
-        assert!(!plain.contains("root_kind ="));
-        let both = list_sql(&TrashQuery {
-            kind: Some(ItemKind::Version),
-            after: Some(cursor),
-            ..base
-        });
-        assert!(both.contains("o.root_kind = $2"));
-        assert!(both.contains("(o.deleted_at, o.id) < ($3, $4)"));
-        assert!(
-            both.ends_with("LIMIT 10"),
-            "the page size is not a parameter"
-        );
-        assert!(!both.contains("$5"));
-    }
-}
-
 /// A project read in one snapshot: whole (`part` is `None`) or only the
 /// versions and trainings of `part`, each read on an index (versions by
 /// their primary key, trainings by `trainings_by_version`) so that the rows
@@ -746,4 +696,54 @@ async fn read_project(
     }
     .await;
     tx.finish(result).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ws() -> WorkspaceSlug {
+        WorkspaceSlug::parse("acme").expect("slug")
+    }
+
+    #[test]
+    fn taken_slugs_keep_only_the_base_and_its_dash_suffixes() {
+        assert!(slug_matches("det", "det"));
+        assert!(slug_matches("det-2", "det"));
+        assert!(slug_matches("det-x-3", "det"));
+        assert!(!slug_matches("det_2", "det"));
+        assert!(!slug_matches("detector", "det"));
+        assert!(!slug_matches("de", "det"));
+    }
+
+    #[test]
+    fn listing_has_one_shape_per_filter_and_numbers_its_parameters() {
+        let op = OperationId::parse("abcdefghij0123456789").expect("id");
+        let cursor = TrashCursor {
+            deleted_at: Timestamp::from_unix_millis(0).expect("t"),
+            operation: op,
+        };
+        let base = TrashQuery {
+            workspace: ws(),
+            kind: None,
+            limit: 10,
+            after: None,
+        };
+        let plain = list_sql(&base);
+        assert!(plain.ends_with("ORDER BY o.deleted_at DESC, o.id DESC LIMIT 10"));
+        assert!(!plain.contains("JOIN"), "one table; names by primary key");
+        assert!(!plain.contains("root_kind ="));
+        let both = list_sql(&TrashQuery {
+            kind: Some(ItemKind::Version),
+            after: Some(cursor),
+            ..base
+        });
+        assert!(both.contains("o.root_kind = $2"));
+        assert!(both.contains("(o.deleted_at, o.id) < ($3, $4)"));
+        assert!(
+            both.ends_with("LIMIT 10"),
+            "the page size is not a parameter"
+        );
+        assert!(!both.contains("$5"));
+    }
 }
