@@ -771,6 +771,23 @@ async fn admin_pending_cancellations_lists_unconfirmed_cancellations() {
     );
 }
 
+/// Bytes the server's socket (local port `server`, peer port `client`, on
+/// IPv4 loopback) has received and not yet read, from `/proc/net/tcp`.
+fn server_unread_bytes(server: u16, client: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let local = format!(":{server:04X}");
+    let remote = format!(":{client:04X}");
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() > 4 && f[1].ends_with(&local) && f[2].ends_with(&remote) {
+            let rx = f[4].split(':').nth(1)?;
+            u64::from_str_radix(rx, 16).ok()
+        } else {
+            None
+        }
+    })
+}
+
 /// SIGTERM while a request is in flight: the server stops accepting new
 /// connections, finishes that request, and exits with status 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -792,6 +809,18 @@ async fn sigterm_finishes_the_request_in_flight() {
     );
     conn.write_all(head.as_bytes()).await.unwrap();
     conn.flush().await.unwrap();
+    // In flight means the server has read what was sent: wait until the
+    // kernel holds nothing unread on the server's end of this connection.
+    // (A SIGTERM before that finds a connection that has sent nothing the
+    // server knows of, which a graceful shutdown rightly closes as idle.)
+    let ours = conn.local_addr().unwrap().port();
+    let theirs = conn.peer_addr().unwrap().port();
+    eventually(
+        "the server to read the request head",
+        Duration::from_secs(30),
+        || async move { (server_unread_bytes(theirs, ours) == Some(0)).then_some(()) },
+    )
+    .await;
 
     let kill = std::process::Command::new("kill")
         .arg("-TERM")
