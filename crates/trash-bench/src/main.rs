@@ -26,6 +26,7 @@ use trash_sqlite::SqliteStore;
 struct Sizes {
     list_small: usize,
     list_large: usize,
+    pg_list_large: i64,
     cascade_small: u32,
     cascade_large: u32,
     backlog_small: usize,
@@ -36,6 +37,7 @@ struct Sizes {
 const FULL: Sizes = Sizes {
     list_small: 500,
     list_large: 10_000,
+    pg_list_large: 1_000_000,
     cascade_small: 10,
     cascade_large: 200,
     backlog_small: 300,
@@ -46,6 +48,7 @@ const FULL: Sizes = Sizes {
 const QUICK: Sizes = Sizes {
     list_small: 100,
     list_large: 2_000,
+    pg_list_large: 50_000,
     cascade_small: 5,
     cascade_large: 100,
     backlog_small: 100,
@@ -67,6 +70,10 @@ struct Env {
 
 async fn env(path: &Path, create: bool) -> Env {
     let store = Arc::new(SqliteStore::open(path).await.expect("open sqlite"));
+    env_over(store, create).await
+}
+
+async fn env_over(store: Arc<dyn trash_core::ports::StandaloneStore>, create: bool) -> Env {
     let clock = Arc::new(ManualClock::new(start()));
     let services = Services::over(
         store,
@@ -212,6 +219,88 @@ async fn cascade(e: &Env, s: &str, versions: u32) -> Duration {
         times.push(t.elapsed());
     }
     median(times)
+}
+
+/// The PostgreSQL server the PostgreSQL rows use (`TRASH_BENCH_PG_URL`,
+/// default the local cluster); each row creates and drops its own database.
+fn pg_admin_url() -> String {
+    std::env::var("TRASH_BENCH_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A new PostgreSQL database, migrated, with the bench workspace holding
+/// `items` trashed workflows bulk-loaded with set-based SQL (one statement,
+/// `generate_series`), never through the API; no `ANALYZE` is run.
+async fn pg_env(tag: &str, items: i64) -> (Env, String) {
+    use sqlx::Connection;
+    let admin_url = pg_admin_url();
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} (TRASH_BENCH_PG_URL): {e}"));
+    let db = format!("trash_bench_{tag}_{}", std::process::id());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop");
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let (base, _) = admin_url.rsplit_once('/').expect("a database in the URL");
+    let url = format!("{base}/{db}");
+    let store = trash_postgres::PgStore::connect(&url, Default::default())
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    let e = env_over(Arc::new(store), true).await;
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+    // Operations and their workflows in one statement: the foreign keys
+    // between them are checked at its end.
+    sqlx::query(
+        "WITH ops AS ( \
+             INSERT INTO trash_operations (id, workspace, root_kind, workflow_id, actor_kind, \
+                 actor_id, actor_name, deleted_at, scheduled_cleanup_at, cleanup_delete_images, \
+                 contains_versions, contains_trainings) \
+             SELECT 'o' || lpad(g::text, 19, '0'), 'bench', 'workflow', \
+                 'w' || lpad(g::text, 19, '0'), 'system', 'bench', 'bench', \
+                 timestamptz '2026-01-01 00:00:00+00' + g * interval '1 millisecond', \
+                 timestamptz '2026-01-31 00:00:00+00' + g * interval '1 millisecond', \
+                 false, 0, 0 \
+             FROM generate_series(1, $1) g RETURNING 1) \
+         INSERT INTO workflows (id, workspace, slug, name, created_at, trash_op_id) \
+         SELECT 'w' || lpad(g::text, 19, '0'), 'bench', 'wf-' || g, 'Workflow ' || g, \
+             timestamptz '2026-01-01 00:00:00+00', 'o' || lpad(g::text, 19, '0') \
+         FROM generate_series(1, $1) g",
+    )
+    .bind(items)
+    .execute(&mut conn)
+    .await
+    .expect("bulk load");
+    (e, db)
+}
+
+async fn pg_drop(db: &str) {
+    use sqlx::Connection;
+    if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
+    }
+}
+
+/// First page of the PostgreSQL trash listing with 1,000 vs `large` items.
+async fn pg_listing(large: i64) -> (Duration, Duration) {
+    let (small_env, small_db) = pg_env("small", 1_000).await;
+    let (large_env, large_db) = pg_env("large", large).await;
+    // Alternately, so that load from elsewhere falls on both alike.
+    let (mut small, mut big) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        small.push(first_page(&small_env, 20).await);
+        big.push(first_page(&large_env, 20).await);
+    }
+    pg_drop(&small_db).await;
+    pg_drop(&large_db).await;
+    (median(small), median(big))
 }
 
 /// Creates a project with `versions` versions and a training on the first.
@@ -369,6 +458,19 @@ fn main() -> ExitCode {
         measured: format!("{large:?}"),
         ratio: large.as_secs_f64() / small.as_secs_f64(),
         target: 2.0,
+    });
+
+    eprintln!(
+        "listing on PostgreSQL: first page with 1,000 vs {} items in trash (bulk-loaded, no ANALYZE)",
+        sizes.pg_list_large
+    );
+    let (small, large) = rt.block_on(pg_listing(sizes.pg_list_large));
+    rows.push(Row {
+        name: "PostgreSQL first page, 1k vs 1M items (quick: 50k)",
+        baseline: format!("{small:?}"),
+        measured: format!("{large:?}"),
+        ratio: large.as_secs_f64() / small.as_secs_f64(),
+        target: 1.5,
     });
 
     eprintln!(
