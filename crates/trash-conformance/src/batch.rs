@@ -247,12 +247,16 @@ pub async fn purge_batch_is_all_or_nothing(f: &dyn StoreFactory) {
     let plans: Vec<PurgePlan> = ops
         .iter()
         .zip(read)
-        .map(|(op, agg)| match agg.expect("aggregate") {
-            AggregateRead::Project(a) => {
-                rules::purge_in_project(&a, &op.id, PurgeReason::Cleanup, &Actor::system(), now)
-            }
-            AggregateRead::Workflow(a) => {
-                rules::purge_workflow(&a, &op.id, PurgeReason::Cleanup, &Actor::system(), now)
+        .map(|(op, agg)| {
+            let none = WorkspaceHolds::none(op.workspace.clone());
+            let (reason, actor) = (PurgeReason::Cleanup, Actor::system());
+            match agg.expect("aggregate") {
+                AggregateRead::Project(a) => {
+                    rules::purge_in_project(&a, &op.id, reason, &none, &actor, now)
+                }
+                AggregateRead::Workflow(a) => {
+                    rules::purge_workflow(&a, &op.id, reason, &none, &actor, now)
+                }
             }
         })
         .collect::<Result<_, _>>()

@@ -1126,11 +1126,11 @@ pub async fn audit_trail_records_every_transition(f: &dyn StoreFactory) {
         ]
     );
     let project = ItemRef::Project(p.id.clone());
-    assert_eq!(events[0].item, project);
+    assert_eq!(events[0].item, Some(project));
     assert_eq!(events[0].actor.id, key_id);
     assert_eq!(events[0].actor.kind, ActorKind::ApiKey);
     assert_eq!(events[0].at, t0());
-    assert_eq!(events[1].item, ItemRef::Training(t.id.clone()));
+    assert_eq!(events[1].item, Some(ItemRef::Training(t.id.clone())));
     assert_eq!(events[1].operation, events[0].operation);
     assert_eq!(events[3].at, t0().plus(Duration::seconds(5)));
     assert_eq!(events[3].operation, events[0].operation);

@@ -199,6 +199,7 @@ impl GatedStore {
             writes: self.clone(),
             queue: self.clone(),
             audit: self.inner.audit.clone(),
+            holds: self.inner.holds.clone(),
         }
     }
 

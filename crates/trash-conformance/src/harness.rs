@@ -55,6 +55,8 @@ pub struct TrashRoles {
     pub queue: Arc<dyn WorkQueue>,
     /// The audit log.
     pub audit: Arc<dyn AuditLog>,
+    /// Legal holds.
+    pub holds: Arc<dyn LegalHolds>,
 }
 
 /// The instant every harness clock starts at: 2026-01-01T00:00:00Z.
@@ -106,6 +108,7 @@ impl Harness {
                 writes: store.writes.clone(),
                 queue: store.queue.clone(),
                 audit: store.audit.clone(),
+                holds: store.holds.clone(),
                 canceller: canceller.clone(),
                 runtime: runtime.clone(),
             },
@@ -168,6 +171,7 @@ impl Harness {
             writes: self.store.writes.clone(),
             queue: self.store.queue.clone(),
             audit: self.store.audit.clone(),
+            holds: self.store.holds.clone(),
         }
     }
 
@@ -197,6 +201,7 @@ impl Harness {
                 writes: roles.writes,
                 queue: roles.queue,
                 audit: roles.audit,
+                holds: roles.holds,
                 canceller: self.canceller.clone(),
                 runtime,
             },

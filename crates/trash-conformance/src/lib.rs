@@ -58,6 +58,7 @@ pub mod events;
 pub mod exact_purge;
 pub mod gate;
 pub mod harness;
+pub mod holds;
 pub mod outbox;
 pub mod preview;
 pub mod races;
@@ -78,6 +79,8 @@ pub struct StoreUnderTest {
     pub queue: Arc<dyn WorkQueue>,
     /// The audit log under test.
     pub audit: Arc<dyn AuditLog>,
+    /// Legal holds under test.
+    pub holds: Arc<dyn LegalHolds>,
     /// Creates resource fixtures (and is under test for the resource cases).
     pub resources: Arc<dyn ResourceStore>,
     /// Creates the workspaces (and is under test for the account cases).
@@ -98,6 +101,7 @@ impl StoreUnderTest {
             writes: store.clone(),
             queue: store.clone(),
             audit: store.clone(),
+            holds: store.clone(),
             resources: store.clone(),
             accounts: store.clone(),
             sessions: store.clone(),
@@ -160,6 +164,24 @@ macro_rules! store_conformance_tests {
             race_double_trash,
             race_empty_job_start_and_claim,
         );
+        $crate::store_conformance_tests!(@holds $factory;
+            hold_on_an_active_project_applies_once_trashed,
+            workspace_hold_keeps_a_due_backlog,
+            held_items_refuse_permanent_deletion_but_restore,
+            holds_are_scoped_to_their_workspace,
+            hold_placed_between_claim_and_purge_blocks_it,
+            hold_placed_during_delete_forever_refuses_it,
+            race_hold_vs_cleanup,
+        );
+    };
+    (@holds $factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let factory = $factory;
+                $crate::holds::$case(&factory).await;
+            }
+        )*
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
         $crate::store_conformance_tests!(@each $factory; $($case),*);

@@ -5,15 +5,18 @@
 use chrono::Duration;
 
 mod bulk;
+mod holds;
 mod preview;
 
 pub use bulk::*;
+pub use holds::*;
 pub use preview::*;
 
 use crate::domain::*;
 use crate::ports::{
-    Guard, ProjectAggregate, ProjectItem, PurgePlan, PurgeSet, RestorePlan, SlugHolder,
+    Guard, HoldGuard, ProjectAggregate, ProjectItem, PurgePlan, PurgeSet, RestorePlan, SlugHolder,
     TrainingItem, TrashPlan, TrashedItem, VersionItem, WorkflowAggregate, WorkflowItem,
+    WorkspaceHolds,
 };
 
 /// Everything a trash decision needs besides what was read.
@@ -93,7 +96,7 @@ fn event(
         at,
         kind,
         actor: actor.clone(),
-        item,
+        item: Some(item),
         operation: Some(op.id.clone()),
     }
 }
@@ -532,10 +535,14 @@ pub enum PurgeRefusal {
     Gone,
     /// Cleanup may not remove it yet.
     NotDue,
+    /// Legal holds stop its destruction (their ids, in the order read).
+    Held(Vec<HoldId>),
 }
 
+#[allow(clippy::too_many_arguments)]
 fn purge_plan(
     guard: Guard,
+    holds: HoldGuard,
     op: &TrashOperation,
     remove: PurgeSet,
     ops: &[TrashOperation],
@@ -559,6 +566,7 @@ fn purge_plan(
         .collect();
     PurgePlan {
         guard,
+        holds,
         operation: op.id.clone(),
         root: op.root.clone(),
         remove,
@@ -572,11 +580,20 @@ fn check_purgeable<'a>(
     ops: &'a [TrashOperation],
     id: &OperationId,
     reason: PurgeReason,
+    holds: &WorkspaceHolds,
     now: Timestamp,
 ) -> Result<&'a TrashOperation, PurgeRefusal> {
     let op = find_operation(ops, id).ok_or(PurgeRefusal::Gone)?;
     if reason == PurgeReason::Cleanup && !op.is_due_at(now) {
         return Err(PurgeRefusal::NotDue);
+    }
+    if op.workspace != holds.workspace {
+        // Holds of another workspace were read: a caller broke the contract.
+        return Err(PurgeRefusal::Gone);
+    }
+    let held = blocking_hold_ids(&holds.holds, &op.root);
+    if !held.is_empty() {
+        return Err(PurgeRefusal::Held(held));
     }
     Ok(op)
 }
@@ -629,15 +646,17 @@ pub fn purge_set(agg: &ProjectAggregate, root: &ItemRef) -> PurgeSet {
 }
 
 /// Decide purging an operation of a project aggregate (rooted in the
-/// project, one of its versions or one of its trainings).
+/// project, one of its versions or one of its trainings), refused while a
+/// legal hold of `holds` (the workspace's, [`blocking_holds`]) covers it.
 pub fn purge_in_project(
     agg: &ProjectAggregate,
     id: &OperationId,
     reason: PurgeReason,
+    holds: &WorkspaceHolds,
     actor: &Actor,
     now: Timestamp,
 ) -> Result<PurgePlan, PurgeRefusal> {
-    let op = check_purgeable(&agg.operations, id, reason, now)?;
+    let op = check_purgeable(&agg.operations, id, reason, holds, now)?;
     let remove = purge_set(agg, &op.root);
     if !remove.operations.contains(&op.id) {
         // Its root is not in the aggregate: a store broke its invariants.
@@ -645,6 +664,7 @@ pub fn purge_in_project(
     }
     Ok(purge_plan(
         project_guard(agg),
+        holds.guard(),
         op,
         remove,
         &agg.operations,
@@ -654,16 +674,18 @@ pub fn purge_in_project(
     ))
 }
 
-/// Decide purging a workflow's operation.
+/// Decide purging a workflow's operation, refused while a legal hold of
+/// `holds` covers it.
 pub fn purge_workflow(
     agg: &WorkflowAggregate,
     id: &OperationId,
     reason: PurgeReason,
+    holds: &WorkspaceHolds,
     actor: &Actor,
     now: Timestamp,
 ) -> Result<PurgePlan, PurgeRefusal> {
     let ops: Vec<TrashOperation> = agg.operation.iter().cloned().collect();
-    let op = check_purgeable(&ops, id, reason, now)?;
+    let op = check_purgeable(&ops, id, reason, holds, now)?;
     let guard = Guard {
         aggregate: AggregateId::Workflow(agg.workflow.id.clone()),
         revision: agg.revision,
@@ -673,7 +695,16 @@ pub fn purge_workflow(
         operations: vec![op.id.clone()],
         ..PurgeSet::default()
     };
-    Ok(purge_plan(guard, op, remove, &ops, reason, actor, now))
+    Ok(purge_plan(
+        guard,
+        holds.guard(),
+        op,
+        remove,
+        &ops,
+        reason,
+        actor,
+        now,
+    ))
 }
 
 /// Which of the items holding a slug the slug means: the active one, else
@@ -902,10 +933,12 @@ mod tests {
     #[test]
     fn a_purge_plan_records_one_event_per_vanishing_operation() {
         let agg = aggregate();
+        let none = WorkspaceHolds::none(agg.project.workspace.clone());
         let plan = purge_in_project(
             &agg,
             &agg.operations[0].id,
             PurgeReason::Cleanup,
+            &none,
             &Actor::system(),
             ts(10),
         )
@@ -920,10 +953,61 @@ mod tests {
                 &agg,
                 &agg.operations[0].id,
                 PurgeReason::Cleanup,
+                &none,
                 &Actor::system(),
                 ts(9),
             ),
             Err(PurgeRefusal::NotDue)
         );
+        // A hold on the operation's root refuses every reason, naming it,
+        // and a plan carries the hold revision it was decided at.
+        let root = agg.operations[0].root.clone();
+        let target = match root {
+            ItemRef::Version(p, n) => HoldTarget::Version(p, n),
+            other => panic!("{other:?}"),
+        };
+        let held = WorkspaceHolds {
+            workspace: agg.project.workspace.clone(),
+            revision: crate::ports::Revision(7),
+            holds: vec![Hold {
+                id: HoldId::parse("h0000000000000000001").unwrap(),
+                workspace: agg.project.workspace.clone(),
+                target,
+                reason: HoldReason::parse("case").unwrap(),
+                created_at: ts(0),
+                created_by: Actor::system(),
+            }],
+        };
+        for reason in [
+            PurgeReason::Cleanup,
+            PurgeReason::DeleteForever,
+            PurgeReason::EmptyTrash,
+        ] {
+            assert_eq!(
+                purge_in_project(
+                    &agg,
+                    &agg.operations[0].id,
+                    reason,
+                    &held,
+                    &Actor::system(),
+                    ts(10)
+                ),
+                Err(PurgeRefusal::Held(vec![held.holds[0].id.clone()]))
+            );
+        }
+        let unheld = WorkspaceHolds {
+            holds: Vec::new(),
+            ..held
+        };
+        let plan = purge_in_project(
+            &agg,
+            &agg.operations[0].id,
+            PurgeReason::Cleanup,
+            &unheld,
+            &Actor::system(),
+            ts(10),
+        )
+        .expect("released");
+        assert_eq!(plan.holds, unheld.guard());
     }
 }

@@ -2,14 +2,14 @@
 //! into the trash use cases of `trash-core`.
 //!
 //! An embedder implements only the trash roles ([`TrashReads`],
-//! [`TrashWrites`], [`WorkQueue`], [`AuditLog`]) over its own database. Its
+//! [`TrashWrites`], [`WorkQueue`], [`AuditLog`], [`LegalHolds`]) over its own database. Its
 //! projects, versions and trainings are created by its own code, and its
 //! own authentication decides who is asking: it builds the [`Principal`]
 //! itself and never implements the accounts role.
 //!
 //! The custom store here is a decorator that counts calls per method and
 //! delegates to any store playing the trash roles; a real embedding
-//! implements the same four traits over its own tables. Run with:
+//! implements the same five traits over its own tables. Run with:
 //!
 //! ```sh
 //! cargo run -p trash-memory --example embed_custom_store
@@ -237,6 +237,37 @@ impl<S: AuditLog> AuditLog for CountingStore<S> {
     async fn audit_page(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         self.count("audit_page");
         self.inner.audit_page(query).await
+    }
+}
+
+#[async_trait]
+impl<S: LegalHolds> LegalHolds for CountingStore<S> {
+    async fn holds(&self, workspace: &WorkspaceSlug) -> Result<WorkspaceHolds, StoreError> {
+        self.count("holds");
+        self.inner.holds(workspace).await
+    }
+
+    async fn holds_of(
+        &self,
+        workspaces: &[WorkspaceSlug],
+    ) -> Result<Vec<WorkspaceHolds>, StoreError> {
+        self.count("holds_of");
+        self.inner.holds_of(workspaces).await
+    }
+
+    async fn place_hold(&self, hold: &Hold, event: &AuditEvent) -> Result<(), StoreError> {
+        self.count("place_hold");
+        self.inner.place_hold(hold, event).await
+    }
+
+    async fn release_hold(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &HoldId,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        self.count("release_hold");
+        self.inner.release_hold(workspace, id, event).await
     }
 }
 

@@ -53,6 +53,8 @@ struct State {
     outbox_seq: u64,
     endpoints: BTreeMap<String, WebhookEndpoint>,
     empty_jobs: Vec<EmptyJob>,
+    holds: BTreeMap<HoldId, Hold>,
+    hold_revisions: BTreeMap<WorkspaceSlug, i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -490,11 +492,80 @@ impl AuditLog for MemoryStore {
                 r.event.workspace == query.workspace
                     && query.before.is_none_or(|b| r.seq < b)
                     && query.kinds.contains(&r.event.kind)
-                    && query.item_kind.is_none_or(|k| r.event.item.kind() == k)
+                    && query
+                        .item_kind
+                        .is_none_or(|k| r.event.item.as_ref().map(|i| i.kind()) == Some(k))
             })
             .take(query.limit as usize)
             .cloned()
             .collect())
+    }
+}
+
+impl State {
+    fn hold_revision(&self, workspace: &WorkspaceSlug) -> i64 {
+        self.hold_revisions.get(workspace).copied().unwrap_or(0)
+    }
+
+    fn workspace_holds(&self, workspace: &WorkspaceSlug) -> WorkspaceHolds {
+        let mut holds: Vec<Hold> = self
+            .holds
+            .values()
+            .filter(|h| &h.workspace == workspace)
+            .cloned()
+            .collect();
+        holds.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        WorkspaceHolds {
+            workspace: workspace.clone(),
+            revision: Revision(self.hold_revision(workspace)),
+            holds,
+        }
+    }
+}
+
+#[async_trait]
+impl LegalHolds for MemoryStore {
+    async fn holds(&self, workspace: &WorkspaceSlug) -> Result<WorkspaceHolds, StoreError> {
+        Ok(self.lock()?.workspace_holds(workspace))
+    }
+
+    async fn holds_of(
+        &self,
+        workspaces: &[WorkspaceSlug],
+    ) -> Result<Vec<WorkspaceHolds>, StoreError> {
+        let s = self.lock()?;
+        Ok(workspaces.iter().map(|w| s.workspace_holds(w)).collect())
+    }
+
+    async fn place_hold(&self, hold: &Hold, event: &AuditEvent) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if s.holds.contains_key(&hold.id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.holds.insert(hold.id.clone(), hold.clone());
+        *s.hold_revisions.entry(hold.workspace.clone()).or_insert(0) += 1;
+        s.record(std::slice::from_ref(event));
+        Ok(())
+    }
+
+    async fn release_hold(
+        &self,
+        workspace: &WorkspaceSlug,
+        id: &HoldId,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        if s.holds.get(id).is_none_or(|h| &h.workspace != workspace) {
+            return Ok(false);
+        }
+        s.holds.remove(id);
+        for r in s.operations.values_mut() {
+            if &r.op.workspace == workspace {
+                r.claimed_until = None;
+            }
+        }
+        s.record(std::slice::from_ref(event));
+        Ok(true)
     }
 }
 
@@ -664,6 +735,9 @@ impl State {
     /// The guard of a purge plan holds and its operation exists.
     fn check_purge(&self, plan: &PurgePlan) -> Result<(), StoreError> {
         self.check_guard(&plan.guard)?;
+        if self.hold_revision(&plan.holds.workspace) != plan.holds.revision.0 {
+            return Err(StoreError::Conflict);
+        }
         if !self.operations.contains_key(&plan.operation) {
             return Err(StoreError::Conflict);
         }

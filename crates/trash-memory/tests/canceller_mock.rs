@@ -313,6 +313,21 @@ fn det_reads(times: usize) -> MockTrashReads {
     reads
 }
 
+/// A holds role with no hold in any workspace.
+fn no_holds() -> MockLegalHolds {
+    let mut holds = MockLegalHolds::new();
+    holds
+        .expect_holds()
+        .returning(|ws| Ok(WorkspaceHolds::none(ws.clone())));
+    holds.expect_holds_of().returning(|wss| {
+        Ok(wss
+            .iter()
+            .map(|ws| WorkspaceHolds::none(ws.clone()))
+            .collect())
+    });
+    holds
+}
+
 fn trash_service(
     reads: MockTrashReads,
     writes: MockTrashWrites,
@@ -326,6 +341,7 @@ fn trash_service(
             writes: Arc::new(writes),
             queue: Arc::new(queue),
             audit: Arc::new(audit),
+            holds: Arc::new(no_holds()),
             canceller: Arc::new(MockJobCanceller::new()),
             runtime,
         },
@@ -493,6 +509,7 @@ async fn the_work_queue_hands_out_cancellations_and_hears_the_outcome() {
             writes: Arc::new(MockTrashWrites::new()),
             queue: Arc::new(queue),
             audit: Arc::new(MockAuditLog::new()),
+            holds: Arc::new(no_holds()),
             canceller: Arc::new(canceller),
             runtime: quiet_runtime(),
         },
@@ -512,7 +529,7 @@ async fn the_audit_trail_is_read_from_the_audit_log_alone() {
             at: t0(),
             kind: AuditKind::Restored,
             actor: Actor::system(),
-            item: ItemRef::Project(id(ProjectId::parse, 'p')),
+            item: Some(ItemRef::Project(id(ProjectId::parse, 'p'))),
             operation: Some(id(OperationId::parse, 'o')),
         },
     };

@@ -244,5 +244,46 @@ async fn every_action_and_type_needs_exactly_its_scope() {
         );
         checked += 4;
     }
-    assert_eq!(checked, 20 * 15);
+    assert_eq!(checked, 20 * 16);
+}
+
+/// The holds row of the matrix: placing, listing and releasing a legal
+/// hold need `trash:hold` and nothing else gives it.
+#[tokio::test]
+async fn legal_holds_need_exactly_trash_hold() {
+    assert_eq!(Scope::TRASH_HOLD.to_string(), "trash:hold");
+    let w = world().await;
+    let (svc, ws) = (&w.h.service, &w.h.ws);
+    let reason = || HoldReason::parse("audit").expect("reason");
+    let subject = HoldSubject::Item(ItemRef::Project(w.project.clone()));
+    let exact = w.h.key_with(&[Scope::TRASH_HOLD]).await;
+    let hold = svc
+        .place_hold(&exact, ws, &subject, reason())
+        .await
+        .expect("placed with exactly trash:hold");
+    assert_eq!(svc.list_holds(&exact, ws).await.expect("listed").len(), 1);
+    let others: Vec<Scope> = Scope::ALL
+        .into_iter()
+        .filter(|s| *s != Scope::TRASH_HOLD)
+        .collect();
+    let mut keys = vec![w.h.key_with(&others).await, w.h.key_with(&[]).await];
+    for other in &others {
+        keys.push(w.h.key_with(&[*other]).await);
+    }
+    let denied = Some(HoldError::Denied(AccessDenied::MissingScope(
+        Scope::TRASH_HOLD,
+    )));
+    for key in &keys {
+        let placed = svc.place_hold(key, ws, &subject, reason()).await;
+        assert_eq!(placed.err(), denied);
+        assert_eq!(svc.list_holds(key, ws).await.err(), denied);
+        assert_eq!(svc.release_hold(key, ws, &hold.id).await.err(), denied);
+    }
+    let wrong = Some(HoldError::Denied(AccessDenied::WrongWorkspace));
+    assert_eq!(svc.list_holds(&w.h.other_key, ws).await.err(), wrong);
+    let released = svc.release_hold(&w.h.other_key, ws, &hold.id).await;
+    assert_eq!(released.err(), wrong);
+    svc.release_hold(&exact, ws, &hold.id)
+        .await
+        .expect("released with exactly trash:hold");
 }

@@ -110,8 +110,8 @@ pub struct AuditEvent {
     pub kind: AuditKind,
     /// Who.
     pub actor: Actor,
-    /// To which item.
-    pub item: ItemRef,
+    /// To which item; `None` for the workspace itself (a workspace hold).
+    pub item: Option<ItemRef>,
     /// As part of which trash operation, if any.
     pub operation: Option<OperationId>,
 }

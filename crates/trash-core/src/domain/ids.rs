@@ -199,6 +199,12 @@ string_newtype!(
     parse_random_id
 );
 string_newtype!(
+    /// The id of a legal hold: 20 random ASCII letters and digits.
+    HoldId,
+    "hold id",
+    parse_random_id
+);
+string_newtype!(
     /// The public id of an API key (the part of the key that is not secret).
     KeyId,
     "key id",

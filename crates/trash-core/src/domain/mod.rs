@@ -1,6 +1,7 @@
 //! Domain types: values that can only be valid, and the records of the trash.
 
 pub mod audit;
+pub mod hold;
 pub mod ids;
 pub mod item;
 pub mod operation;
@@ -10,6 +11,7 @@ pub mod session;
 pub mod time;
 
 pub use audit::*;
+pub use hold::*;
 pub use ids::*;
 pub use item::*;
 pub use operation::*;

@@ -17,6 +17,8 @@ pub enum Resource {
     Workflow,
     /// Trainings.
     Training,
+    /// The trash itself (legal holds).
+    Trash,
 }
 
 /// The action part of a scope (`update` in `project:update`).
@@ -28,6 +30,8 @@ pub enum Permission {
     Create,
     /// Change items, including moving them to trash and restoring them.
     Update,
+    /// Place, list and release legal holds (only with [`Resource::Trash`]).
+    Hold,
 }
 
 /// One API-key scope, such as `project:update`.
@@ -39,7 +43,7 @@ pub struct Scope {
 
 impl Scope {
     /// Every scope there is.
-    pub const ALL: [Scope; 12] = {
+    pub const ALL: [Scope; 13] = {
         use Permission::*;
         use Resource::*;
         [
@@ -55,8 +59,12 @@ impl Scope {
             Scope::new(Training, Read),
             Scope::new(Training, Create),
             Scope::new(Training, Update),
+            Scope::new(Trash, Hold),
         ]
     };
+
+    /// `trash:hold`: place, list and release legal holds.
+    pub const TRASH_HOLD: Scope = Scope::new(Resource::Trash, Permission::Hold);
 
     /// A scope from its two parts.
     pub const fn new(resource: Resource, permission: Permission) -> Scope {
@@ -75,7 +83,7 @@ impl Scope {
             .ok_or_else(|| InvalidValue::Unknown {
                 what: "scope",
                 value: truncate_for_message(v),
-                expected: "project|version|workflow|training followed by :read, :create or :update",
+                expected: "project|version|workflow|training followed by :read, :create or :update, or trash:hold",
             })
     }
 
@@ -97,11 +105,13 @@ impl fmt::Display for Scope {
             Resource::Version => "version",
             Resource::Workflow => "workflow",
             Resource::Training => "training",
+            Resource::Trash => "trash",
         };
         let p = match self.permission {
             Permission::Read => "read",
             Permission::Create => "create",
             Permission::Update => "update",
+            Permission::Hold => "hold",
         };
         write!(f, "{r}:{p}")
     }
@@ -215,6 +225,8 @@ mod tests {
             "PROJECT:READ",
             "image:read",
             "project:read:x",
+            "trash:read",
+            "project:hold",
         ] {
             assert!(
                 matches!(Scope::parse(bad), Err(InvalidValue::Unknown { .. })),
@@ -224,5 +236,7 @@ mod tests {
         let set = ScopeSet::parse_list("project:read, version:update,").unwrap();
         assert_eq!(set.to_list(), "project:read,version:update");
         assert!(ScopeSet::parse_list("project:read,nope").is_err());
+        assert_eq!(Scope::TRASH_HOLD.to_string(), "trash:hold");
+        assert!(ScopeSet::all().contains(Scope::TRASH_HOLD));
     }
 }

@@ -9,6 +9,7 @@
 //! | [`TrashWrites`] | applying the plans the rules made (trash, restore, purge), guarded | every embedder |
 //! | [`WorkQueue`] | due operations for the cleanup, pending job cancellations | every embedder |
 //! | [`AuditLog`] | reading the audit trail the writes record | every embedder |
+//! | [`LegalHolds`] | legal holds, and the hold revision purges are guarded by | every embedder |
 //! | [`ResourceStore`] | creating projects, versions, trainings, images (the standalone server) | `trashd`'s stores; embedders only for the conformance suite's fixtures |
 //! | [`AccountStore`] | workspaces, API keys, web users | `trashd`'s stores; embedders with their own identity never |
 //! | [`SessionStore`] | web sessions, and the user changes that end them | `trashd`'s stores; embedders with their own identity never |
@@ -47,6 +48,7 @@ use crate::domain::*;
 
 mod accounts;
 mod jobs;
+mod holds;
 mod outbox;
 mod queue;
 mod reads;
@@ -57,6 +59,7 @@ mod writes;
 
 pub use accounts::*;
 pub use jobs::*;
+pub use holds::*;
 pub use outbox::*;
 pub use queue::*;
 pub use reads::*;
@@ -115,6 +118,7 @@ pub trait StandaloneStore:
     + WorkQueue
     + QueueDepth
     + AuditLog
+    + LegalHolds
     + ResourceStore
     + AccountStore
     + SessionStore
@@ -131,6 +135,7 @@ impl<T> StandaloneStore for T where
         + WorkQueue
         + QueueDepth
         + AuditLog
+        + LegalHolds
         + ResourceStore
         + AccountStore
         + SessionStore

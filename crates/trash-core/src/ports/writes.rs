@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Guard, StoreError};
+use super::{Guard, HoldGuard, StoreError};
 use crate::domain::*;
 use crate::events::OutboxMessage;
 
@@ -69,6 +69,9 @@ pub struct PurgeSet {
 pub struct PurgePlan {
     /// The aggregate and revision the plan was made from.
     pub guard: Guard,
+    /// The hold revision of the workspace the plan was decided at: the
+    /// purge MUST be refused (`Conflict`) if a hold was placed since.
+    pub holds: HoldGuard,
     /// The operation purged.
     pub operation: OperationId,
     /// Its root.
@@ -133,13 +136,17 @@ pub trait TrashWrites: Send + Sync {
     async fn restore(&self, plan: &RestorePlan) -> Result<(), StoreError>;
     /// Guarded: MUST remove exactly the rows the [`PurgePlan`] names (plus
     /// the orphaned images when it asks), record its events, atomically, in
-    /// one transaction per plan, and report what it removed.
+    /// one transaction per plan, and report what it removed. MUST return
+    /// `Conflict`, changing nothing, if the workspace's hold revision is no
+    /// longer the plan's [`HoldGuard`] one, checked in that transaction
+    /// under the exclusion [`super::LegalHolds::place_hold`] also takes.
     async fn purge(&self, plan: &PurgePlan) -> Result<PurgeCounts, StoreError>;
     /// Guarded, for many plans at once (the cleanup's batches): MUST apply
     /// every plan as [`TrashWrites::purge`] would, all in ONE transaction,
     /// with a number of statements that does not grow with the number of
     /// plans: all of them or none. If any plan's guard fails or its
-    /// operation is gone, MUST return `Conflict` and change nothing; any
+    /// operation is gone, or any plan's hold guard fails, MUST return
+    /// `Conflict` and change nothing; any
     /// other failure MUST change nothing either. The plans name distinct
     /// aggregates. MUST give up, changing nothing, once the transaction has
     /// run for `time_limit` (answering `Unavailable`). Reports what all the

@@ -1,12 +1,14 @@
 //! The cleanup job: purge due operations in bounded batches, and deliver
 //! pending job cancellations.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::domain::*;
 use crate::events::{EventType, ItemEvent};
-use crate::ports::{AggregateRead, PurgeCounts, PurgePlan, StoreError, TrashedItem};
-use crate::rules::{self, PurgeReason};
+use crate::ports::{
+    AggregateRead, PurgeCounts, PurgePlan, StoreError, TrashedItem, WorkspaceHolds,
+};
+use crate::rules::{self, PurgeReason, PurgeRefusal};
 
 use super::{Contended, TrashService};
 
@@ -19,6 +21,9 @@ pub struct CleanupReport {
     pub purged: u32,
     /// Claimed operations that were gone or restored meanwhile.
     pub skipped: u32,
+    /// Claimed operations a legal hold kept: not purged, schedule unchanged;
+    /// the cleanup after the hold's release takes them.
+    pub held: u32,
     /// Claimed operations whose purge failed (they are retried once their
     /// claim passes); the rest of the batch goes on.
     pub failed: u32,
@@ -73,6 +78,8 @@ pub(crate) enum PurgeOutcome {
     Purged(PurgeCounts),
     /// The operation no longer exists or (for cleanup) is not due.
     Skipped,
+    /// Legal holds stop its destruction.
+    Held(Vec<HoldId>),
 }
 
 impl TrashService {
@@ -124,8 +131,8 @@ impl TrashService {
         let mut alone: Vec<&TrashOperation> = Vec::new();
         let mut batched: Vec<&TrashOperation> = Vec::new();
         let mut plans: Vec<PurgePlan> = Vec::new();
-        match self.reads.load_for_purge(ops).await {
-            Ok(read) if read.len() == ops.len() => {
+        match self.read_for_purge(ops).await {
+            Ok((read, holds)) => {
                 let now = self.now();
                 let mut aggregates = HashSet::new();
                 for (op, agg) in ops.iter().zip(read) {
@@ -137,12 +144,17 @@ impl TrashService {
                         alone.push(op);
                         continue;
                     }
-                    match self.decide_purge(op, &agg, reason, actor, now) {
-                        Some(plan) => {
+                    let Some(held) = holds.get(&op.workspace) else {
+                        alone.push(op);
+                        continue;
+                    };
+                    match self.decide_purge(op, &agg, reason, held, actor, now) {
+                        Ok(plan) => {
                             batched.push(op);
                             plans.push(plan);
                         }
-                        None => report.skipped += 1,
+                        Err(PurgeRefusal::Held(_)) => report.held += 1,
+                        Err(_) => report.skipped += 1,
                     }
                 }
             }
@@ -178,6 +190,7 @@ impl TrashService {
                     report.removed.add(counts);
                 }
                 Ok(PurgeOutcome::Skipped) => report.skipped += 1,
+                Ok(PurgeOutcome::Held(_)) => report.held += 1,
                 Err(e) => {
                     report.failed += 1;
                     last_error = Some(e);
@@ -186,7 +199,9 @@ impl TrashService {
         }
         match last_error {
             // Nothing went through because the store failed: report that.
-            Some(PurgeError::Store(e)) if report.purged == 0 && report.skipped == 0 => {
+            Some(PurgeError::Store(e))
+                if report.purged == 0 && report.skipped == 0 && report.held == 0 =>
+            {
                 Err(e.into())
             }
             _ => Ok(report),
@@ -208,8 +223,10 @@ impl TrashService {
             };
             let _turn = self.runtime.locks.lock(&aggregate).await;
             let now = self.now();
-            let Some(plan) = self.plan_purge(op, &aggregate, reason, actor, now).await? else {
-                return Ok(PurgeOutcome::Skipped);
+            let plan = match self.plan_purge(op, &aggregate, reason, actor, now).await? {
+                Ok(plan) => plan,
+                Err(PurgeRefusal::Held(holds)) => return Ok(PurgeOutcome::Held(holds)),
+                Err(_) => return Ok(PurgeOutcome::Skipped),
             };
             match self.writes.purge(&plan).await {
                 Ok(counts) => return Ok(PurgeOutcome::Purged(counts)),
@@ -219,8 +236,40 @@ impl TrashService {
         }
     }
 
-    /// Reads `aggregate` (the one of `op`'s root) and decides the purge;
-    /// `None` if the operation is gone or (for cleanup) not due.
+    /// Reads the claimed operations' aggregates and the holds of their
+    /// workspaces; `Err` if either could not be read whole.
+    async fn read_for_purge(
+        &self,
+        ops: &[TrashOperation],
+    ) -> Result<
+        (
+            Vec<Option<AggregateRead>>,
+            HashMap<WorkspaceSlug, WorkspaceHolds>,
+        ),
+        StoreError,
+    > {
+        let read = self.reads.load_for_purge(ops).await?;
+        if read.len() != ops.len() {
+            return Err(StoreError::Internal(
+                "load_for_purge answered another number of aggregates".into(),
+            ));
+        }
+        let mut workspaces: Vec<WorkspaceSlug> = Vec::new();
+        for op in ops {
+            if !workspaces.contains(&op.workspace) {
+                workspaces.push(op.workspace.clone());
+            }
+        }
+        let holds = self.holds.holds_of(&workspaces).await?;
+        let holds = holds
+            .into_iter()
+            .map(|h| (h.workspace.clone(), h))
+            .collect();
+        Ok((read, holds))
+    }
+
+    /// Reads `aggregate` (the one of `op`'s root) and the workspace's holds,
+    /// and decides the purge; `Err` with why not (gone, not due, held).
     pub(crate) async fn plan_purge(
         &self,
         op: &TrashOperation,
@@ -228,8 +277,9 @@ impl TrashService {
         reason: PurgeReason,
         actor: &Actor,
         now: Timestamp,
-    ) -> Result<Option<PurgePlan>, StoreError> {
+    ) -> Result<Result<PurgePlan, PurgeRefusal>, StoreError> {
         let workspace = &op.workspace;
+        let holds = self.holds.holds(workspace).await?;
         let read = match aggregate {
             AggregateId::Workflow(id) => self
                 .reads
@@ -242,31 +292,35 @@ impl TrashService {
                 .await?
                 .map(AggregateRead::Project),
         };
-        Ok(read.and_then(|agg| self.decide_purge(op, &agg, reason, actor, now)))
+        Ok(match read {
+            Some(agg) => self.decide_purge(op, &agg, reason, &holds, actor, now),
+            None => Err(PurgeRefusal::Gone),
+        })
     }
 
-    /// Decides purging `op` from its aggregate (the rules), with the outbox
-    /// messages of every operation the purge removes; `None` if the
-    /// operation is gone or (for cleanup) not due.
+    /// Decides purging `op` from its aggregate and its workspace's holds
+    /// (the rules), with the outbox messages of every operation the purge
+    /// removes; `Err` if the operation is gone, (for cleanup) not due, or held.
     pub(crate) fn decide_purge(
         &self,
         op: &TrashOperation,
         aggregate: &AggregateRead,
         reason: PurgeReason,
+        holds: &WorkspaceHolds,
         actor: &Actor,
         now: Timestamp,
-    ) -> Option<PurgePlan> {
+    ) -> Result<PurgePlan, PurgeRefusal> {
         match aggregate {
             AggregateRead::Workflow(agg) => {
-                let mut plan = rules::purge_workflow(agg, &op.id, reason, actor, now).ok()?;
+                let mut plan = rules::purge_workflow(agg, &op.id, reason, holds, actor, now)?;
                 let described = agg.operation.as_ref().map(|o| {
                     ItemEvent::of(TrashedItem::Workflow(rules::describe_workflow(agg)), o)
                 });
                 plan.outbox = self.item_messages(EventType::ItemPurged, described, now);
-                Some(plan)
+                Ok(plan)
             }
             AggregateRead::Project(agg) => {
-                let mut plan = rules::purge_in_project(agg, &op.id, reason, actor, now).ok()?;
+                let mut plan = rules::purge_in_project(agg, &op.id, reason, holds, actor, now)?;
                 // Every removed operation's root is purged: the purged one
                 // first, then those rooted inside it.
                 let mut removed: Vec<&TrashOperation> = agg
@@ -279,7 +333,7 @@ impl TrashService {
                     rules::describe_in_project(agg, &o.root).map(|(_, item)| ItemEvent::of(item, o))
                 });
                 plan.outbox = self.item_messages(EventType::ItemPurged, described, now);
-                Some(plan)
+                Ok(plan)
             }
         }
     }
@@ -321,7 +375,7 @@ impl TrashService {
             at: now,
             kind,
             actor: Actor::system(),
-            item: ItemRef::Training(training.clone()),
+            item: Some(ItemRef::Training(training.clone())),
             operation: operation.clone(),
         };
         match result {
@@ -437,6 +491,21 @@ pub(crate) mod tests {
         (op, agg)
     }
 
+    /// A holds role with no hold in any workspace.
+    pub(crate) fn no_holds() -> MockLegalHolds {
+        let mut holds = MockLegalHolds::new();
+        holds
+            .expect_holds()
+            .returning(|ws| Ok(WorkspaceHolds::none(ws.clone())));
+        holds.expect_holds_of().returning(|wss| {
+            Ok(wss
+                .iter()
+                .map(|ws| WorkspaceHolds::none(ws.clone()))
+                .collect())
+        });
+        holds
+    }
+
     /// A runtime whose clock stands at 5 s and whose pauses return at once.
     pub(crate) fn runtime() -> crate::usecases::Runtime {
         let mut clock = MockClock::new();
@@ -533,6 +602,7 @@ pub(crate) mod tests {
                 writes: Arc::new(writes),
                 queue: Arc::new(queue),
                 audit: Arc::new(MockAuditLog::new()),
+                holds: Arc::new(no_holds()),
                 canceller: Arc::new(MockJobCanceller::new()),
                 runtime: runtime(),
             },
@@ -611,6 +681,7 @@ pub(crate) mod tests {
                 writes: Arc::new(writes),
                 queue: Arc::new(queue),
                 audit: Arc::new(MockAuditLog::new()),
+                holds: Arc::new(no_holds()),
                 canceller: Arc::new(MockJobCanceller::new()),
                 runtime: runtime(),
             },
@@ -684,6 +755,7 @@ pub(crate) mod tests {
                 writes: Arc::new(writes),
                 queue: Arc::new(MockWorkQueue::new()),
                 audit: Arc::new(MockAuditLog::new()),
+                holds: Arc::new(no_holds()),
                 canceller: Arc::new(MockJobCanceller::new()),
                 runtime: rt,
             },

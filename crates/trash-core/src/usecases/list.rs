@@ -62,6 +62,9 @@ pub struct ListTrashRequest {
 pub struct TrashPage {
     /// The entries.
     pub entries: Vec<TrashEntry>,
+    /// For each entry (same index), the legal holds that stop its
+    /// destruction ([`crate::rules::blocking_holds`]); empty when not held.
+    pub holds: Vec<Vec<HoldId>>,
     /// Where the next page starts, if more entries remain.
     pub next_cursor: Option<TrashCursor>,
 }
@@ -116,8 +119,18 @@ impl TrashService {
         } else {
             None
         };
+        let holds = if entries.is_empty() {
+            Vec::new()
+        } else {
+            let held = self.workspace_holds(workspace).await?;
+            entries
+                .iter()
+                .map(|e| crate::rules::blocking_hold_ids(&held.holds, &e.operation.root))
+                .collect()
+        };
         Ok(TrashPage {
             entries,
+            holds,
             next_cursor,
         })
     }

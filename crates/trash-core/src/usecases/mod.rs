@@ -3,7 +3,7 @@
 //! * [`TrashService`]: the trash itself (move to trash, restore, list,
 //!   cleanup, cancellations, permanent deletion, audit trail). Needs only
 //!   the trash roles: [`TrashReads`], [`TrashWrites`], [`WorkQueue`],
-//!   [`AuditLog`].
+//!   [`AuditLog`], [`LegalHolds`].
 //! * [`ResourceService`]: creating and reading projects, versions,
 //!   workflows, trainings and images (the standalone server).
 //! * [`AccountService`]: workspaces, API keys and web users, and turning a
@@ -25,6 +25,7 @@ use crate::rules::{self, Backoff};
 mod accounts;
 mod cleanup;
 mod empty_job;
+mod holds;
 mod list;
 mod permanent;
 mod resources;
@@ -35,6 +36,7 @@ mod trash;
 pub use accounts::*;
 pub use cleanup::*;
 pub use empty_job::*;
+pub use holds::*;
 pub use list::*;
 pub use permanent::*;
 pub use resources::*;
@@ -121,6 +123,8 @@ pub struct TrashPorts {
     pub queue: Arc<dyn WorkQueue>,
     /// The audit trail.
     pub audit: Arc<dyn AuditLog>,
+    /// Legal holds.
+    pub holds: Arc<dyn LegalHolds>,
     /// Stops training jobs.
     pub canceller: Arc<dyn JobCanceller>,
     /// Time, randomness and waiting.
@@ -131,13 +135,14 @@ impl TrashPorts {
     /// The trash roles of one store that plays them all.
     pub fn from_store<S>(store: Arc<S>, canceller: Arc<dyn JobCanceller>, runtime: Runtime) -> Self
     where
-        S: TrashReads + TrashWrites + WorkQueue + AuditLog + 'static,
+        S: TrashReads + TrashWrites + WorkQueue + AuditLog + LegalHolds + 'static,
     {
         TrashPorts {
             reads: store.clone(),
             writes: store.clone(),
             queue: store.clone(),
-            audit: store,
+            audit: store.clone(),
+            holds: store,
             canceller,
             runtime,
         }
@@ -151,6 +156,7 @@ pub struct TrashService {
     writes: Arc<dyn TrashWrites>,
     queue: Arc<dyn WorkQueue>,
     audit: Arc<dyn AuditLog>,
+    holds: Arc<dyn LegalHolds>,
     canceller: Arc<dyn JobCanceller>,
     runtime: Runtime,
     config: TrashConfig,
@@ -164,6 +170,7 @@ impl TrashService {
             writes: ports.writes,
             queue: ports.queue,
             audit: ports.audit,
+            holds: ports.holds,
             canceller: ports.canceller,
             runtime: ports.runtime,
             config,
@@ -362,6 +369,7 @@ impl Services {
                 writes: store.clone(),
                 queue: store.clone(),
                 audit: store.clone(),
+                holds: store.clone(),
                 canceller,
                 runtime: runtime.clone(),
             },

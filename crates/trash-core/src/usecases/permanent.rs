@@ -31,6 +31,12 @@ pub enum DeleteForeverError {
         /// What has to be typed.
         expected: String,
     },
+    /// Legal holds stop its destruction; release them first.
+    #[error("this item is under legal hold ({}); release the hold first", holds.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", "))]
+    Held {
+        /// The holds that block it.
+        holds: Vec<HoldId>,
+    },
     /// Concurrent changes kept invalidating the decision.
     #[error("the item is changing concurrently; try again")]
     Busy,
@@ -73,6 +79,8 @@ pub struct DeleteForeverPreview {
 pub struct EmptyTrashReport {
     /// Operations removed.
     pub operations: u32,
+    /// Operations kept because legal holds stop their destruction.
+    pub held: u32,
     /// Items removed.
     pub removed: PurgeCounts,
 }
@@ -106,6 +114,7 @@ impl TrashService {
         {
             PurgeOutcome::Purged(counts) => Ok(counts),
             PurgeOutcome::Skipped => Err(DeleteForeverError::NotInTrash),
+            PurgeOutcome::Held(holds) => Err(DeleteForeverError::Held { holds }),
         }
     }
 
@@ -162,7 +171,8 @@ impl TrashService {
     }
 
     /// "Empty trash": deletes every operation in the workspace's trash for
-    /// good, a page at a time. `confirmation` must be the workspace slug.
+    /// good, a page at a time, except those legal holds keep (counted in
+    /// [`EmptyTrashReport::held`]). `confirmation` must be the workspace slug.
     /// `progress` is called after each page with the running totals.
     pub async fn empty_trash(
         &self,
@@ -180,32 +190,37 @@ impl TrashService {
             });
         }
         let mut report = EmptyTrashReport::default();
-        let request = ListTrashRequest {
+        let mut request = ListTrashRequest {
             kind: None,
             limit: PageLimit::new(100).expect("100 is a valid page size"),
             cursor: None,
         };
+        // Keyset pages: removed entries never shift the pages still to
+        // come, and entries that stay (held ones) are passed over.
         loop {
             let page = self.trash_page(workspace, &request).await?;
-            if page.entries.is_empty() {
-                return Ok(report);
-            }
-            let mut progressed = false;
-            for entry in page.entries {
-                if let PurgeOutcome::Purged(counts) = self
+            for (entry, holds) in page.entries.iter().zip(&page.holds) {
+                if !holds.is_empty() {
+                    report.held += 1;
+                    continue;
+                }
+                match self
                     .purge_operation(&entry.operation, PurgeReason::EmptyTrash, &admin.actor())
                     .await?
                 {
-                    report.operations += 1;
-                    report.removed.add(counts);
-                    // Only a purge is progress: an entry that cannot be
-                    // purged stays listed and must not loop forever.
-                    progressed = true;
+                    PurgeOutcome::Purged(counts) => {
+                        report.operations += 1;
+                        report.removed.add(counts);
+                    }
+                    // Held since the page was read.
+                    PurgeOutcome::Held(_) => report.held += 1,
+                    PurgeOutcome::Skipped => {}
                 }
             }
             progress(&report);
-            if !progressed {
-                return Ok(report);
+            match page.next_cursor {
+                Some(cursor) => request.cursor = Some(cursor),
+                None => return Ok(report),
             }
         }
     }
@@ -289,12 +304,18 @@ mod tests {
             .times(1)
             .returning(move |_| Ok(vec![entry.clone()]));
         reads.expect_load_workflow().returning(|_, _| Ok(None));
+        let mut holds = MockLegalHolds::new();
+        let held_ws = ws.clone();
+        holds
+            .expect_holds()
+            .returning(move |_| Ok(WorkspaceHolds::none(held_ws.clone())));
         let service = TrashService::new(
             TrashPorts {
                 reads: Arc::new(reads),
                 writes: Arc::new(MockTrashWrites::new()),
                 queue: Arc::new(MockWorkQueue::new()),
                 audit: Arc::new(MockAuditLog::new()),
+                holds: Arc::new(holds),
                 canceller: Arc::new(MockJobCanceller::new()),
                 runtime: crate::usecases::cleanup::tests::runtime(),
             },
