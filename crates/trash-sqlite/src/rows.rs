@@ -461,7 +461,11 @@ impl TryFrom<AuditRow> for AuditRecord {
                     id: r.actor_id,
                     name: r.actor_name,
                 },
-                item: item_ref(&r.item_kind, &r.item_id, r.item_version)?,
+                item: if r.item_kind == "workspace" {
+                    None
+                } else {
+                    Some(item_ref(&r.item_kind, &r.item_id, r.item_version)?)
+                },
                 operation: r
                     .operation_id
                     .as_deref()
@@ -477,7 +481,11 @@ pub(crate) fn events_json(events: &[AuditEvent]) -> String {
     let rows: Vec<serde_json::Value> = events
         .iter()
         .map(|e| {
-            let (item_kind, item_id, item_version) = item_columns(&e.item);
+            // A workspace hold's events name the workspace itself.
+            let (item_kind, item_id, item_version) = match &e.item {
+                Some(item) => item_columns(item),
+                None => ("workspace", e.workspace.as_str(), None),
+            };
             serde_json::json!([
                 e.workspace.as_str(),
                 e.at.unix_millis(),

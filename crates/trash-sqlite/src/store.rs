@@ -2,7 +2,7 @@
 //! one `impl` per role in the submodules ([`TrashReads`] and [`AuditLog`] in
 //! `reads`, [`TrashWrites`] in `writes`, [`WorkQueue`] in `queue`,
 //! [`ResourceStore`] in `resources`, [`AccountStore`] in `accounts`,
-//! [`SessionStore`] in `sessions`, and
+//! [`SessionStore`] in `sessions`, [`LegalHolds`] in `holds`, and
 //! [`Health`] here).
 //!
 //! Writes run in `BEGIN IMMEDIATE` transactions on the single connection of
@@ -31,6 +31,7 @@ use crate::rows::*;
 
 mod accounts;
 mod jobs;
+mod holds;
 mod outbox;
 mod queue;
 mod reads;

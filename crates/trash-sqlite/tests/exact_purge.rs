@@ -46,6 +46,7 @@ async fn a_plan_that_leaves_a_dependant_behind_fails_and_changes_nothing() {
         &agg,
         &project_op,
         PurgeReason::DeleteForever,
+        &WorkspaceHolds::none(h.ws.clone()),
         &Actor::system(),
         h.clock.now(),
     )

@@ -227,7 +227,7 @@ async fn project_events(store: &SqliteStore, after: i64) -> Vec<(i64, Ack)> {
         .expect("audit")
         .into_iter()
         .filter_map(|r| match (&r.event.kind, &r.event.item) {
-            (AuditKind::Trashed | AuditKind::Restored, ItemRef::Project(p)) => {
+            (AuditKind::Trashed | AuditKind::Restored, Some(ItemRef::Project(p))) => {
                 Some((r.seq, (r.event.kind, p.clone())))
             }
             _ => None,

@@ -266,17 +266,22 @@ pub(super) mod purge_sql {
          AND NOT EXISTS (SELECT 1 FROM image_links o WHERE o.image_id = l.image_id \
              AND o.project_id NOT IN (SELECT value FROM json_each(?2))))";
     /// Checks and bumps the revisions of a batch's projects: `[id, revision,
-    /// operation]` triples; only those still at the revision and whose
-    /// operation exists are bumped.
+    /// operation, workspace, hold revision]` rows; only those still at the
+    /// revision, whose operation exists and whose workspace's hold revision
+    /// is still the planned one are bumped.
     pub(crate) const BATCH_GUARD_PROJECTS: &str = "UPDATE projects SET revision = revision + 1 \
          WHERE id IN (SELECT value ->> 0 FROM json_each(?1) \
-                      WHERE EXISTS (SELECT 1 FROM operations o WHERE o.id = value ->> 2)) \
+                      WHERE EXISTS (SELECT 1 FROM operations o WHERE o.id = value ->> 2) \
+                        AND EXISTS (SELECT 1 FROM workspaces w \
+                                    WHERE w.slug = value ->> 3 AND w.hold_revision = value ->> 4)) \
            AND revision = (SELECT value ->> 1 FROM json_each(?1) \
                            WHERE value ->> 0 = projects.id)";
     /// The same for a batch's workflows.
     pub(crate) const BATCH_GUARD_WORKFLOWS: &str = "UPDATE workflows SET revision = revision + 1 \
          WHERE id IN (SELECT value ->> 0 FROM json_each(?1) \
-                      WHERE EXISTS (SELECT 1 FROM operations o WHERE o.id = value ->> 2)) \
+                      WHERE EXISTS (SELECT 1 FROM operations o WHERE o.id = value ->> 2) \
+                        AND EXISTS (SELECT 1 FROM workspaces w \
+                                    WHERE w.slug = value ->> 3 AND w.hold_revision = value ->> 4)) \
            AND revision = (SELECT value ->> 1 FROM json_each(?1) \
                            WHERE value ->> 0 = workflows.id)";
     /// The image links of the projects.
@@ -323,13 +328,20 @@ async fn apply_purge(
     plan: &PurgePlan,
 ) -> Result<PurgeCounts, StoreError> {
     guard(conn, &plan.guard).await?;
-    if !exists(
-        conn,
-        "SELECT 1 FROM operations WHERE id = ?1",
-        &[plan.operation.as_str()],
+    // The operation still exists and no hold was placed in its workspace
+    // since the plan was decided (the write lock keeps both true until the
+    // commit).
+    let live: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM operations WHERE id = ?1 \
+           AND EXISTS (SELECT 1 FROM workspaces WHERE slug = ?2 AND hold_revision = ?3)",
     )
-    .await?
-    {
+    .bind(plan.operation.as_str())
+    .bind(plan.holds.workspace.as_str())
+    .bind(plan.holds.revision.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    if live.is_none() {
         return Err(StoreError::Conflict);
     }
     let set = &plan.remove;
@@ -432,7 +444,9 @@ async fn apply_purge_batch(
         list.push(serde_json::json!([
             id,
             guard.revision.0,
-            plan.operation.as_str()
+            plan.operation.as_str(),
+            plan.holds.workspace.as_str(),
+            plan.holds.revision.0
         ]));
         let r = &plan.remove;
         set.projects.extend(r.projects.iter().cloned());
