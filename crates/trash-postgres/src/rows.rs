@@ -235,10 +235,14 @@ pub(crate) fn item_to_sql(item: &ItemRef) -> (&'static str, &str, Option<i32>) {
     }
 }
 
-/// An item from the audit columns `item_kind, item_id, item_version`.
-pub(crate) fn audit_item(row: &PgRow) -> Result<ItemRef, StoreError> {
+/// An item from the audit columns `item_kind, item_id, item_version`;
+/// `None` for the workspace itself (`item_kind = 'workspace'`).
+pub(crate) fn audit_item(row: &PgRow) -> Result<Option<ItemRef>, StoreError> {
     let kind: String = get(row, "item_kind")?;
-    Ok(match parse("item kind", &kind, ItemKind::parse)? {
+    if kind == "workspace" {
+        return Ok(None);
+    }
+    Ok(Some(match parse("item kind", &kind, ItemKind::parse)? {
         ItemKind::Project => ItemRef::Project(project_id(row, "item_id")?),
         ItemKind::Version => {
             let n: Option<i32> = get(row, "item_version")?;
@@ -247,7 +251,7 @@ pub(crate) fn audit_item(row: &PgRow) -> Result<ItemRef, StoreError> {
         }
         ItemKind::Workflow => ItemRef::Workflow(workflow_id(row, "item_id")?),
         ItemKind::Training => ItemRef::Training(training_id(row, "item_id")?),
-    })
+    }))
 }
 
 /// An audit record from its table's columns.

@@ -10,10 +10,11 @@ use trash_core::domain::*;
 use trash_core::ports::*;
 use trash_postgres::PgStore;
 
-const TABLES: [&str; 16] = [
+const TABLES: [&str; 17] = [
     "api_keys",
     "audit_events",
     "empty_jobs",
+    "holds",
     "images",
     "outbox",
     "pending_cancellations",

@@ -43,14 +43,15 @@ const TRASH_PLAIN_STATEMENTS: u64 = 1 + 5 + 8;
 const RESTORE_STATEMENTS: u64 = 5 + 10;
 /// A cleanup batch of one project: the claim (1); the batch's aggregates,
 /// which the purge sets are decided from (BEGIN, the projects with their
-/// operations, their versions, their trainings, COMMIT: 5); the batch's
-/// purge transaction (BEGIN, its time limit, the guards, image lock, the
+/// operations, their versions, their trainings, COMMIT: 5); the legal holds
+/// of the batch's workspaces (1); the batch's purge transaction (BEGIN, its
+/// time limit, the guards (revisions and hold revisions), image lock, the
 /// one statement that deletes every named row, audit lock, audit insert,
 /// withdrawing the removed operations' pending purge notices, COMMIT: 9).
-const PURGE_STATEMENTS: u64 = 1 + 5 + 9;
+const PURGE_STATEMENTS: u64 = 1 + 5 + 1 + 9;
 /// A cleanup batch of projects and workflows, whatever their number: as
 /// [`PURGE_STATEMENTS`], plus one statement reading the workflows.
-const MIXED_BATCH_STATEMENTS: u64 = 1 + 6 + 9;
+const MIXED_BATCH_STATEMENTS: u64 = 1 + 6 + 1 + 9;
 
 /// Seeds the big project's children directly (through the use cases it
 /// would take 11,000 guarded writes).

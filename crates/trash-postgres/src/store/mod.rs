@@ -15,6 +15,7 @@ use crate::PgStore;
 
 mod accounts;
 mod jobs;
+mod holds;
 mod outbox;
 mod queue;
 mod reads;
@@ -196,7 +197,11 @@ async fn record(tx: &mut Tx<'_>, events: &[AuditEvent]) -> Result<(), StoreError
     let mut item_version = Vec::with_capacity(events.len());
     let mut operation = Vec::with_capacity(events.len());
     for e in events {
-        let (k, id, n) = rows::item_to_sql(&e.item);
+        // A workspace hold's events name the workspace itself.
+        let (k, id, n) = match &e.item {
+            Some(item) => rows::item_to_sql(item),
+            None => ("workspace", e.workspace.as_str(), None),
+        };
         ws.push(e.workspace.as_str());
         at.push(sql_time(e.at));
         kind.push(e.kind.as_str());

@@ -223,7 +223,10 @@ impl<'a> PurgeArrays<'a> {
 /// Checks the guards of a batch of purge plans and bumps their revisions,
 /// in one statement: locks the aggregates' rows in id order (projects,
 /// then workflows, as every batch does, so two batches cannot deadlock),
-/// keeping those still at the planned revision whose operation exists.
+/// keeping those still at the planned revision whose operation exists;
+/// and reads the batch's workspaces `FOR SHARE`, keeping those whose hold
+/// revision is still the planned one (a hold being placed holds the row:
+/// the check waits for it and then sees its revision).
 const BATCH_GUARD_SQL: &str =
     "WITH pg AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::text[]) \
              AS g(id, revision, op)), \
@@ -240,8 +243,34 @@ const BATCH_GUARD_SQL: &str =
                AND EXISTS (SELECT 1 FROM trash_operations o WHERE o.id = wg.op) \
              ORDER BY w.id FOR UPDATE OF w), \
          wu AS (UPDATE workflows w SET revision = w.revision + 1 FROM wl \
-             WHERE w.id = wl.id RETURNING 1) \
-     SELECT (SELECT count(*) FROM pu) AS projects, (SELECT count(*) FROM wu) AS workflows";
+             WHERE w.id = wl.id RETURNING 1), \
+         hg AS (SELECT * FROM unnest($7::text[], $8::int8[]) AS g(slug, revision)), \
+         hl AS (SELECT ws.slug FROM workspaces ws JOIN hg ON hg.slug = ws.slug \
+             WHERE ws.hold_revision = hg.revision \
+             ORDER BY ws.slug FOR SHARE OF ws) \
+     SELECT (SELECT count(*) FROM pu) AS projects, (SELECT count(*) FROM wu) AS workflows, \
+            (SELECT count(*) FROM hl) AS holds";
+
+/// Checks that no hold was placed in the workspace since the plan was
+/// decided, reading its row `FOR SHARE` (held until commit): a hold being
+/// placed holds the row, so the check waits for it and then fails; a hold
+/// placed later waits for this transaction.
+async fn check_holds(tx: &mut crate::exec::Tx<'_>, holds: &HoldGuard) -> Result<(), StoreError> {
+    let row = tx
+        .fetch_optional(
+            sqlx::query(
+                "SELECT 1 AS ok FROM workspaces WHERE slug = $1 AND hold_revision = $2 FOR SHARE",
+            )
+            .bind(holds.workspace.as_str())
+            .bind(holds.revision.0),
+        )
+        .await
+        .map_err(store_error)?;
+    match row {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Conflict),
+    }
+}
 
 /// Runs the purge statement over `named` (after locking the images it may
 /// delete) and reports what it removed.
@@ -535,6 +564,7 @@ impl TrashWrites for PgStore {
         let named = PurgeArrays::of(plan);
         let mut tx = self.begin().await?;
         let result = async {
+            check_holds(&mut tx, &plan.holds).await?;
             bump_if(&mut tx, &plan.guard, Some(&plan.operation)).await?;
             let counts = remove_named(&mut tx, &named).await?;
             record(&mut tx, &plan.events).await?;
@@ -559,7 +589,20 @@ impl TrashWrites for PgStore {
         let (mut w_ids, mut w_revs, mut w_ops) = (Vec::new(), Vec::new(), Vec::new());
         let mut events = Vec::new();
         let mut outbox = Vec::new();
+        let (mut h_slugs, mut h_revs): (Vec<&str>, Vec<i64>) = (Vec::new(), Vec::new());
         for plan in plans {
+            let ws = plan.holds.workspace.as_str();
+            match h_slugs.iter().position(|s| *s == ws) {
+                Some(i) if h_revs[i] != plan.holds.revision.0 => {
+                    // Two reads of one workspace's holds disagree: stale.
+                    return Err(StoreError::Conflict);
+                }
+                Some(_) => {}
+                None => {
+                    h_slugs.push(ws);
+                    h_revs.push(plan.holds.revision.0);
+                }
+            }
             named.add(plan);
             outbox.extend(plan.outbox.iter().cloned());
             match &plan.guard.aggregate {
@@ -595,13 +638,20 @@ impl TrashWrites for PgStore {
                         .bind(&p_ops)
                         .bind(&w_ids)
                         .bind(&w_revs)
-                        .bind(&w_ops),
+                        .bind(&w_ops)
+                        .bind(&h_slugs)
+                        .bind(&h_revs),
                 )
                 .await
                 .map_err(store_error)?
                 .ok_or_else(|| StoreError::Internal("the guard returned no counts".into()))?;
             let bumped: (i64, i64) = (get(&row, "projects")?, get(&row, "workflows")?);
             if bumped != (p_ids.len() as i64, w_ids.len() as i64) {
+                return Err(StoreError::Conflict);
+            }
+            let unheld: i64 = get(&row, "holds")?;
+            if unheld != h_slugs.len() as i64 {
+                // A hold was placed in one of the workspaces since.
                 return Err(StoreError::Conflict);
             }
             let counts = remove_named(&mut tx, &named).await?;
