@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use trash_core::domain::{InvalidValue, ItemRef};
 use trash_core::ports::StoreError;
 use trash_core::usecases::{
+    HoldError,
     AccessDenied, AuditError, AuthError, DeleteForeverError, ListTrashError, PurgeError,
     ResourceError, RestoreError, TrashError,
 };
@@ -338,8 +339,30 @@ impl From<DeleteForeverError> for ApiError {
             e @ DeleteForeverError::ConfirmationMismatch { .. } => {
                 ApiError::bad_request(e.to_string())
             }
+            e @ DeleteForeverError::Held { .. } => {
+                let ids: Vec<Value> = match &e {
+                    DeleteForeverError::Held { holds } => {
+                        holds.iter().map(|h| Value::from(h.as_str())).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                ApiError::conflict(e.to_string()).with("holdIds", ids)
+            }
             DeleteForeverError::Busy => busy(),
             DeleteForeverError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<HoldError> for ApiError {
+    fn from(e: HoldError) -> Self {
+        match e {
+            HoldError::Denied(d) => d.into(),
+            HoldError::ItemNotFound(item) => {
+                ApiError::not_found(format!("{} not found", describe(&item)))
+            }
+            HoldError::HoldNotFound(_) => ApiError::not_found("hold not found"),
+            HoldError::Store(s) => s.into(),
         }
     }
 }

@@ -647,7 +647,8 @@ pub struct EventsParams {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventItem {
-    /// `project`, `version`, `workflow` or `training`.
+    /// `project`, `version`, `workflow` or `training` (`workspace` for the
+    /// events of a workspace hold).
     #[serde(rename = "type")]
     pub kind: String,
     /// Its id (a version's number, as a string).
@@ -732,7 +733,16 @@ impl EventBody {
         Some(EventBody {
             at: time(e.at),
             action: e.kind.action()?.to_owned(),
-            item: EventItem::from(&e.item),
+            item: match &e.item {
+                Some(item) => EventItem::from(item),
+                // A workspace hold's events are about the workspace itself.
+                None => EventItem {
+                    kind: "workspace".to_owned(),
+                    id: e.workspace.to_string(),
+                    url: Some(e.workspace.to_string()),
+                    parent_id: None,
+                },
+            },
             actor: EventActor {
                 kind: match e.actor.kind {
                     ActorKind::ApiKey => "key",

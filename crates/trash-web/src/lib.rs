@@ -457,6 +457,10 @@ fn message(code: &str) -> Option<(&'static str, bool)> {
             true,
         ),
         "confirm" => ("The confirmation did not match; nothing was deleted.", true),
+        "held" => (
+            "That item is under legal hold; release the hold before deleting it.",
+            true,
+        ),
         "forbidden" => ("Only a workspace owner or admin can delete forever.", true),
         "busy" => (
             "The trash is busy with other changes to that item right now; try again in a moment.",
@@ -781,6 +785,7 @@ fn permanent_code(result: Result<(), DeleteForeverError>, done: &'static str) ->
         }
         Err(DeleteForeverError::CascadedWith { .. }) => "cascaded",
         Err(DeleteForeverError::ConfirmationMismatch { .. }) => "confirm",
+        Err(DeleteForeverError::Held { .. }) => "held",
         Err(DeleteForeverError::Busy) => "busy",
         Err(DeleteForeverError::Store(e)) => {
             tracing::error!(error = %e, "permanent deletion failed");

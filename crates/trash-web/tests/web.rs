@@ -771,6 +771,7 @@ async fn a_contended_permanent_deletion_says_busy_not_something_went_wrong() {
                 writes: Arc::new(PurgesAlwaysContended(store.clone())),
                 queue: store.clone(),
                 audit: store.clone(),
+                holds: store.clone(),
                 canceller: Arc::new(NoopCanceller),
                 runtime: Runtime {
                     pause: Arc::new(NoPause),

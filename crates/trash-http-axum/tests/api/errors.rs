@@ -759,6 +759,7 @@ fn mock_app(mocks: Mocks) -> Router {
             writes: Arc::new(mocks.writes),
             queue: Arc::new(MockWorkQueue::new()),
             audit: Arc::new(MockAuditLog::new()),
+            holds: Arc::new(trash_core::ports::MockLegalHolds::new()),
             canceller: Arc::new(NoopCanceller),
             runtime: runtime.clone(),
         },
