@@ -58,6 +58,13 @@ pub fn printable_id_pattern() -> String {
     format!("^[^{CONTROL}{FORMAT}{SPACE}]+$")
 }
 
+/// A hold's reason: no control characters but tabs and line breaks, and
+/// something besides white space (the server trims it).
+pub fn reason_pattern() -> String {
+    let control = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f";
+    format!("^[^{control}]*[^ \\t\\n\\r{CONTROL}{SPACE}][^{control}]*$")
+}
+
 /// Names whose derived slug would be reserved (`"Trash!"` makes `trash`).
 const RESERVED_BY_NAME: &str = "^[^A-Za-z0-9]*(?:[Tt][Rr][Aa][Ss][Hh]|[Ww][Oo][Rr][Kk][Ff][Ll][Oo][Ww][Ss]|[Ii][Mm][Aa][Gg][Ee][Ss]|[Pp][Rr][Oo][Jj][Ee][Cc][Tt][Ss])[^A-Za-z0-9]*$";
 
@@ -79,6 +86,16 @@ fn printable_id_schema(description: &str) -> Value {
         "maxLength": MAX_RESTORE_ID_CHARS,
         "pattern": printable_id_pattern(),
         "description": description,
+    })
+}
+
+fn reason_schema() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": trash_core::domain::HoldReason::MAX_CHARS,
+        "pattern": reason_pattern(),
+        "description": "Why the hold is placed: 1 to 1000 characters after trimming white space, no control characters but tabs and line breaks.",
     })
 }
 
@@ -112,6 +129,10 @@ fn parameter(operation: &str, name: &str) -> Option<(Value, Value)> {
         (_, "id") => (
             json!({"type": "string", "minLength": 20, "maxLength": 20, "pattern": RANDOM_ID}),
             json!("Jjk3Tjq2yjxenyA9g5er"),
+        ),
+        (_, "holdId") => (
+            json!({"type": "string", "minLength": 20, "maxLength": 20, "pattern": RANDOM_ID}),
+            json!("Hd7kQ2mZp9xL4vN8rT1a"),
         ),
         (_, "cleanupDeleteImages") => (json!({"type": "boolean", "default": true}), json!(true)),
         (_, "type") => (
@@ -277,6 +298,74 @@ fn bodies() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "PlaceHoldRequest",
+            json!({
+                "description": "What to hold, by `type`: the whole workspace, or one item (a version also needs `parentId`, its project's id).",
+                "oneOf": [
+                    {"$ref": "#/components/schemas/HoldWorkspace"},
+                    {"$ref": "#/components/schemas/HoldItem"},
+                    {"$ref": "#/components/schemas/HoldVersion"},
+                ],
+                "discriminator": {
+                    "propertyName": "type",
+                    "mapping": {
+                        "workspace": "#/components/schemas/HoldWorkspace",
+                        "project": "#/components/schemas/HoldItem",
+                        "workflow": "#/components/schemas/HoldItem",
+                        "training": "#/components/schemas/HoldItem",
+                        "version": "#/components/schemas/HoldVersion",
+                    },
+                },
+            }),
+        ),
+        (
+            "HoldWorkspace",
+            json!({
+                "type": "object",
+                "required": ["type", "reason"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["workspace"]},
+                    "reason": reason_schema(),
+                    "id": {"type": "null"},
+                    "parentId": {"type": "null"},
+                },
+                "example": {"type": "workspace", "reason": "regulator request 2026-7"},
+            }),
+        ),
+        (
+            "HoldItem",
+            json!({
+                "type": "object",
+                "required": ["type", "id", "reason"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["project", "workflow", "training"]},
+                    "id": printable_id_schema("The item's id, active or in trash; an id that names nothing in the workspace answers 404."),
+                    "reason": reason_schema(),
+                },
+                "example": {"type": "project", "id": "Jjk3Tjq2yjxenyA9g5er", "reason": "litigation 2026-114"},
+            }),
+        ),
+        (
+            "HoldVersion",
+            json!({
+                "type": "object",
+                "required": ["type", "id", "parentId", "reason"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["version"]},
+                    "id": {
+                        "description": "The version number, as a string or a JSON number.",
+                        "oneOf": [printable_id_schema("The version number."), json_integer_id()],
+                    },
+                    "parentId": {
+                        "description": "The id of the version's project.",
+                        "oneOf": [printable_id_schema("The project id."), json_integer_id()],
+                    },
+                    "reason": reason_schema(),
+                },
+                "example": {"type": "version", "id": "1", "parentId": "Jjk3Tjq2yjxenyA9g5er", "reason": "audit"},
+            }),
+        ),
+        (
             "RestoreBulk",
             json!({
                 "type": "object",
@@ -340,6 +429,7 @@ fn body_of(operation: &str) -> Option<&'static str> {
         "set_training_status" => "SetStatus",
         "add_image" => "ImageRequest",
         "restore" => "RestoreRequest",
+        "place_hold" => "PlaceHoldRequest",
         _ => return None,
     })
 }

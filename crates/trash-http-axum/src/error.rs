@@ -10,8 +10,7 @@ use serde_json::{Map, Value};
 use trash_core::domain::{InvalidValue, ItemRef};
 use trash_core::ports::StoreError;
 use trash_core::usecases::{
-    HoldError,
-    AccessDenied, AuditError, AuthError, DeleteForeverError, ListTrashError, PurgeError,
+    AccessDenied, AuditError, AuthError, DeleteForeverError, HoldError, ListTrashError, PurgeError,
     ResourceError, RestoreError, TrashError,
 };
 

@@ -125,6 +125,7 @@ impl AppState {
     tags(
         (name = "auth", description = "Which workspace a key belongs to."),
         (name = "trash", description = "Move to trash, list, restore."),
+        (name = "holds", description = "Legal holds: stop the permanent destruction of trash items until released (scope trash:hold)."),
         (name = "resources", description = "What the trash acts on."),
         (name = "operations", description = "Health, readiness, this document."),
     )
@@ -161,6 +162,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(create_workflow))
         .routes(routes!(list_trash))
         .routes(routes!(list_events))
+        .routes(routes!(list_holds, place_hold))
+        .routes(routes!(release_hold))
         .routes(routes!(restore))
         .routes(routes!(get_project, delete_project))
         .routes(routes!(create_version))

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use trash_core::domain::*;
 use trash_core::usecases::{
-    check_access, AccessDenied, BulkRestoreError, EventsRequest, ListTrashRequest, Missing, Page,
-    PageLimit, ResourceError, RestoreError, RestoreItem, TrashError, WorkflowRef,
+    check_access, AccessDenied, BulkRestoreError, EventsRequest, HoldSubject, ListTrashRequest,
+    Missing, Page, PageLimit, ResourceError, RestoreError, RestoreItem, TrashError, WorkflowRef,
 };
 use utoipa::{IntoParams, IntoResponses};
 
@@ -89,6 +89,18 @@ pub struct ImagePath {
     pub ws: String,
     /// Image id.
     pub id: String,
+}
+
+/// `/{ws}/trash/holds/{holdId}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct HoldPath {
+    /// Workspace slug.
+    pub ws: String,
+    /// The hold's id.
+    #[serde(rename = "holdId")]
+    #[param(rename = "holdId")]
+    pub hold_id: String,
 }
 
 /// Query of `DELETE /{ws}/{project}`.
@@ -493,6 +505,123 @@ pub async fn list_events(
         )
         .await?;
     Ok(Json(EventList::from(&page)))
+}
+
+// ---- legal holds ---------------------------------------------------------------------------
+
+/// Places a legal hold (`trash:hold`): on the whole workspace (everything
+/// in its trash, present and future) or on one item, active or in trash
+/// (the item and everything trashed with it; on an active item from the
+/// moment it is trashed). While held, cleanup skips it with its
+/// `scheduledCleanupAt` unchanged, and permanent deletion refuses it;
+/// restore still works.
+#[utoipa::path(post, path = "/{ws}/trash/holds", tag = "holds", operation_id = "place_hold",
+    params(WsPath), request_body = PlaceHoldRequest,
+    responses((status = 200, body = HoldBody), CommonErrors))]
+pub async fn place_hold(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<WsPath>,
+    req: ApiRequest,
+) -> Result<Json<HoldBody>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let body: PlaceHoldRequest = req.json()?;
+    const TYPES: &str = "one of workspace, project, version, workflow, training";
+    let kind = body
+        .kind
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request(format!("the body needs \"type\": {TYPES}")))?;
+    let reason = body.reason.as_deref().ok_or_else(|| {
+        ApiError::bad_request("the body needs \"reason\": why the hold is placed")
+    })?;
+    let reason = HoldReason::parse(reason).map_err(|e| ApiError::invalid("reason", &e))?;
+    let subject = if kind == "workspace" {
+        let named = |v: &Option<Value>| !matches!(v, None | Some(Value::Null));
+        if named(&body.id) || named(&body.parent_id) {
+            return Err(ApiError::bad_request(
+                "a workspace hold names no item: leave out \"id\" and \"parentId\"",
+            ));
+        }
+        HoldSubject::Workspace
+    } else {
+        let kind = ItemKind::parse(kind).map_err(|_| {
+            ApiError::bad_request(format!(
+                "unknown \"type\" {:?}; expected {TYPES}",
+                kind.chars().take(64).collect::<String>()
+            ))
+        })?;
+        let id = json_id("id", body.id)?.ok_or_else(|| {
+            ApiError::bad_request("the body needs \"id\", the id of the item to hold")
+        })?;
+        restore_id_text("id", &id)?;
+        let parent = match kind {
+            ItemKind::Version => {
+                let parent = json_id("parentId", body.parent_id)?.ok_or_else(|| {
+                    ApiError::bad_request(
+                        "holding a version needs \"parentId\", the id of its project",
+                    )
+                })?;
+                restore_id_text("parentId", &parent)?;
+                Some(parent)
+            }
+            _ => None,
+        };
+        match parse_restore_ref(kind, &id, parent.as_deref()) {
+            Some(item) => HoldSubject::Item(item),
+            // Text that is no id of this kind names nothing: 404, once the
+            // key may place holds here.
+            None => {
+                check_access(&principal, &ws, Scope::TRASH_HOLD)?;
+                return Err(ApiError::not_found(format!("{kind} {id:?} not found")));
+            }
+        }
+    };
+    let hold = state
+        .trash
+        .place_hold(&principal, &ws, &subject, reason)
+        .await?;
+    Ok(Json(HoldBody::from(&hold)))
+}
+
+/// Lists the workspace's legal holds, oldest first (`trash:hold`).
+#[utoipa::path(get, path = "/{ws}/trash/holds", tag = "holds", operation_id = "list_holds",
+    params(WsPath),
+    responses((status = 200, body = HoldList), CommonErrors))]
+pub async fn list_holds(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<WsPath>,
+    req: ApiRequest,
+) -> Result<Json<HoldList>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let holds = state.trash.list_holds(&principal, &ws).await?;
+    Ok(Json(HoldList {
+        holds: holds.iter().map(HoldBody::from).collect(),
+    }))
+}
+
+/// Releases a legal hold (`trash:hold`). The only `DELETE` under `/trash`:
+/// it destroys no data. Items whose `scheduledCleanupAt` has passed are
+/// purged by the next cleanup. A hold of another workspace answers 404,
+/// like a missing one.
+#[utoipa::path(delete, path = "/{ws}/trash/holds/{holdId}", tag = "holds",
+    operation_id = "release_hold",
+    params(HoldPath),
+    responses((status = 200, body = HoldReleased), CommonErrors))]
+pub async fn release_hold(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<HoldPath>,
+    req: ApiRequest,
+) -> Result<Json<HoldReleased>, ApiError> {
+    let principal = req.principal(&state).await?;
+    let ws = workspace(&path.ws)?;
+    let id =
+        HoldId::parse(&path.hold_id).map_err(|e| ApiError::invalid("holdId in the path", &e))?;
+    let hold = state.trash.release_hold(&principal, &ws, &id).await?;
+    Ok(Json(HoldReleased {
+        released: true,
+        hold: HoldBody::from(&hold),
+    }))
 }
 
 /// Restores exactly the trash operation of an item: the item and what was

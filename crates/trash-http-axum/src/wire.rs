@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use trash_core::domain::{
-    ActorKind, AuditRecord, Contains, Image, ItemRef, Project, Timestamp, Training, TrashOperation,
-    Version, Workflow, Workspace,
+    ActorKind, AuditRecord, Contains, Hold, HoldId, HoldTarget, Image, ItemRef, Project, Timestamp,
+    Training, TrashOperation, Version, Workflow, Workspace,
 };
 use trash_core::ports::{
     ImageView, ProjectItem, TrainingItem, TrashEntry, TrashedItem, VersionItem, WorkflowItem,
@@ -324,6 +324,12 @@ pub struct ProjectEntry {
     pub cleanup_delete_images: bool,
     /// What was trashed with it.
     pub contains: ContainsBody,
+    /// `true` while legal holds stop its permanent destruction; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<bool>,
+    /// The legal holds that keep it (only when held).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_ids: Option<Vec<String>>,
 }
 
 /// A trashed version.
@@ -350,6 +356,12 @@ pub struct VersionEntry {
     pub deleted_by_name: String,
     /// What was trashed with it (its trainings).
     pub contains: ContainsBody,
+    /// `true` while legal holds stop its permanent destruction; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<bool>,
+    /// The legal holds that keep it (only when held).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_ids: Option<Vec<String>>,
 }
 
 /// A trashed workflow.
@@ -370,6 +382,12 @@ pub struct WorkflowEntry {
     pub deleted_by: String,
     /// Name of who moved it.
     pub deleted_by_name: String,
+    /// `true` while legal holds stop its permanent destruction; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<bool>,
+    /// The legal holds that keep it (only when held).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_ids: Option<Vec<String>>,
 }
 
 /// A trashed training.
@@ -392,6 +410,12 @@ pub struct TrainingEntry {
     pub deleted_by: String,
     /// Name of who moved it.
     pub deleted_by_name: String,
+    /// `true` while legal holds stop its permanent destruction; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<bool>,
+    /// The legal holds that keep it (only when held).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_ids: Option<Vec<String>>,
 }
 
 /// One listed trash item, tagged by `type`.
@@ -409,7 +433,10 @@ pub enum TrashItem {
 }
 
 impl TrashItem {
-    fn from_entry(entry: &TrashEntry) -> TrashItem {
+    fn from_entry(entry: &TrashEntry, holds: &[HoldId]) -> TrashItem {
+        let held = (!holds.is_empty()).then_some(true);
+        let hold_ids =
+            (!holds.is_empty()).then(|| holds.iter().map(|h| h.to_string()).collect::<Vec<_>>());
         let op: &TrashOperation = &entry.operation;
         let deleted_at = time(op.deleted_at);
         let scheduled_cleanup_at = time(op.scheduled_cleanup_at);
@@ -426,6 +453,8 @@ impl TrashItem {
                 deleted_by_name,
                 cleanup_delete_images: op.cleanup_delete_images,
                 contains: op.contains.into(),
+                held,
+                hold_ids,
             }),
             TrashedItem::Version(v) => TrashItem::Version(VersionEntry {
                 id: v.number.to_string(),
@@ -438,6 +467,8 @@ impl TrashItem {
                 deleted_by,
                 deleted_by_name,
                 contains: op.contains.into(),
+                held,
+                hold_ids,
             }),
             TrashedItem::Workflow(w) => TrashItem::Workflow(WorkflowEntry {
                 id: w.id.to_string(),
@@ -447,6 +478,8 @@ impl TrashItem {
                 scheduled_cleanup_at,
                 deleted_by,
                 deleted_by_name,
+                held,
+                hold_ids,
             }),
             TrashedItem::Training(t) => TrashItem::Training(TrainingEntry {
                 id: t.id.to_string(),
@@ -457,6 +490,8 @@ impl TrashItem {
                 scheduled_cleanup_at,
                 deleted_by,
                 deleted_by_name,
+                held,
+                hold_ids,
             }),
         }
     }
@@ -495,17 +530,24 @@ impl From<&TrashPage> for TrashList {
             workflows: Vec::new(),
             trainings: Vec::new(),
         };
-        for entry in &page.entries {
+        let none = Vec::new();
+        let holds_of = |i: usize| page.holds.get(i).unwrap_or(&none).as_slice();
+        for (i, entry) in page.entries.iter().enumerate() {
             let section = match entry.item {
                 TrashedItem::Project(_) => &mut sections.projects,
                 TrashedItem::Version(_) => &mut sections.versions,
                 TrashedItem::Workflow(_) => &mut sections.workflows,
                 TrashedItem::Training(_) => &mut sections.trainings,
             };
-            section.push(TrashItem::from_entry(entry));
+            section.push(TrashItem::from_entry(entry, holds_of(i)));
         }
         TrashList {
-            items: page.entries.iter().map(TrashItem::from_entry).collect(),
+            items: page
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| TrashItem::from_entry(e, holds_of(i)))
+                .collect(),
             sections,
             next_cursor: page.next_cursor.as_ref().map(|c| c.encode()),
         }
@@ -1041,4 +1083,90 @@ impl ImageBody {
             projects,
         }
     }
+}
+
+// ---- legal holds ------------------------------------------------------------
+
+/// Body of `POST /{ws}/trash/holds`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlaceHoldRequest {
+    /// `workspace` (everything in the trash, present and future), or the
+    /// type of the held item: `project`, `version`, `workflow`, `training`.
+    #[serde(rename = "type")]
+    #[schema(example = "project")]
+    pub kind: Option<String>,
+    /// The held item's id (a version's number); absent for `workspace`.
+    #[schema(value_type = Option<String>, example = "Jjk3Tjq2yjxenyA9g5er")]
+    pub id: Option<Value>,
+    /// For a version: its project's id.
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<Value>,
+    /// Why the hold is placed (1 to 1000 characters).
+    #[schema(example = "litigation 2026-114")]
+    pub reason: Option<String>,
+}
+
+/// A legal hold.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldBody {
+    /// Its id (pass it to `DELETE /{ws}/trash/holds/{holdId}` to release it).
+    pub hold_id: String,
+    /// `workspace`, `project`, `version`, `workflow` or `training`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The held item's id (a version's number); absent for `workspace`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// For a version: its project's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Why it was placed.
+    pub reason: String,
+    /// When it was placed.
+    pub created_at: String,
+    /// Who placed it: the API key id (or web user id).
+    pub created_by: String,
+    /// The key's name (or the user's e-mail).
+    pub created_by_name: String,
+}
+
+impl From<&Hold> for HoldBody {
+    fn from(h: &Hold) -> Self {
+        let (id, parent_id) = match &h.target {
+            HoldTarget::Workspace => (None, None),
+            HoldTarget::Project(p) => (Some(p.to_string()), None),
+            HoldTarget::Version(p, n) => (Some(n.to_string()), Some(p.to_string())),
+            HoldTarget::Workflow(w) => (Some(w.to_string()), None),
+            HoldTarget::Training { id, .. } => (Some(id.to_string()), None),
+        };
+        HoldBody {
+            hold_id: h.id.to_string(),
+            kind: h.target.kind_str().to_owned(),
+            id,
+            parent_id,
+            reason: h.reason.to_string(),
+            created_at: time(h.created_at),
+            created_by: h.created_by.id.clone(),
+            created_by_name: h.created_by.name.clone(),
+        }
+    }
+}
+
+/// `GET /{ws}/trash/holds`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldList {
+    /// The workspace's holds, oldest first.
+    pub holds: Vec<HoldBody>,
+}
+
+/// `DELETE /{ws}/trash/holds/{holdId}`: the released hold.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldReleased {
+    /// Always `true`.
+    pub released: bool,
+    /// The hold that was released.
+    pub hold: HoldBody,
 }

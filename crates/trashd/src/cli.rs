@@ -459,10 +459,12 @@ pub enum AdminCommand {
         /// A name for people (shown as the deleter in the trash).
         #[arg(long, default_value = "api key")]
         name: String,
-        /// Comma-separated scopes, e.g. project:read,project:update.
+        /// Comma-separated scopes, e.g. project:read,project:update: project,
+        /// version, workflow or training followed by :read, :create or
+        /// :update, and trash:hold (place, list and release legal holds).
         #[arg(long, value_name = "SCOPE,...")]
         scopes: Option<String>,
-        /// Every scope.
+        /// Every scope, trash:hold included.
         #[arg(long)]
         all_scopes: bool,
     },

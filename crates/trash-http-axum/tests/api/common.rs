@@ -386,6 +386,12 @@ impl Fixture {
                 out.push_str(&format!("{projects:?} {workflows:?}\n"));
             }
             out.push_str(&format!(
+                "{:?}\n",
+                trash_core::ports::LegalHolds::holds(&*self.store, &ws)
+                    .await
+                    .expect("read")
+            ));
+            out.push_str(&format!(
                 "{:?}\n{:?}\n{:?}\n",
                 self.store
                     .active_projects(&ws, None, u32::MAX)
@@ -447,6 +453,8 @@ pub struct World {
     pub old: Seeded,
     /// In trash.
     pub gone: Seeded,
+    /// A legal hold on `fin` (active).
+    pub hold_id: String,
 }
 
 impl World {
@@ -477,11 +485,20 @@ impl Fixture {
             .expect(200);
         let gone = self.seed("gone").await;
         self.delete("/acme/gone").await.expect(200);
+        let hold = self
+            .post(
+                "/acme/trash/holds",
+                serde_json::json!({"type": "project", "id": fin.project_id, "reason": "audit"}),
+            )
+            .await;
+        hold.expect(200);
+        let hold_id = hold.body["holdId"].as_str().expect("hold id").to_owned();
         World {
             det,
             fin,
             old,
             gone,
+            hold_id,
         }
     }
 }

@@ -8,6 +8,7 @@ mod dry_run;
 mod edge;
 mod errors;
 mod events;
+mod holds;
 mod no_purge;
 mod openapi;
 mod routes;

@@ -10,7 +10,7 @@ use utoipa::openapi::HttpMethod;
 use crate::common::*;
 
 /// Every route of the API, from the spec (the independent list).
-const ROUTES: [(&str, &str); 25] = [
+const ROUTES: [(&str, &str); 28] = [
     ("GET", "/"),
     ("POST", "/"),
     ("GET", "/healthz"),
@@ -22,6 +22,9 @@ const ROUTES: [(&str, &str); 25] = [
     ("GET", "/{ws}/trash"),
     ("POST", "/{ws}/trash/restore"),
     ("GET", "/{ws}/trash/events"),
+    ("GET", "/{ws}/trash/holds"),
+    ("POST", "/{ws}/trash/holds"),
+    ("DELETE", "/{ws}/trash/holds/{holdId}"),
     ("GET", "/{ws}/{project}"),
     ("DELETE", "/{ws}/{project}"),
     ("POST", "/{ws}/{project}/versions"),
@@ -82,6 +85,7 @@ fn concrete(path: &str) -> String {
         .replace("{version}", "1")
         .replace("{workflow}", "det-wf")
         .replace("{id}", "Zzzzzzzzzzzzzzzzzzz1")
+        .replace("{holdId}", "Zzzzzzzzzzzzzzzzzzz2")
 }
 
 #[test]
@@ -258,6 +262,52 @@ fn every_body_field_says_what_is_accepted() {
             }
         }
     }
+}
+
+#[test]
+fn a_hold_request_is_typed_and_its_fields_constrained() {
+    let doc = trash_http_axum::openapi_document();
+    let schemas = &doc["components"]["schemas"];
+    let request = &schemas["PlaceHoldRequest"];
+    assert_eq!(request["oneOf"].as_array().unwrap().len(), 3);
+    assert_eq!(request["discriminator"]["propertyName"], "type");
+    assert_eq!(
+        schemas["HoldWorkspace"]["required"],
+        serde_json::json!(["type", "reason"])
+    );
+    assert_eq!(
+        schemas["HoldItem"]["required"],
+        serde_json::json!(["type", "id", "reason"])
+    );
+    assert_eq!(
+        schemas["HoldVersion"]["required"],
+        serde_json::json!(["type", "id", "parentId", "reason"])
+    );
+    let reason = &schemas["HoldItem"]["properties"]["reason"];
+    assert_eq!(reason["maxLength"], 1000);
+    let pattern = reason_pattern_shape(reason["pattern"].as_str().unwrap());
+    assert!(
+        pattern,
+        "the reason pattern refuses blank text and controls"
+    );
+    let release = &doc["paths"]["/{ws}/trash/holds/{holdId}"]["delete"];
+    let hold_id = release["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "holdId")
+        .expect("holdId parameter");
+    assert_eq!(hold_id["in"], "path");
+    assert_eq!(hold_id["schema"]["pattern"], "^[A-Za-z0-9]{20}$");
+}
+
+/// The reason pattern's shape: anchored, with a required character class
+/// that excludes spaces and controls.
+fn reason_pattern_shape(pattern: &str) -> bool {
+    pattern.starts_with('^')
+        && pattern.ends_with('$')
+        && pattern.contains("\\u0000-\\u0008")
+        && pattern.contains("[^ \\t\\n\\r")
 }
 
 #[test]

@@ -148,6 +148,24 @@ fn cases(w: &World) -> Vec<Case> {
             Some("project:read"),
         ),
         case(
+            Method::GET,
+            "/acme/trash/holds".into(),
+            None,
+            Some("trash:hold"),
+        ),
+        case(
+            Method::POST,
+            "/acme/trash/holds".into(),
+            Some(json!({"type": "project", "id": w.det.project_id, "reason": "case 9"})),
+            Some("trash:hold"),
+        ),
+        case(
+            Method::DELETE,
+            format!("/acme/trash/holds/{}", w.hold_id),
+            None,
+            Some("trash:hold"),
+        ),
+        case(
             Method::POST,
             "/acme/trash/restore".into(),
             Some(json!({"type": "project", "id": w.gone.project_id})),
