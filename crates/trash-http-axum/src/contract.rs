@@ -134,6 +134,7 @@ fn parameter(operation: &str, name: &str) -> Option<(Value, Value)> {
             json!({"type": "string", "minLength": 20, "maxLength": 20, "pattern": RANDOM_ID}),
             json!("Hd7kQ2mZp9xL4vN8rT1a"),
         ),
+        (_, "dryRun") => (json!({"type": "boolean", "default": false}), json!(false)),
         (_, "cleanupDeleteImages") => (json!({"type": "boolean", "default": true}), json!(true)),
         (_, "type") => (
             json!({"type": "string", "enum": ["project", "version", "workflow", "training"]}),

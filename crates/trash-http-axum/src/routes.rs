@@ -103,6 +103,18 @@ pub struct HoldPath {
     pub hold_id: String,
 }
 
+/// `?dryRun=`, on every `DELETE` route and on `POST /{ws}/trash/restore`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DryRunParams {
+    /// `true`: answer what the call would do (same status, same body plus
+    /// `"dryRun": true` and the `items` it would move) and change nothing.
+    /// `false` (default): the real call. Anything else is a 400.
+    #[param(rename = "dryRun")]
+    #[serde(rename = "dryRun")]
+    pub dry_run: Option<bool>,
+}
+
 /// Query of `DELETE /{ws}/{project}`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -282,7 +294,7 @@ async fn welcome(state: &AppState, req: &ApiRequest) -> Result<Json<Welcome>, Ap
 /// Moves a project, its active versions and their trainings to trash, and
 /// cancels the in-flight trainings under it (`project:update`).
 #[utoipa::path(delete, path = "/{ws}/{project}", tag = "trash", operation_id = "delete_project",
-    params(ProjectPath, DeleteProjectParams),
+    params(ProjectPath, DeleteProjectParams, DryRunParams),
     responses((status = 200, body = ProjectDeleted), CommonErrors))]
 pub async fn delete_project(
     State(state): State<AppState>,
@@ -316,7 +328,7 @@ pub async fn delete_project(
 /// Moves a version and its trainings to trash, cancelling the in-flight
 /// ones (`version:update`).
 #[utoipa::path(delete, path = "/{ws}/{project}/{version}", tag = "trash",
-    operation_id = "delete_version", params(VersionPath),
+    operation_id = "delete_version", params(VersionPath, DryRunParams),
     responses((status = 200, body = VersionDeleted), CommonErrors))]
 pub async fn delete_version(
     State(state): State<AppState>,
@@ -351,7 +363,7 @@ pub async fn delete_version(
 /// Moves a workflow to trash (`workflow:update`). The workflow is addressed
 /// by its slug, or by its id (what the official client's help promises).
 #[utoipa::path(delete, path = "/{ws}/workflows/{workflow}", tag = "trash",
-    operation_id = "delete_workflow", params(WorkflowPath),
+    operation_id = "delete_workflow", params(WorkflowPath, DryRunParams),
     responses((status = 200, body = WorkflowDeleted), CommonErrors))]
 pub async fn delete_workflow(
     State(state): State<AppState>,
@@ -406,7 +418,7 @@ pub async fn delete_workflow(
 /// Moves a finished training to trash (`training:update`); refused with
 /// 409 while it is queued or running.
 #[utoipa::path(delete, path = "/{ws}/{project}/{version}/v2/trainings/{id}", tag = "trash",
-    operation_id = "delete_training", params(TrainingPath),
+    operation_id = "delete_training", params(TrainingPath, DryRunParams),
     responses((status = 200, body = TrainingDeleted),
         (status = 409, description = "The training is in progress.", body = ErrorBody),
         CommonErrors))]
@@ -606,7 +618,7 @@ pub async fn list_holds(
 /// like a missing one.
 #[utoipa::path(delete, path = "/{ws}/trash/holds/{holdId}", tag = "holds",
     operation_id = "release_hold",
-    params(HoldPath),
+    params(HoldPath, DryRunParams),
     responses((status = 200, body = HoldReleased), CommonErrors))]
 pub async fn release_hold(
     State(state): State<AppState>,
@@ -617,10 +629,19 @@ pub async fn release_hold(
     let ws = workspace(&path.ws)?;
     let id =
         HoldId::parse(&path.hold_id).map_err(|e| ApiError::invalid("holdId in the path", &e))?;
+    if dry_run(&req)? {
+        let hold = state.trash.preview_release_hold(&principal, &ws, &id).await?;
+        return Ok(Json(HoldReleased {
+            released: true,
+            hold: HoldBody::from(&hold),
+            dry_run: Some(true),
+        }));
+    }
     let hold = state.trash.release_hold(&principal, &ws, &id).await?;
     Ok(Json(HoldReleased {
         released: true,
         hold: HoldBody::from(&hold),
+        dry_run: None,
     }))
 }
 
@@ -630,7 +651,7 @@ pub async fn release_hold(
 /// checked per item, a project before its versions, and answers one result
 /// per item in request order.
 #[utoipa::path(post, path = "/{ws}/trash/restore", tag = "trash", operation_id = "restore",
-    params(WsPath), request_body = RestoreRequest,
+    params(WsPath, DryRunParams), request_body = RestoreRequest,
     responses((status = 200, body = RestoreAnswer),
         (status = 409, description = "Parent in trash, item trashed with another root, or slug taken.", body = ErrorBody),
         (status = 410, description = "retention expired", body = ErrorBody),
@@ -650,12 +671,7 @@ pub async fn restore(
                 "send either \"items\" or a single item's \"type\" and \"id\", not both",
             ));
         }
-        if dry {
-            return Err(ApiError::bad_request(
-                "dryRun is supported for a single-item restore; preview the items one at a time",
-            ));
-        }
-        return restore_many(&state, &principal, &ws, items).await;
+        return restore_many(&state, &principal, &ws, items, dry).await;
     }
     let parsed = restore_target(body.kind, body.id, body.parent_id, body.on_conflict)?;
     let target = match parsed.target {
@@ -766,6 +782,7 @@ async fn restore_many(
     principal: &Principal,
     ws: &WorkspaceSlug,
     items: Vec<RestoreItemBody>,
+    dry: bool,
 ) -> Result<Json<RestoreAnswer>, ApiError> {
     let max = trash_core::rules::MAX_BULK_RESTORE;
     if items.is_empty() || items.len() > max {
@@ -799,26 +816,47 @@ async fn restore_many(
             }
         }
     }
-    let results = if parsed.is_empty() {
-        Vec::new()
-    } else {
-        state
-            .trash
-            .restore_many(principal, ws, &parsed)
-            .await
-            .map_err(|e| match e {
-                BulkRestoreError::Denied(d) => ApiError::from(d),
-                BulkRestoreError::Count { given, max } => ApiError::bad_request(format!(
-                    "\"items\" must hold 1 to {max} items, not {given}"
-                )),
-                BulkRestoreError::Busy => ApiError::from(RestoreError::Busy),
-                BulkRestoreError::Store(s) => ApiError::from(s),
-            })?
+    let whole = |e: BulkRestoreError| match e {
+        BulkRestoreError::Denied(d) => ApiError::from(d),
+        BulkRestoreError::Count { given, max } => ApiError::bad_request(format!(
+            "\"items\" must hold 1 to {max} items, not {given}"
+        )),
+        BulkRestoreError::Busy => ApiError::from(RestoreError::Busy),
+        BulkRestoreError::Store(s) => ApiError::from(s),
     };
+    // Each result, with (in a dry run) the items it would bring back.
+    let results: Vec<(Result<RestoreOutcome, RestoreError>, Option<Vec<EventItem>>)> =
+        if parsed.is_empty() {
+            Vec::new()
+        } else if dry {
+            state
+                .trash
+                .preview_restore_many(principal, ws, &parsed)
+                .await
+                .map_err(whole)?
+                .into_iter()
+                .map(|r| match r {
+                    Ok(preview) => {
+                        let (_, items) = dry_items(&preview);
+                        (Ok(preview.outcome), items)
+                    }
+                    Err(e) => (Err(e), None),
+                })
+                .collect()
+        } else {
+            state
+                .trash
+                .restore_many(principal, ws, &parsed)
+                .await
+                .map_err(whole)?
+                .into_iter()
+                .map(|r| (r, None))
+                .collect()
+        };
     let mut results: Vec<BulkRestoreResult> = parsed
         .iter()
         .zip(results)
-        .map(|(item, result)| {
+        .map(|(item, (result, moved))| {
             let kind = item.target.kind().as_str().to_owned();
             let id = item.target.wire_id();
             match result {
@@ -830,6 +868,7 @@ async fn restore_many(
                     url: outcome.slug.as_ref().map(|s| s.to_string()),
                     error: None,
                     conflicting_id: None,
+                    items: moved,
                 },
                 Err(e) => {
                     let err = ApiError::from(e)
@@ -845,6 +884,7 @@ async fn restore_many(
                             .extra("conflictingId")
                             .and_then(|v| v.as_str())
                             .map(str::to_owned),
+                        items: None,
                     }
                 }
             }
@@ -861,10 +901,14 @@ async fn restore_many(
                 url: None,
                 error: Some(answer.message().to_owned()),
                 conflicting_id: None,
+                items: None,
             },
         );
     }
-    Ok(Json(RestoreAnswer::Many(BulkRestored { results })))
+    Ok(Json(RestoreAnswer::Many(BulkRestored {
+        dry_run: dry.then_some(true),
+        results,
+    })))
 }
 
 // ---- resources ---------------------------------------------------------------------------------

@@ -621,11 +621,20 @@ pub struct BulkRestoreResult {
     /// On a slug conflict: the id of the active item holding the slug.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicting_id: Option<String>,
+    /// In a dry run, on 200: every item this restore would bring back
+    /// (empty when already active).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<EventItem>>,
 }
 
 /// Answer of a bulk `POST /{ws}/trash/restore`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct BulkRestored {
+    /// `true` in a dry run (`?dryRun=true`): each result is what the real
+    /// call would answer for that item now, and nothing changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
     /// One result per item, in request order.
     pub results: Vec<BulkRestoreResult>,
 }
@@ -1167,6 +1176,9 @@ pub struct HoldList {
 pub struct HoldReleased {
     /// Always `true`.
     pub released: bool,
-    /// The hold that was released.
+    /// The hold that was released (or, in a dry run, would be).
     pub hold: HoldBody,
+    /// `true` in a dry run (`?dryRun=true`): nothing was released.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
 }

@@ -12,6 +12,7 @@ use trash_core::domain::*;
 use trash_core::ports::{
     PurgeCounts, PurgePlan, RestorePlan, StoreError, TrashPlan, TrashReads, TrashWrites,
 };
+use trash_core::usecases::HoldSubject;
 use trash_core::{Runtime, Services, TrashConfig, TrashPorts, TrashService};
 use trash_memory::{ManualClock, MemoryStore, NoPause};
 use trash_runtime::{system_runtime, NoopCanceller};
@@ -587,6 +588,86 @@ async fn empty_trash_needs_the_workspace_slug_and_restore_works() {
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.cookies.iter().any(|c| c.starts_with("trashd_session=;")));
+}
+
+#[tokio::test]
+async fn held_items_are_marked_undeletable_and_empty_trash_keeps_them() {
+    let app = app().await;
+    let key = Principal::ApiKey(app.services.accounts.authenticate(&app.key).await.unwrap());
+    // A second trashed project, not held.
+    app.services
+        .resources
+        .create_project(
+            &key,
+            &app.ws,
+            Name::parse("Free").unwrap(),
+            Some(Slug::parse("free").unwrap()),
+        )
+        .await
+        .unwrap();
+    app.services
+        .trash
+        .trash_project(&key, &app.ws, &Slug::parse("free").unwrap(), true)
+        .await
+        .unwrap();
+    app.services
+        .trash
+        .place_hold(
+            &key,
+            &app.ws,
+            &HoldSubject::Item(ItemRef::Project(app.project.clone())),
+            HoldReason::parse("case <7>").unwrap(),
+        )
+        .await
+        .unwrap();
+    let (owner, csrf) = sign_in(&app, "owner@acme.test").await;
+    let page = send(&app.router, get("/app/acme/trash", &owner)).await;
+    assert!(page.body.contains("Held: case &lt;7&gt;"), "{}", page.body);
+    // One delete-forever button is disabled: the held item's.
+    assert_eq!(page.body.matches("disabled").count(), 1);
+    assert_eq!(page.body.matches("Delete forever</button>").count(), 2);
+    // A forged delete-forever of the held item is refused too.
+    let r = send(
+        &app.router,
+        post(
+            "/app/acme/trash/delete-forever",
+            &owner,
+            &[
+                ("csrf_token", &csrf),
+                ("type", "project"),
+                ("id", app.project.as_str()),
+                ("confirm", "Det <script>x</script>"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.location.as_deref(), Some("/app/acme/trash?msg=held"));
+    assert!(project_exists(&app).await);
+    let r = send(
+        &app.router,
+        post(
+            "/app/acme/trash/empty",
+            &owner,
+            &[("csrf_token", &csrf), ("confirm", "acme")],
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.location.as_deref(),
+        Some("/app/acme/trash?msg=emptied&held=1")
+    );
+    assert!(project_exists(&app).await, "the held project is kept");
+    let page = send(
+        &app.router,
+        get("/app/acme/trash?msg=emptied&held=1", &owner),
+    )
+    .await;
+    assert!(
+        page.body.contains("1 held item was kept"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Free"), "the free project is gone");
 }
 
 async fn page_status(app: &App, cookie: &str) -> StatusCode {

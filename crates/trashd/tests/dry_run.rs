@@ -204,6 +204,30 @@ async fn dry_runs_change_nothing(db: &str, dump: impl AsyncDump) {
         )
         .await;
     assert_eq!(s, 404, "{missing_dry}");
+    // A bulk restore, dry: one result per item, as the real call would answer.
+    let (s, bulk_dry) = api
+        .post(
+            "/acme/trash/restore?dryRun=true",
+            json!({"items": [
+                {"type": "workflow", "id": wf_id},
+                {"type": "version", "id": "2", "parentId": project_id},
+                {"type": "project", "id": "Zzzzzzzzzzzzzzzzzzz1"},
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{bulk_dry}");
+    assert_eq!(bulk_dry["dryRun"], true);
+    let statuses: Vec<u64> = bulk_dry["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["status"].as_u64().expect("status"))
+        .collect();
+    assert_eq!(statuses, [409, 200, 404], "{bulk_dry}");
+    assert_eq!(
+        bulk_dry["results"][1]["items"],
+        json!([{"type": "version", "id": "2", "parentId": project_id}])
+    );
 
     assert_eq!(
         before,

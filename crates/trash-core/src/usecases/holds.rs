@@ -101,6 +101,24 @@ impl TrashService {
         }
     }
 
+    /// What [`TrashService::release_hold`] would release, changing nothing
+    /// (a dry run): the same checks and the same refusals.
+    pub async fn preview_release_hold(
+        &self,
+        principal: &Principal,
+        workspace: &WorkspaceSlug,
+        id: &HoldId,
+    ) -> Result<Hold, HoldError> {
+        check_access(principal, workspace, Scope::TRASH_HOLD)?;
+        self.holds
+            .holds(workspace)
+            .await?
+            .holds
+            .into_iter()
+            .find(|h| &h.id == id)
+            .ok_or_else(|| HoldError::HoldNotFound(id.clone()))
+    }
+
     /// The holds of a workspace (for the listing and permanent deletion).
     pub(crate) async fn workspace_holds(
         &self,

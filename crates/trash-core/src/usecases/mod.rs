@@ -23,6 +23,7 @@ use crate::ports::*;
 use crate::rules::{self, Backoff};
 
 mod accounts;
+mod bulk_preview;
 mod cleanup;
 mod empty_job;
 mod holds;

@@ -99,6 +99,87 @@ async fn bulk_restore_mixes_outcomes_and_restores_parents_first() {
     assert_eq!(statuses(&r), [200, 200]);
 }
 
+/// The same mix as a dry run: every item answers what the real call then
+/// answers (the version named before its project included, since the
+/// project would be restored first), with the items it would bring back,
+/// and nothing changes.
+#[tokio::test]
+async fn a_bulk_dry_run_predicts_each_result_and_changes_nothing() {
+    let fx = Fixture::new().await;
+    let old = fx.seed("old").await;
+    fx.delete(&format!("/acme/workflows/{}", old.workflow_slug))
+        .await
+        .expect(200);
+    fx.clock.advance(Duration::days(31));
+    let a = fx.seed("a").await;
+    fx.delete("/acme/a/2").await.expect(200);
+    fx.delete("/acme/a").await.expect(200);
+    let b = fx.seed("b").await;
+    fx.delete(&format!("/acme/workflows/{}", b.workflow_slug))
+        .await
+        .expect(200);
+    let taker = fx
+        .post("/acme/workflows", json!({"name": "Taker", "url": "b-wf"}))
+        .await;
+    taker.expect(200);
+    fx.delete("/acme/b").await.expect(200);
+    // Two workflows of one slug: the second is refused once the first would be back.
+    let c = fx.seed("c").await;
+    fx.delete(&format!("/acme/workflows/{}", c.workflow_slug))
+        .await
+        .expect(200);
+    let again = fx
+        .post("/acme/workflows", json!({"name": "Again", "url": "c-wf"}))
+        .await;
+    again.expect(200);
+    let again_id = again.body["id"].as_str().expect("id").to_owned();
+    fx.delete(&format!("/acme/workflows/{again_id}"))
+        .await
+        .expect(200);
+    let body = json!({"items": [
+        {"type": "version", "id": "2", "parentId": a.project_id},
+        {"type": "project", "id": "Zzzzzzzzzzzzzzzzzzz1"},
+        {"type": "workflow", "id": b.workflow_id},
+        {"type": "workflow", "id": old.workflow_id},
+        {"type": "project", "id": a.project_id},
+        {"type": "version", "id": 1, "parentId": b.project_id},
+        {"type": "workflow", "id": c.workflow_id},
+        {"type": "workflow", "id": again_id},
+        {"type": "workflow", "id": b.workflow_id, "onConflict": "rename"},
+    ]});
+    let everything = [a.clone(), b.clone(), c.clone(), old.clone()];
+    let before = fx.snapshot(&everything).await;
+    let dry = fx.post("/acme/trash/restore?dryRun=true", body.clone()).await;
+    dry.expect(200);
+    assert_eq!(keys(&dry.body), fields(&["dryRun", "results"]));
+    assert_eq!(dry.body["dryRun"], true);
+    assert_eq!(before, fx.snapshot(&everything).await, "a dry run changed state");
+    let res = dry.body["results"].as_array().unwrap();
+    // The version's project would be restored first: 200, with the items.
+    assert_eq!(res[0]["status"], 200);
+    assert_eq!(
+        res[0]["items"],
+        json!([{"type": "version", "id": "2", "parentId": a.project_id}])
+    );
+    assert_eq!(res[4]["items"][0]["type"], "project");
+    assert!(res[4]["items"].as_array().unwrap().len() >= 2);
+    assert!(res[1].get("items").is_none());
+    // The renamed workflow names the slug the real call would pick.
+    assert_eq!(res[8]["url"], "b-wf-2");
+
+    let real = fx.post("/acme/trash/restore", body).await;
+    real.expect(200);
+    assert_eq!(statuses(&dry), statuses(&real));
+    assert_eq!(statuses(&real), [200, 404, 409, 410, 200, 409, 200, 409, 200]);
+    for (d, r) in res.iter().zip(real.body["results"].as_array().unwrap()) {
+        for field in ["type", "id", "status", "restored", "url", "error", "conflictingId"] {
+            assert_eq!(d.get(field), r.get(field), "{field}: {d} vs {r}");
+        }
+        assert!(r.get("items").is_none());
+    }
+    assert!(real.body.get("dryRun").is_none());
+}
+
 #[tokio::test]
 async fn bulk_restore_checks_scopes_per_item() {
     let fx = Fixture::new().await;

@@ -156,12 +156,24 @@ async fn dry_run_values_and_refusals() {
         .await;
     r.expect(401);
     assert_eq!(r.error(), "this API key lacks the project:update scope");
-    // Bulk restore does not take dryRun.
+    // Bulk restore takes dryRun too; a bad value is a 400 there as well.
     let r = fx
         .post(
             "/acme/trash/restore?dryRun=true",
             json!({"items": [{"type": "project", "id": world.gone.project_id}]}),
         )
         .await;
+    r.expect(200);
+    assert_eq!(r.body["dryRun"], true);
+    assert_eq!(r.body["results"][0]["status"], 200);
+    let r = fx
+        .post(
+            "/acme/trash/restore?dryRun=yes",
+            json!({"items": [{"type": "project", "id": world.gone.project_id}]}),
+        )
+        .await;
     r.expect(400);
+    fx.get(&format!("/acme/{}", world.gone.slug))
+        .await
+        .expect(404);
 }

@@ -88,10 +88,26 @@ async fn a_hold_is_placed_listed_shown_on_the_listing_and_released() {
     let before = listed(&trash, &s.project_id)["scheduledCleanupAt"].clone();
     assert_time(&before);
 
+    // A dry run of the release answers the same and releases nothing.
+    let r = fx
+        .delete(&format!("/acme/trash/holds/{hold_id}?dryRun=true"))
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["dryRun"], true);
+    assert_eq!(r.body["hold"]["holdId"], hold_id.as_str());
+    fx.delete("/acme/trash/holds/AAAAAAAAAAAAAAAAAAAA?dryRun=true")
+        .await
+        .expect(404);
+    fx.delete(&format!("/acme/trash/holds/{hold_id}?dryRun=maybe"))
+        .await
+        .expect(400);
+    assert_eq!(fx.get("/acme/trash/holds").await.body["holds"].as_array().expect("holds").len(), 1);
+
     // Releasing: 200 with the hold, audited, then the next cleanup purges.
     let r = fx.delete(&format!("/acme/trash/holds/{hold_id}")).await;
     r.expect(200);
     assert_eq!(r.body["released"], true);
+    assert!(r.body.get("dryRun").is_none());
     assert_eq!(r.body["hold"]["holdId"], hold_id.as_str());
     fx.delete(&format!("/acme/trash/holds/{hold_id}"))
         .await

@@ -265,6 +265,35 @@ fn every_body_field_says_what_is_accepted() {
 }
 
 #[test]
+fn every_delete_and_the_restore_declare_dry_run() {
+    let doc = trash_http_axum::openapi_document();
+    let mut declared = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let dry = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["name"] == "dryRun");
+            let wanted = method == "delete" || op["operationId"] == "restore";
+            assert_eq!(dry.is_some(), wanted, "{method} {path}");
+            if let Some(p) = dry {
+                assert_eq!(p["in"], "query", "{method} {path}");
+                assert_eq!(p["required"], false, "{method} {path}");
+                assert_eq!(
+                    p["schema"],
+                    serde_json::json!({"type": "boolean", "default": false}),
+                    "{method} {path}"
+                );
+                declared.push(format!("{method} {path}"));
+            }
+        }
+    }
+    // Four trash deletes, the hold release and the restore.
+    assert_eq!(declared.len(), 6, "{declared:?}");
+}
+
+#[test]
 fn a_hold_request_is_typed_and_its_fields_constrained() {
     let doc = trash_http_axum::openapi_document();
     let schemas = &doc["components"]["schemas"];
