@@ -16,7 +16,8 @@ use serde_json::Value;
 use trash_core::domain::*;
 use trash_core::usecases::{
     check_access, AccessDenied, BulkRestoreError, EventsRequest, HoldSubject, ListTrashRequest,
-    Missing, Page, PageLimit, ResourceError, RestoreError, RestoreItem, TrashError, WorkflowRef,
+    Missing, Page, PageLimit, ResourceError, RestoreError, RestoreItem, RestoreOutcome,
+    TrashError, WorkflowRef,
 };
 use utoipa::{IntoParams, IntoResponses};
 
@@ -630,7 +631,10 @@ pub async fn release_hold(
     let id =
         HoldId::parse(&path.hold_id).map_err(|e| ApiError::invalid("holdId in the path", &e))?;
     if dry_run(&req)? {
-        let hold = state.trash.preview_release_hold(&principal, &ws, &id).await?;
+        let hold = state
+            .trash
+            .preview_release_hold(&principal, &ws, &id)
+            .await?;
         return Ok(Json(HoldReleased {
             released: true,
             hold: HoldBody::from(&hold),
@@ -818,9 +822,9 @@ async fn restore_many(
     }
     let whole = |e: BulkRestoreError| match e {
         BulkRestoreError::Denied(d) => ApiError::from(d),
-        BulkRestoreError::Count { given, max } => ApiError::bad_request(format!(
-            "\"items\" must hold 1 to {max} items, not {given}"
-        )),
+        BulkRestoreError::Count { given, max } => {
+            ApiError::bad_request(format!("\"items\" must hold 1 to {max} items, not {given}"))
+        }
         BulkRestoreError::Busy => ApiError::from(RestoreError::Busy),
         BulkRestoreError::Store(s) => ApiError::from(s),
     };

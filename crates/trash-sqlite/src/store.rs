@@ -30,8 +30,8 @@ use crate::open;
 use crate::rows::*;
 
 mod accounts;
-mod jobs;
 mod holds;
+mod jobs;
 mod outbox;
 mod queue;
 mod reads;

@@ -426,6 +426,8 @@ struct PageQuery {
     cursor: Option<String>,
     events: Option<String>,
     msg: Option<String>,
+    /// With `msg=emptied`: how many items legal holds kept.
+    held: Option<u32>,
 }
 
 /// Fixed outcome messages (the query carries a code, never free text).
@@ -619,6 +621,14 @@ async fn trash_page(
     let running = job
         .as_ref()
         .is_some_and(|j| j.state == EmptyJobState::Running);
+    let holds = match state.trash.list_holds(&principal, &ws).await {
+        Ok(holds) => holds,
+        Err(HoldError::Store(e)) => return storage_unavailable(&e),
+        Err(e) => {
+            tracing::error!(error = %e, "web holds listing failed");
+            Vec::new()
+        }
+    };
     let view = TrashView {
         ws: &ws,
         user: &s.user,
@@ -633,6 +643,10 @@ async fn trash_page(
         events_cursor: query.events.as_deref(),
         events: &events,
         job: job.as_ref(),
+        holds: &holds,
+        held_kept: (query.msg.as_deref() == Some("emptied"))
+            .then_some(query.held)
+            .flatten(),
     };
     // While the trash is being emptied the page's script keeps the
     // progress current.
@@ -849,7 +863,11 @@ async fn empty_submit(
         .empty_trash(&admin, &ws, confirm, &mut |_| {})
         .await
         .map(|report| {
-            tracing::info!(user = %admin.user().user_id, operations = report.operations, "trash emptied");
+            tracing::info!(user = %admin.user().user_id, operations = report.operations, held = report.held, "trash emptied");
+            report.held
         });
-    back(&ws, permanent_code(result, "emptied"))
+    match result {
+        Ok(held) if held > 0 => see_other(&format!("/app/{ws}/trash?msg=emptied&held={held}")),
+        other => back(&ws, permanent_code(other.map(|_| ()), "emptied")),
+    }
 }

@@ -155,6 +155,11 @@ pub struct TrashView<'a> {
     pub events: &'a EventsPage,
     /// The workspace's latest "Empty Trash" job, if any.
     pub job: Option<&'a EmptyJob>,
+    /// The workspace's legal holds (held items are marked, and cannot be
+    /// deleted forever).
+    pub holds: &'a [Hold],
+    /// After an Empty Trash: how many items legal holds kept.
+    pub held_kept: Option<u32>,
 }
 
 /// How long a finished "Empty Trash" job stays reported on the page.
@@ -170,6 +175,13 @@ fn job_panel(v: &TrashView<'_>) -> Markup {
         .finished_at
         .is_some_and(|at| v.now.unix_millis() - at.unix_millis() < JOB_SHOWN_FOR_MILLIS);
     let total = job.total.max(job.removed + job.failed);
+    // Emptying keeps what legal holds cover: those listed here stay.
+    let held_shown = v
+        .items
+        .entries
+        .iter()
+        .filter(|e| !trash_core::rules::blocking_holds(v.holds, &e.operation.root).is_empty())
+        .count();
     html! {
         @if job.state == EmptyJobState::Running {
             section id="empty-progress" class="panel" aria-labelledby="progress-heading"
@@ -200,6 +212,9 @@ fn job_panel(v: &TrashView<'_>) -> Markup {
                     @if job.failed > 0 {
                         " " (plural(job.failed, "item", "items")) " could not be removed and "
                         @if job.failed == 1 { "is" } @else { "are" } " still in the trash; empty it again to retry."
+                    }
+                    @if held_shown > 0 {
+                        " " (plural(held_shown as u64, "held item was", "held items were")) " kept: legal holds stop their deletion."
                     }
                 }
             }
@@ -273,6 +288,11 @@ fn item_card(v: &TrashView<'_>, entry: &TrashEntry) -> Markup {
         serde_urlencoded::to_string([("type", t), ("id", &id), ("parent_id", &parent)])
             .unwrap_or_default()
     );
+    // The same rule the cleanup and permanent deletion decide with.
+    let held: Vec<&str> = trash_core::rules::blocking_holds(v.holds, &op.root)
+        .into_iter()
+        .map(|h| h.reason.as_str())
+        .collect();
     html! {
         li class="item" {
             div {
@@ -281,6 +301,9 @@ fn item_card(v: &TrashView<'_>, entry: &TrashEntry) -> Markup {
                 p class="where" { (place(item)) }
                 @if let Some(line) = contains_line(&op.contains) {
                     p class="contains" { (line) }
+                }
+                @if !held.is_empty() {
+                    p class="held" { strong { "Held: " } (held.join("; ")) }
                 }
                 p class="when" {
                     span { "Trashed " (time(v.now, op.deleted_at)) " by " (op.actor.name) }
@@ -293,7 +316,9 @@ fn item_card(v: &TrashView<'_>, entry: &TrashEntry) -> Markup {
                     (item_fields(item))
                     button type="submit" aria-label=(format!("Restore {name}")) { "Restore" }
                 }
-                @if v.admin {
+                @if v.admin && !held.is_empty() {
+                    button type="button" class="danger-outline" disabled title="Under legal hold: release the hold to delete it" aria-label=(format!("Delete {name} forever (held)")) { "Delete forever…" }
+                } @else if v.admin {
                     a class="button danger-outline" href=(confirm_url) aria-label=(format!("Delete {name} forever…")) { "Delete forever…" }
                 }
             }
@@ -355,7 +380,7 @@ fn empty_trash_form(v: &TrashView<'_>) -> Markup {
     html! {
         section class="panel danger-zone" aria-labelledby="empty-heading" {
             h2 id="empty-heading" class="danger-text" { "Empty the trash" }
-            p { "Deletes every item in this workspace's trash for good, with everything it contains. This cannot be undone." }
+            p { "Deletes every item in this workspace's trash for good, with everything it contains. This cannot be undone. Items under legal hold are kept." }
             form class="confirm-form" method="post" action=(format!("/app/{}/trash/empty", v.ws)) {
                 (csrf_field(v.csrf))
                 label for="empty-confirm" { "Type the workspace slug " code { (v.ws) } " to confirm" }
@@ -368,7 +393,11 @@ fn empty_trash_form(v: &TrashView<'_>) -> Markup {
 
 /// What an audit event says happened, after the actor's name.
 fn event_sentence(event: &AuditEvent) -> String {
-    let item = &event.item;
+    let item = match &event.item {
+        Some(item) => item.to_string(),
+        // A workspace hold's events are about the whole workspace.
+        None => format!("the whole trash of {}", event.workspace),
+    };
     match event.kind {
         AuditKind::Trashed => format!("moved {item} to the trash"),
         AuditKind::Restored => format!("restored {item}"),
@@ -421,6 +450,11 @@ pub fn trash_page(v: &TrashView<'_>) -> Markup {
         main {
             h1 { "Trash of " (v.ws) }
             (notice(v.notice))
+            @if let Some(n) = v.held_kept.filter(|n| *n > 0) {
+                p class="note" role="status" {
+                    (plural(n.into(), "held item was", "held items were")) " kept: legal holds stop their deletion."
+                }
+            }
             p class="lede" {
                 "Deleted items stay here for " (plural(v.retention_days.max(0) as u64, "day", "days"))
                 ". Restoring brings an item back with everything that was moved to the trash with it."

@@ -47,8 +47,8 @@
 use crate::domain::*;
 
 mod accounts;
-mod jobs;
 mod holds;
+mod jobs;
 mod outbox;
 mod queue;
 mod reads;
@@ -58,8 +58,8 @@ mod small;
 mod writes;
 
 pub use accounts::*;
-pub use jobs::*;
 pub use holds::*;
+pub use jobs::*;
 pub use outbox::*;
 pub use queue::*;
 pub use reads::*;

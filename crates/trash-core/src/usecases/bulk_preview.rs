@@ -105,11 +105,7 @@ fn adjust_holders<Id: Clone + PartialEq>(
     slug: &Slug,
     restored: &[(Id, Slug)],
 ) -> Vec<SlugHolder<Id>> {
-    holders.retain(|h| {
-        restored
-            .iter()
-            .all(|(id, now)| &h.id != id || now == slug)
-    });
+    holders.retain(|h| restored.iter().all(|(id, now)| &h.id != id || now == slug));
     for (id, now) in restored {
         if now != slug {
             continue;
@@ -219,6 +215,14 @@ impl TrashReads for AsIfRestored {
 
     async fn list_trash(&self, query: &TrashQuery) -> Result<Vec<TrashEntry>, StoreError> {
         self.inner.list_trash(query).await
+    }
+
+    async fn exclusive_images(
+        &self,
+        workspace: &WorkspaceSlug,
+        project: &ProjectId,
+    ) -> Result<u64, StoreError> {
+        self.inner.exclusive_images(workspace, project).await
     }
 }
 

@@ -120,7 +120,8 @@ impl EmptyJobService {
                 page.entries.iter().map(|e| e.operation.clone()).collect();
             // The cleanup's batch: one all-or-nothing transaction, else item
             // by item. An item gone meanwhile (restored, or purged with its
-            // parent) is skipped; one that kept failing is left in the
+            // parent) is skipped; one that legal holds keep is neither
+            // removed nor failed; one that kept failing is left in the
             // trash. If the store is down the claim runs out and the job is
             // resumed from the stored progress.
             let report = self

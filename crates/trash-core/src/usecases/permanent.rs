@@ -4,7 +4,7 @@
 
 use crate::domain::*;
 use crate::ports::{PurgeCounts, StoreError, TrashedItem};
-use crate::rules::{self, PurgeReason};
+use crate::rules::{self, PurgeReason, PurgeRefusal};
 
 use super::cleanup::{PurgeError, PurgeOutcome};
 use super::{ListTrashRequest, PageLimit, TrashService};
@@ -139,7 +139,7 @@ impl TrashService {
             .aggregate_of(workspace, target)
             .await?
             .ok_or(DeleteForeverError::NotInTrash)?;
-        let plan = self
+        let plan = match self
             .plan_purge(
                 &op,
                 &aggregate,
@@ -148,7 +148,11 @@ impl TrashService {
                 self.now(),
             )
             .await?
-            .ok_or(DeleteForeverError::NotInTrash)?;
+        {
+            Ok(plan) => plan,
+            Err(PurgeRefusal::Held(holds)) => return Err(DeleteForeverError::Held { holds }),
+            Err(_) => return Err(DeleteForeverError::NotInTrash),
+        };
         let mut removed = PurgeCounts {
             projects: plan.remove.projects.len() as u64,
             versions: plan.remove.versions.len() as u64,

@@ -149,11 +149,17 @@ async fn a_bulk_dry_run_predicts_each_result_and_changes_nothing() {
     ]});
     let everything = [a.clone(), b.clone(), c.clone(), old.clone()];
     let before = fx.snapshot(&everything).await;
-    let dry = fx.post("/acme/trash/restore?dryRun=true", body.clone()).await;
+    let dry = fx
+        .post("/acme/trash/restore?dryRun=true", body.clone())
+        .await;
     dry.expect(200);
     assert_eq!(keys(&dry.body), fields(&["dryRun", "results"]));
     assert_eq!(dry.body["dryRun"], true);
-    assert_eq!(before, fx.snapshot(&everything).await, "a dry run changed state");
+    assert_eq!(
+        before,
+        fx.snapshot(&everything).await,
+        "a dry run changed state"
+    );
     let res = dry.body["results"].as_array().unwrap();
     // The version's project would be restored first: 200, with the items.
     assert_eq!(res[0]["status"], 200);
@@ -170,9 +176,20 @@ async fn a_bulk_dry_run_predicts_each_result_and_changes_nothing() {
     let real = fx.post("/acme/trash/restore", body).await;
     real.expect(200);
     assert_eq!(statuses(&dry), statuses(&real));
-    assert_eq!(statuses(&real), [200, 404, 409, 410, 200, 409, 200, 409, 200]);
+    assert_eq!(
+        statuses(&real),
+        [200, 404, 409, 410, 200, 409, 200, 409, 200]
+    );
     for (d, r) in res.iter().zip(real.body["results"].as_array().unwrap()) {
-        for field in ["type", "id", "status", "restored", "url", "error", "conflictingId"] {
+        for field in [
+            "type",
+            "id",
+            "status",
+            "restored",
+            "url",
+            "error",
+            "conflictingId",
+        ] {
             assert_eq!(d.get(field), r.get(field), "{field}: {d} vs {r}");
         }
         assert!(r.get("items").is_none());

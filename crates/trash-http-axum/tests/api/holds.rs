@@ -101,7 +101,13 @@ async fn a_hold_is_placed_listed_shown_on_the_listing_and_released() {
     fx.delete(&format!("/acme/trash/holds/{hold_id}?dryRun=maybe"))
         .await
         .expect(400);
-    assert_eq!(fx.get("/acme/trash/holds").await.body["holds"].as_array().expect("holds").len(), 1);
+    assert_eq!(
+        fx.get("/acme/trash/holds").await.body["holds"]
+            .as_array()
+            .expect("holds")
+            .len(),
+        1
+    );
 
     // Releasing: 200 with the hold, audited, then the next cleanup purges.
     let r = fx.delete(&format!("/acme/trash/holds/{hold_id}")).await;

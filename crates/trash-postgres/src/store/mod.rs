@@ -14,8 +14,8 @@ use crate::rows::{self, get};
 use crate::PgStore;
 
 mod accounts;
-mod jobs;
 mod holds;
+mod jobs;
 mod outbox;
 mod queue;
 mod reads;
