@@ -781,6 +781,9 @@ fn restore_target(
     })
 }
 
+/// What restoring one item of a bulk restore answered.
+type ItemResult = Result<RestoreOutcome, RestoreError>;
+
 async fn restore_many(
     state: &AppState,
     principal: &Principal,
@@ -829,34 +832,33 @@ async fn restore_many(
         BulkRestoreError::Store(s) => ApiError::from(s),
     };
     // Each result, with (in a dry run) the items it would bring back.
-    let results: Vec<(Result<RestoreOutcome, RestoreError>, Option<Vec<EventItem>>)> =
-        if parsed.is_empty() {
-            Vec::new()
-        } else if dry {
-            state
-                .trash
-                .preview_restore_many(principal, ws, &parsed)
-                .await
-                .map_err(whole)?
-                .into_iter()
-                .map(|r| match r {
-                    Ok(preview) => {
-                        let (_, items) = dry_items(&preview);
-                        (Ok(preview.outcome), items)
-                    }
-                    Err(e) => (Err(e), None),
-                })
-                .collect()
-        } else {
-            state
-                .trash
-                .restore_many(principal, ws, &parsed)
-                .await
-                .map_err(whole)?
-                .into_iter()
-                .map(|r| (r, None))
-                .collect()
-        };
+    let results: Vec<(ItemResult, Option<Vec<EventItem>>)> = if parsed.is_empty() {
+        Vec::new()
+    } else if dry {
+        state
+            .trash
+            .preview_restore_many(principal, ws, &parsed)
+            .await
+            .map_err(whole)?
+            .into_iter()
+            .map(|r| match r {
+                Ok(preview) => {
+                    let (_, items) = dry_items(&preview);
+                    (Ok(preview.outcome), items)
+                }
+                Err(e) => (Err(e), None),
+            })
+            .collect()
+    } else {
+        state
+            .trash
+            .restore_many(principal, ws, &parsed)
+            .await
+            .map_err(whole)?
+            .into_iter()
+            .map(|r| (r, None))
+            .collect()
+    };
     let mut results: Vec<BulkRestoreResult> = parsed
         .iter()
         .zip(results)
