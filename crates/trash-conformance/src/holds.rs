@@ -576,3 +576,40 @@ pub async fn race_hold_vs_cleanup(f: &dyn StoreFactory) {
     eprintln!("hold vs cleanup: the hold came too late {too_late} times, blocked {blocked}");
     assert!(h.listing().await.is_empty());
 }
+
+/// "Empty Trash" as a background job keeps held items too: they are
+/// neither removed nor counted as failed, and the job finishes.
+pub async fn empty_trash_job_keeps_held_items(f: &dyn StoreFactory) {
+    let h = harness(f).await;
+    let jobs = EmptyJobService::new(h.service.clone(), h.store.empty_jobs.clone());
+    let kept = h.project("kept").await;
+    h.trash_project("kept").await;
+    for n in 0..3 {
+        let s = format!("p{n}");
+        h.project(&s).await;
+        h.trash_project(&s).await;
+    }
+    h.hold(HoldSubject::Item(ItemRef::Project(kept.id.clone())), "keep")
+        .await;
+    jobs.start(&owner(&h), &h.ws, h.ws.as_str())
+        .await
+        .expect("start");
+    let EmptyRun::Worked(job) = jobs
+        .run_once(10, 5, chrono::Duration::seconds(60))
+        .await
+        .expect("run")
+    else {
+        panic!("the job was waiting");
+    };
+    assert_eq!(
+        (job.removed, job.failed, job.state),
+        (3, 0, EmptyJobState::Done)
+    );
+    let left: Vec<ItemRef> = h
+        .listing()
+        .await
+        .into_iter()
+        .map(|e| e.operation.root)
+        .collect();
+    assert_eq!(left, vec![ItemRef::Project(kept.id.clone())]);
+}

@@ -172,6 +172,7 @@ macro_rules! store_conformance_tests {
             hold_placed_between_claim_and_purge_blocks_it,
             hold_placed_during_delete_forever_refuses_it,
             race_hold_vs_cleanup,
+            empty_trash_job_keeps_held_items,
         );
     };
     (@holds $factory:expr; $($case:ident),* $(,)?) => {
