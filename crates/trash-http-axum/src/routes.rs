@@ -16,8 +16,8 @@ use serde_json::Value;
 use trash_core::domain::*;
 use trash_core::usecases::{
     check_access, AccessDenied, BulkRestoreError, EventsRequest, HoldSubject, ListTrashRequest,
-    Missing, Page, PageLimit, ResourceError, RestoreError, RestoreItem, RestoreOutcome,
-    TrashError, WorkflowRef,
+    Missing, Page, PageLimit, ResourceError, RestoreError, RestoreItem, RestoreOutcome, TrashError,
+    WorkflowRef,
 };
 use utoipa::{IntoParams, IntoResponses};
 
