@@ -1374,6 +1374,7 @@ pub async fn narrow_reads_and_resource_pages(f: &dyn StoreFactory) {
     );
 
     // Projects page by slug (byte order: "a" < "a-two" < "b-one").
+    let two = PageLimit::new(2).expect("valid");
     let mut seen = Vec::new();
     let mut after = None;
     loop {
@@ -1384,7 +1385,7 @@ pub async fn narrow_reads_and_resource_pages(f: &dyn StoreFactory) {
                 &h.ws,
                 Page {
                     after: after.clone(),
-                    limit: 2,
+                    limit: two,
                 },
             )
             .await
@@ -1403,7 +1404,7 @@ pub async fn narrow_reads_and_resource_pages(f: &dyn StoreFactory) {
     loop {
         let view = h
             .resources
-            .get_project(&h.key, &h.ws, &slug("a-two"), Page { after, limit: 2 })
+            .get_project(&h.key, &h.ws, &slug("a-two"), Page { after, limit: two })
             .await
             .expect("project");
         seen.extend(view.versions.iter().map(|v| v.number.get()));

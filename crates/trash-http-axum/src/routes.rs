@@ -921,11 +921,10 @@ async fn restore_many(
 
 /// The `limit` query parameter of the paginated resource reads (1 to 1000,
 /// default 1000).
-fn page_limit(req: &ApiRequest) -> Result<u32, ApiError> {
+fn page_limit(req: &ApiRequest) -> Result<PageLimit, ApiError> {
     Ok(req
         .query_parsed("limit", PageLimit::parse)?
-        .unwrap_or_default()
-        .get())
+        .unwrap_or_default())
 }
 
 /// The workspace and a page of its active projects, by slug

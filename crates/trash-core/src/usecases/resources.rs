@@ -11,7 +11,7 @@ use crate::ports::{
 };
 
 use super::{check_access, project_by_slug, workflow_by_slug, AccessDenied, Attempts, Contended};
-use super::{Runtime, TrashConfig};
+use super::{PageLimit, Runtime, TrashConfig};
 
 /// Which kind of thing was not found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,26 +105,23 @@ pub struct WorkspaceView {
     pub next: Option<Slug>,
 }
 
-/// The largest page of the resource listings (and the default one: a
-/// client that does not page, such as the official CLI, gets this many).
-pub const MAX_PAGE: u32 = 1000;
-
 /// A page of a resource listing: up to `limit` entries after `after`, in
-/// the listing's order. A limit outside `1..=MAX_PAGE` is clamped into it.
+/// the listing's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<C> {
     /// Continue after this entry (from the first when `None`).
     pub after: Option<C>,
     /// At most this many.
-    pub limit: u32,
+    pub limit: PageLimit,
 }
 
 impl<C> Default for Page<C> {
-    /// The first page, of [`MAX_PAGE`] entries.
+    /// The first page, of the largest size (what a client that does not
+    /// page, such as the official CLI, gets).
     fn default() -> Self {
         Page {
             after: None,
-            limit: MAX_PAGE,
+            limit: PageLimit::MAX,
         }
     }
 }
@@ -277,7 +274,7 @@ impl ResourceService {
             .workspace(workspace)
             .await?
             .ok_or(ResourceError::NotFound(Missing::Workspace))?;
-        let limit = page.limit.clamp(1, MAX_PAGE);
+        let limit = page.limit.get();
         let mut projects = self
             .resources
             .active_projects(workspace, page.after, limit + 1)
@@ -335,7 +332,7 @@ impl ResourceService {
         page: Page<VersionNumber>,
     ) -> Result<ProjectView, ResourceError> {
         check_access(principal, workspace, read_scope())?;
-        let limit = page.limit.clamp(1, MAX_PAGE);
+        let limit = page.limit.get();
         // One more than asked, to know whether another page follows.
         let part = ProjectPart::ActiveVersions {
             after: page.after,
