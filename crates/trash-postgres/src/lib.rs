@@ -41,6 +41,8 @@ mod exec;
 mod rows;
 mod store;
 
+pub use store::ListingReads;
+
 /// The embedded migrations (`crates/trash-postgres/migrations`).
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 

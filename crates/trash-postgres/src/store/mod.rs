@@ -19,6 +19,7 @@ mod jobs;
 mod outbox;
 mod queue;
 mod reads;
+pub use reads::ListingReads;
 mod resources;
 mod sessions;
 mod writes;

@@ -89,23 +89,20 @@ fn slug_matches(candidate: &str, base: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('-'))
 }
 
-/// The listing query for `query`: four shapes of one keyset query, each
-/// matching an index (workspace[, root_kind], deleted_at, id) read backwards.
+/// The listing statement: one text for every query, so one prepared
+/// statement. The page itself comes from `trash_list_page` (migration
+/// 0150), a PL/pgSQL function that reads it from the index
+/// (workspace[, root_kind], deleted_at, id) backwards with sorting disabled,
+/// so that neither missing statistics (no `ANALYZE` yet) nor re-planning on
+/// every call can make it sort the workspace's whole trash; its plans are
+/// kept by PL/pgSQL (generic after five calls).
 ///
-/// Shaped so that PostgreSQL neither re-plans it on every call nor depends
-/// on statistics (`ANALYZE`) to pick a good plan:
-///
-/// - it reads one table; the names of each root are looked up by scalar
-///   subqueries on primary keys, evaluated only for the rows of the page
-///   (a five-way join costs milliseconds to plan and, without statistics,
-///   joins every trash row of the workspace before sorting);
-/// - the page size is written into the statement (an integer, bounded by the
-///   API) instead of being a parameter: with `LIMIT $n` the planner cannot
-///   cost a generic plan and builds a custom plan on every execution; with
-///   a literal it settles on the generic plan of the prepared statement
-///   after five executions (one statement per page size in sqlx's cache).
-fn list_sql(query: &TrashQuery) -> String {
-    let mut sql = format!(
+/// The names of each root are looked up by scalar subqueries on primary
+/// keys, evaluated only for the rows of the page (a five-way join costs
+/// milliseconds to plan and, without statistics, joins every trash row of
+/// the workspace before sorting). The outer `ORDER BY` sorts the page only.
+fn list_sql() -> String {
+    format!(
         "SELECT {OP_COLUMNS}, \
                 (SELECT p.slug FROM projects p WHERE p.id = o.project_id) AS p_slug, \
                 (SELECT p.name FROM projects p WHERE p.id = o.project_id) AS p_name, \
@@ -114,40 +111,40 @@ fn list_sql(query: &TrashQuery) -> String {
                 (SELECT w.slug FROM workflows w WHERE w.id = o.workflow_id) AS w_slug, \
                 (SELECT w.name FROM workflows w WHERE w.id = o.workflow_id) AS w_name, \
                 (SELECT t.version_number FROM trainings t WHERE t.id = o.training_id) AS t_version \
-         FROM trash_operations o \
-         WHERE o.workspace = $1"
-    );
-    let mut next = 2;
-    if query.kind.is_some() {
-        sql.push_str(&format!(" AND o.root_kind = ${next}"));
-        next += 1;
-    }
-    if query.after.is_some() {
-        sql.push_str(&format!(
-            " AND (o.deleted_at, o.id) < (${}, ${})",
-            next,
-            next + 1
-        ));
-    }
-    sql.push_str(&format!(
-        " ORDER BY o.deleted_at DESC, o.id DESC LIMIT {}",
-        query.limit
-    ));
-    sql
+         FROM trash_list_page($1, $2, $3, $4, $5) o \
+         ORDER BY o.deleted_at DESC, o.id DESC"
+    )
 }
 
 /// Binds the parameters of [`list_sql`].
 fn list_query<'q>(sql: &'q str, query: &'q TrashQuery) -> Query<'q> {
-    let mut q = sqlx::query(sql).bind(query.workspace.as_str());
-    if let Some(kind) = query.kind {
-        q = q.bind(kind.as_str());
-    }
-    if let Some(after) = &query.after {
-        q = q
-            .bind(sql_time(after.deleted_at))
-            .bind(after.operation.as_str());
-    }
-    q
+    let (after_at, after_id) = match &query.after {
+        Some(after) => (
+            Some(sql_time(after.deleted_at)),
+            Some(after.operation.as_str()),
+        ),
+        None => (None, None),
+    };
+    sqlx::query(sql)
+        .bind(query.workspace.as_str())
+        .bind(query.kind.map(|k| k.as_str()))
+        .bind(after_at)
+        .bind(after_id)
+        .bind(i32::try_from(query.limit).unwrap_or(i32::MAX))
+}
+
+/// What one listing read from `trash_operations`, from PostgreSQL's own
+/// per-transaction table counters (`pg_stat_xact_user_tables`): see
+/// [`PgStore::list_trash_reads`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListingReads {
+    /// Entries on the page.
+    pub entries: usize,
+    /// Rows of `trash_operations` fetched through an index (bitmap scans
+    /// included).
+    pub index_fetches: i64,
+    /// Rows of `trash_operations` read by sequential scans.
+    pub sequential_reads: i64,
 }
 
 impl PgStore {
@@ -317,19 +314,43 @@ impl PgStore {
         tx.finish(result).await
     }
 
-    /// The plan PostgreSQL chooses for the trash listing of `query`
-    /// (`EXPLAIN` output, one line per plan node). For operators checking
-    /// that listing reads an index in order instead of sorting the trash.
-    pub async fn explain_list_trash(&self, query: &TrashQuery) -> Result<String, StoreError> {
-        let sql = format!("EXPLAIN {}", list_sql(query));
-        let rows = self.fetch_all(list_query(&sql, query)).await?;
-        let mut plan = String::new();
-        for row in &rows {
-            let line: String = get(row, "QUERY PLAN")?;
-            plan.push_str(&line);
-            plan.push('\n');
+    /// Runs the trash listing of `query` and reports how many rows of
+    /// `trash_operations` it read, as PostgreSQL counted them. For operators
+    /// and tests checking that a page costs its own rows, not the trash's
+    /// size: a page of `n` entries fetches `n` rows (plus one when more
+    /// follow), where a sort of the workspace's trash fetches all of them.
+    pub async fn list_trash_reads(&self, query: &TrashQuery) -> Result<ListingReads, StoreError> {
+        const COUNTERS: &str = "SELECT coalesce(sum(idx_tup_fetch), 0)::bigint AS idx, \
+                coalesce(sum(seq_tup_read), 0)::bigint AS seq \
+             FROM pg_stat_xact_user_tables \
+             WHERE relname = 'trash_operations' AND schemaname = current_schema()";
+        let sql = list_sql();
+        let mut tx = exec::begin(&self.pool, &self.statements).await?;
+        let result = async {
+            let counters = |row: &PgRow| -> Result<(i64, i64), StoreError> {
+                Ok((get(row, "idx")?, get(row, "seq")?))
+            };
+            let before = tx
+                .fetch_all(sqlx::query(COUNTERS))
+                .await
+                .map_err(store_error)?;
+            let page = tx
+                .fetch_all(list_query(&sql, query))
+                .await
+                .map_err(store_error)?;
+            let after = tx
+                .fetch_all(sqlx::query(COUNTERS))
+                .await
+                .map_err(store_error)?;
+            let (b, a) = (counters(&before[0])?, counters(&after[0])?);
+            Ok(ListingReads {
+                entries: page.len(),
+                index_fetches: a.0 - b.0,
+                sequential_reads: a.1 - b.1,
+            })
         }
-        Ok(plan)
+        .await;
+        tx.finish(result).await
     }
 }
 
@@ -517,7 +538,7 @@ impl TrashReads for PgStore {
                 return Ok(Vec::new());
             }
         }
-        let sql = list_sql(query);
+        let sql = list_sql();
         let rows = self.fetch_all(list_query(&sql, query)).await?;
         let dangling = || StoreError::Internal("operation refers to a missing item".into());
         let mut out = Vec::with_capacity(rows.len());
@@ -702,10 +723,6 @@ async fn read_project(
 mod tests {
     use super::*;
 
-    fn ws() -> WorkspaceSlug {
-        WorkspaceSlug::parse("acme").expect("slug")
-    }
-
     #[test]
     fn taken_slugs_keep_only_the_base_and_its_dash_suffixes() {
         assert!(slug_matches("det", "det"));
@@ -717,33 +734,10 @@ mod tests {
     }
 
     #[test]
-    fn listing_has_one_shape_per_filter_and_numbers_its_parameters() {
-        let op = OperationId::parse("abcdefghij0123456789").expect("id");
-        let cursor = TrashCursor {
-            deleted_at: Timestamp::from_unix_millis(0).expect("t"),
-            operation: op,
-        };
-        let base = TrashQuery {
-            workspace: ws(),
-            kind: None,
-            limit: 10,
-            after: None,
-        };
-        let plain = list_sql(&base);
-        assert!(plain.ends_with("ORDER BY o.deleted_at DESC, o.id DESC LIMIT 10"));
-        assert!(!plain.contains("JOIN"), "one table; names by primary key");
-        assert!(!plain.contains("root_kind ="));
-        let both = list_sql(&TrashQuery {
-            kind: Some(ItemKind::Version),
-            after: Some(cursor),
-            ..base
-        });
-        assert!(both.contains("o.root_kind = $2"));
-        assert!(both.contains("(o.deleted_at, o.id) < ($3, $4)"));
-        assert!(
-            both.ends_with("LIMIT 10"),
-            "the page size is not a parameter"
-        );
-        assert!(!both.contains("$5"));
+    fn listing_takes_its_page_from_the_function_and_joins_nothing() {
+        let sql = list_sql();
+        assert!(sql.contains("FROM trash_list_page($1, $2, $3, $4, $5) o"));
+        assert!(!sql.contains("JOIN"), "one page; names by primary key");
+        assert!(!sql.contains("$6"));
     }
 }
