@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("tidy") => tidy::check(&tidy::workspace_root()).map_err(|errors| errors.join("\n")),
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy|bench [--quick]>");
+            eprintln!("usage: cargo xtask <ci|tidy|bench [--quick] [--sqlite|--postgres]>");
             eprintln!("  ci     fmt check, clippy -D warnings, every test");
             eprintln!("  tidy   architecture checks (trash-core stays pure)");
             eprintln!("  bench  speed and memory targets, as ratios against a same-run baseline");
@@ -71,6 +71,9 @@ fn ci() -> Result<(), String> {
 
 fn bench(extra: &[String]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // PostgreSQL up and pgbench installed: the PostgreSQL rows need both.
+    let deps = tidy::workspace_root().join("scripts/bench-deps.sh");
+    run("bash", &[deps.to_str().ok_or("non-UTF-8 path")?])?;
     let mut args = vec!["run", "--release", "--quiet", "-p", "trash-bench", "--"];
     args.extend(extra.iter().map(String::as_str));
     run(&cargo, &args)

@@ -9,7 +9,11 @@
 //! - **cascade**: trashing and restoring a project costs no more per child
 //!   with 20× more children (set-based statements);
 //! - **cleanup memory**: draining a 10× larger backlog needs no more memory
-//!   (bounded batches), measured as the peak RSS of a separate process.
+//!   (bounded batches), measured as the peak RSS of a separate process;
+//! - **at the database's limit** (PostgreSQL, [`pg`]): the first page at
+//!   1k vs 1M items, the listing over HTTP against `pgbench` replaying the
+//!   statements it logged, and cleanup against a raw batched `DELETE` on a
+//!   copy of the same database.
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
@@ -23,6 +27,8 @@ use trash_memory::ManualClock;
 use trash_runtime::{NoopCanceller, RandomIds, TokioPause};
 use trash_sqlite::SqliteStore;
 
+mod pg;
+
 struct Sizes {
     list_small: usize,
     list_large: usize,
@@ -32,6 +38,8 @@ struct Sizes {
     backlog_small: usize,
     backlog_large: usize,
     versions_large: u32,
+    http_secs: u64,
+    cleanup_projects: usize,
 }
 
 const FULL: Sizes = Sizes {
@@ -43,6 +51,8 @@ const FULL: Sizes = Sizes {
     backlog_small: 300,
     backlog_large: 3_000,
     versions_large: 10_000,
+    http_secs: 10,
+    cleanup_projects: 5_000,
 };
 
 const QUICK: Sizes = Sizes {
@@ -54,6 +64,8 @@ const QUICK: Sizes = Sizes {
     backlog_small: 100,
     backlog_large: 1_000,
     versions_large: 2_000,
+    http_secs: 3,
+    cleanup_projects: 500,
 };
 
 fn start() -> Timestamp {
@@ -66,6 +78,8 @@ struct Env {
     clock: Arc<ManualClock>,
     ws: WorkspaceSlug,
     key: Principal,
+    /// The API key itself, for requests over HTTP.
+    plaintext: String,
 }
 
 async fn env(path: &Path, create: bool) -> Env {
@@ -73,19 +87,27 @@ async fn env(path: &Path, create: bool) -> Env {
     env_over(store, create).await
 }
 
-async fn env_over(store: Arc<dyn trash_core::ports::StandaloneStore>, create: bool) -> Env {
-    let clock = Arc::new(ManualClock::new(start()));
-    let services = Services::over(
+/// Every service over `store`, with `clock`, random ids and no locks.
+fn services_over(
+    store: Arc<dyn trash_core::ports::StandaloneStore>,
+    clock: Arc<dyn trash_core::ports::Clock>,
+) -> Services {
+    Services::over(
         store,
         Arc::new(NoopCanceller),
         Runtime {
-            clock: clock.clone(),
+            clock,
             ids: Arc::new(RandomIds),
             pause: Arc::new(TokioPause),
             locks: Arc::new(trash_core::ports::NoLocks),
         },
         TrashConfig::default(),
-    );
+    )
+}
+
+async fn env_over(store: Arc<dyn trash_core::ports::StandaloneStore>, create: bool) -> Env {
+    let clock = Arc::new(ManualClock::new(start()));
+    let services = services_over(store, clock.clone());
     let accounts = &services.accounts;
     let ws = WorkspaceSlug::parse("bench").expect("valid");
     if create {
@@ -98,6 +120,7 @@ async fn env_over(store: Arc<dyn trash_core::ports::StandaloneStore>, create: bo
         .create_api_key(&ws, Name::parse("bench").expect("valid"), ScopeSet::all())
         .await
         .expect("key");
+    let plaintext = key.plaintext.to_string();
     let key = Principal::ApiKey(accounts.authenticate(&key.plaintext).await.expect("auth"));
     Env {
         trash: services.trash,
@@ -105,6 +128,7 @@ async fn env_over(store: Arc<dyn trash_core::ports::StandaloneStore>, create: bo
         clock,
         ws,
         key,
+        plaintext,
     }
 }
 
@@ -221,39 +245,23 @@ async fn cascade(e: &Env, s: &str, versions: u32) -> Duration {
     median(times)
 }
 
-/// The PostgreSQL server the PostgreSQL rows use (`TRASH_BENCH_PG_URL`,
-/// default the local cluster); each row creates and drops its own database.
-fn pg_admin_url() -> String {
-    std::env::var("TRASH_BENCH_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+/// A new PostgreSQL database, migrated, with the bench workspace holding
+/// `items` trashed workflows bulk-loaded with set-based SQL; no `ANALYZE`
+/// is run.
+async fn pg_env(tag: &str, items: i64) -> (Env, String) {
+    let db = pg::db_name(tag);
+    pg::create_db(&db, None).await;
+    let e = env_over(pg::store(&db).await, true).await;
+    bulk_load_workflows(&pg::db_url(&db), items).await;
+    (e, db)
 }
 
-/// A new PostgreSQL database, migrated, with the bench workspace holding
-/// `items` trashed workflows bulk-loaded with set-based SQL (one statement,
-/// `generate_series`), never through the API; no `ANALYZE` is run.
-async fn pg_env(tag: &str, items: i64) -> (Env, String) {
+/// Loads `items` trashed workflows of the bench workspace into the
+/// database at `url` with one statement (`generate_series`), never through
+/// the API.
+async fn bulk_load_workflows(url: &str, items: i64) {
     use sqlx::Connection;
-    let admin_url = pg_admin_url();
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} (TRASH_BENCH_PG_URL): {e}"));
-    let db = format!("trash_bench_{tag}_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("drop");
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let (base, _) = admin_url.rsplit_once('/').expect("a database in the URL");
-    let url = format!("{base}/{db}");
-    let store = trash_postgres::PgStore::connect(&url, Default::default())
-        .await
-        .expect("connect");
-    store.migrate().await.expect("migrate");
-    let e = env_over(Arc::new(store), true).await;
-    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
     // Operations and their workflows in one statement: the foreign keys
     // between them are checked at its end.
     sqlx::query(
@@ -276,16 +284,6 @@ async fn pg_env(tag: &str, items: i64) -> (Env, String) {
     .execute(&mut conn)
     .await
     .expect("bulk load");
-    (e, db)
-}
-
-async fn pg_drop(db: &str) {
-    use sqlx::Connection;
-    if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .execute(&mut admin)
-            .await;
-    }
 }
 
 /// First page of the PostgreSQL trash listing with 1,000 vs `large` items.
@@ -298,8 +296,8 @@ async fn pg_listing(large: i64) -> (Duration, Duration) {
         small.push(first_page(&small_env, 20).await);
         big.push(first_page(&large_env, 20).await);
     }
-    pg_drop(&small_db).await;
-    pg_drop(&large_db).await;
+    pg::drop_db(&small_db).await;
+    pg::drop_db(&large_db).await;
     (median(small), median(big))
 }
 
@@ -420,12 +418,77 @@ async fn seed_backlog(db: &Path, total: usize, due: usize) {
     }
 }
 
+/// Rounds per second a separate process gets from the server at `url`
+/// with `clients` keep-alive connections for `secs` seconds (the load does
+/// not share this process's runtime with the server). `mode` is `list`
+/// (`url` is the listing's whole URL) or `cycle` (`url` is the server;
+/// `extra` holds the workspace, the key and one `slug:id` per client).
+fn load_child(mode: &str, url: &str, clients: u32, secs: u64, extra: &[String]) -> f64 {
+    let exe = std::env::current_exe().expect("own path");
+    let out = Command::new(exe)
+        .args(["--load-child", mode, url])
+        .arg(clients.to_string())
+        .arg(secs.to_string())
+        .args(extra)
+        .output()
+        .expect("run load child");
+    assert!(
+        out.status.success(),
+        "load child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("the child prints its rate")
+}
+
+/// The load: `clients` tasks, each on its own connection, going round
+/// after round until `secs` have passed (a round started is finished);
+/// every answer must succeed.
+async fn load(mode: &str, url: &str, clients: u32, secs: u64, extra: &[String]) -> f64 {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients as usize)
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for i in 0..clients as usize {
+        let (client, url, mode) = (client.clone(), url.to_owned(), mode.to_owned());
+        let extra = extra.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0u64;
+            while Instant::now() < deadline {
+                if mode == "cycle" {
+                    let (slug, id) = extra[2 + i].split_once(':').expect("slug:id");
+                    pg::cycle(&client, &url, &extra[0], &extra[1], slug, id).await;
+                } else {
+                    let resp = client.get(&url).send().await.expect("request");
+                    assert!(resp.status().is_success(), "{}", resp.status());
+                    resp.bytes().await.expect("body");
+                }
+                done += 1;
+            }
+            done
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.expect("load task");
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
 struct Row {
     name: &'static str,
     baseline: String,
     measured: String,
     ratio: f64,
     target: f64,
+    /// The ratio must reach the target (a rate against a ceiling) rather
+    /// than stay under it (a cost against a baseline).
+    higher: bool,
 }
 
 fn main() -> ExitCode {
@@ -435,6 +498,15 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("runtime");
+    if args.get(1).map(String::as_str) == Some("--load-child") {
+        let clients = args[4].parse().expect("clients");
+        let secs = args[5].parse().expect("seconds");
+        println!(
+            "{}",
+            rt.block_on(load(&args[2], &args[3], clients, secs, &args[6..]))
+        );
+        return ExitCode::SUCCESS;
+    }
     if args.get(1).map(String::as_str) == Some("--cleanup-child") {
         rt.block_on(cleanup_child(Path::new(&args[2])));
         return ExitCode::SUCCESS;
@@ -444,33 +516,34 @@ fn main() -> ExitCode {
     } else {
         FULL
     };
+    // `--sqlite` or `--postgres` runs only that store's rows.
+    let sqlite = !args.iter().any(|a| a == "--postgres");
+    let postgres = !args.iter().any(|a| a == "--sqlite");
     let dir = tempfile::tempdir().expect("temp dir");
     let mut rows = Vec::new();
+    if sqlite {
+        sqlite_rows(&rt, &sizes, dir.path(), &mut rows);
+    }
+    if postgres {
+        postgres_rows(&rt, &sizes, dir.path(), &mut rows);
+    }
+    print_rows(&rows)
+}
 
+/// The embedded store's rows (`trashd`'s default).
+fn sqlite_rows(rt: &tokio::runtime::Runtime, sizes: &Sizes, dir: &Path, rows: &mut Vec<Row>) {
     eprintln!(
         "listing: first page with {} vs {} items in trash",
         sizes.list_small, sizes.list_large
     );
-    let (small, large) = rt.block_on(listing(&sizes, dir.path()));
+    let (small, large) = rt.block_on(listing(sizes, dir));
     rows.push(Row {
         name: "first page, 20x more trash",
         baseline: format!("{small:?}"),
         measured: format!("{large:?}"),
         ratio: large.as_secs_f64() / small.as_secs_f64(),
         target: 2.0,
-    });
-
-    eprintln!(
-        "listing on PostgreSQL: first page with 1,000 vs {} items in trash (bulk-loaded, no ANALYZE)",
-        sizes.pg_list_large
-    );
-    let (small, large) = rt.block_on(pg_listing(sizes.pg_list_large));
-    rows.push(Row {
-        name: "PostgreSQL first page, 1k vs 1M items (quick: 50k)",
-        baseline: format!("{small:?}"),
-        measured: format!("{large:?}"),
-        ratio: large.as_secs_f64() / small.as_secs_f64(),
-        target: 1.5,
+        higher: false,
     });
 
     eprintln!(
@@ -478,7 +551,7 @@ fn main() -> ExitCode {
         sizes.cascade_small, sizes.cascade_large
     );
     let (small, large) = rt.block_on(async {
-        let e = env(&dir.path().join("cascade.db"), true).await;
+        let e = env(&dir.join("cascade.db"), true).await;
         (
             cascade(&e, "small", sizes.cascade_small).await,
             cascade(&e, "large", sizes.cascade_large).await,
@@ -491,6 +564,7 @@ fn main() -> ExitCode {
         measured: format!("{:.1} µs", per_child(large, sizes.cascade_large) * 1e6),
         ratio: per_child(large, sizes.cascade_large) / per_child(small, sizes.cascade_small),
         target: 1.0,
+        higher: false,
     });
 
     eprintln!(
@@ -498,7 +572,7 @@ fn main() -> ExitCode {
         sizes.versions_large
     );
     let (small, large) = rt.block_on(async {
-        let e = env(&dir.path().join("narrow.db"), true).await;
+        let e = env(&dir.join("narrow.db"), true).await;
         create_version_small_and_large(&e, sizes.versions_large).await
     });
     rows.push(Row {
@@ -507,16 +581,14 @@ fn main() -> ExitCode {
         measured: format!("{large:?}"),
         ratio: large.as_secs_f64() / small.as_secs_f64(),
         target: 1.5,
+        higher: false,
     });
 
     eprintln!(
         "cleanup memory: draining {} vs {} due projects (databases of {} each)",
         sizes.backlog_small, sizes.backlog_large, sizes.backlog_large
     );
-    let (small_db, large_db) = (
-        dir.path().join("backlog-small.db"),
-        dir.path().join("backlog-large.db"),
-    );
+    let (small_db, large_db) = (dir.join("backlog-small.db"), dir.join("backlog-large.db"));
     rt.block_on(seed_backlog(
         &small_db,
         sizes.backlog_large,
@@ -534,20 +606,101 @@ fn main() -> ExitCode {
         measured: format!("{large} kB"),
         ratio: large as f64 / small as f64,
         target: 1.3,
+        higher: false,
+    });
+}
+
+/// PostgreSQL's rows: against the database's own ceilings.
+fn postgres_rows(rt: &tokio::runtime::Runtime, sizes: &Sizes, dir: &Path, rows: &mut Vec<Row>) {
+    eprintln!(
+        "listing on PostgreSQL: first page with 1,000 vs {} items in trash (bulk-loaded, no ANALYZE)",
+        sizes.pg_list_large
+    );
+    let (small, large) = rt.block_on(pg_listing(sizes.pg_list_large));
+    rows.push(Row {
+        name: "PostgreSQL first page, 1k vs 1M items (quick: 50k)",
+        baseline: format!("{small:?}"),
+        measured: format!("{large:?}"),
+        ratio: large.as_secs_f64() / small.as_secs_f64(),
+        target: 1.5,
+        higher: false,
     });
 
+    eprintln!(
+        "listing over HTTP on PostgreSQL: 16 connections for {} s, then pgbench on the logged statements",
+        sizes.http_secs
+    );
+    let listing = rt.block_on(pg::listing_vs_pgbench(1_000, 16, sizes.http_secs, dir));
+    for (mode, tps, target) in [
+        ("", listing.pgbench, 0.9),
+        (
+            ", plans reused (-M prepared)",
+            listing.pgbench_prepared,
+            0.8,
+        ),
+    ] {
+        rows.push(Row {
+            name: if mode.is_empty() {
+                "PostgreSQL GET /{ws}/trash?limit=50, HTTP rps vs pgbench tps on its statements"
+            } else {
+                "same, vs pgbench with plans reused (-M prepared)"
+            },
+            baseline: format!("{tps:.0} tps ({} statements)", listing.statements),
+            measured: format!("{:.0} rps", listing.http),
+            ratio: listing.http / tps,
+            target,
+            higher: true,
+        });
+    }
+
+    eprintln!(
+        "trash + restore over HTTP on PostgreSQL: 16 projects of 3 versions for {} s, then one pgbench per project",
+        sizes.http_secs
+    );
+    let cycles = rt.block_on(pg::cycles_vs_pgbench(16, sizes.http_secs, dir));
+    rows.push(Row {
+        name: "PostgreSQL trash + restore (3 versions), HTTP cycles/s vs pgbench on its statements",
+        baseline: format!("{:.0}/s ({} statements)", cycles.pgbench, cycles.statements),
+        measured: format!("{:.0}/s", cycles.http),
+        ratio: cycles.http / cycles.pgbench,
+        target: 0.9,
+        higher: true,
+    });
+
+    eprintln!(
+        "cleanup on PostgreSQL: {} due projects (1 version, 2 images each), trashd vs raw batched DELETE on TEMPLATE copies",
+        sizes.cleanup_projects
+    );
+    let (ours, raw) = rt.block_on(pg::cleanup_vs_raw(sizes.cleanup_projects, 500));
+    rows.push(Row {
+        name: "PostgreSQL cleanup, projects/s vs raw DELETE = ANY (100 per transaction)",
+        baseline: format!("{raw:.0}/s"),
+        measured: format!("{ours:.0}/s"),
+        ratio: ours / raw,
+        target: 0.6,
+        higher: true,
+    });
+}
+
+/// Prints the table; fails when a ratio misses its limit.
+fn print_rows(rows: &[Row]) -> ExitCode {
     println!("| target | baseline | measured | ratio | limit | ok |");
     println!("|---|---|---|---|---|---|");
     let mut ok = true;
-    for r in &rows {
-        let pass = r.ratio <= r.target;
+    for r in rows {
+        let pass = if r.higher {
+            r.ratio >= r.target
+        } else {
+            r.ratio <= r.target
+        };
         ok &= pass;
         println!(
-            "| {} | {} | {} | {:.2} | ≤ {:.1} | {} |",
+            "| {} | {} | {} | {:.2} | {} {:.1} | {} |",
             r.name,
             r.baseline,
             r.measured,
             r.ratio,
+            if r.higher { "≥" } else { "≤" },
             r.target,
             if pass { "yes" } else { "NO" }
         );

@@ -1,0 +1,674 @@
+//! The PostgreSQL rows: `trashd`'s paths against the database's own ceiling,
+//! measured in the same run on the same server.
+//!
+//! - **listing over HTTP** against `pgbench` replaying the statements the
+//!   same request sent, as PostgreSQL logged them (`log_statement = all`
+//!   for the bench database only, read back from the server's log);
+//! - **trash + restore over HTTP** against one `pgbench` per client, each
+//!   replaying the statements of one logged cycle of its own project;
+//! - **cleanup** against a raw batched `DELETE … = ANY($1)` of the same
+//!   rows, each on its own `CREATE DATABASE … TEMPLATE` copy of one loaded
+//!   database.
+//!
+//! Each row creates and drops its own databases on the server of
+//! `TRASH_BENCH_PG_URL` (default the local cluster), which must allow
+//! `CREATE DATABASE` and, for the listing row, `ALTER DATABASE … SET
+//! log_statement` (a superuser, as on a development machine).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, PgConnection, Row};
+use trash_postgres::PgStore;
+
+use crate::{env_over, name, slug, start};
+
+/// The PostgreSQL server the PostgreSQL rows use (`TRASH_BENCH_PG_URL`,
+/// default the local cluster); each row creates and drops its own database.
+pub fn admin_url() -> String {
+    std::env::var("TRASH_BENCH_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+async fn admin() -> PgConnection {
+    let url = admin_url();
+    PgConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} (TRASH_BENCH_PG_URL): {e}"))
+}
+
+/// The URL of database `db` on the bench server.
+pub fn db_url(db: &str) -> String {
+    let url = admin_url();
+    let (base, _) = url.rsplit_once('/').expect("a database in the URL");
+    format!("{base}/{db}")
+}
+
+/// A unique database name for `tag` in this run.
+pub fn db_name(tag: &str) -> String {
+    format!("trash_bench_{tag}_{}", std::process::id())
+}
+
+/// Creates database `db` (dropping a leftover of the same name), empty or
+/// as a copy of `template`.
+pub async fn create_db(db: &str, template: Option<&str>) {
+    let mut admin = admin().await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop");
+    let sql = match template {
+        Some(t) => format!("CREATE DATABASE {db} TEMPLATE {t}"),
+        None => format!("CREATE DATABASE {db}"),
+    };
+    sqlx::query(&sql)
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+}
+
+/// Drops database `db`, if it is there.
+pub async fn drop_db(db: &str) {
+    if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
+    }
+}
+
+/// A migrated store on database `db`.
+pub async fn store(db: &str) -> Arc<PgStore> {
+    let store = PgStore::connect(&db_url(db), Default::default())
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    Arc::new(store)
+}
+
+// ---------------------------------------------------------------------------
+// Cleanup against a raw batched DELETE.
+
+/// Rates (projects per second) of `trashd`'s cleanup and of a raw batched
+/// `DELETE` purging the same `projects` due projects (one version and two
+/// images each), each on its own copy of one database.
+pub async fn cleanup_vs_raw(projects: usize, batch: u32) -> (f64, f64) {
+    let base = db_name("cleanup_base");
+    create_db(&base, None).await;
+    let base_store = store(&base).await;
+    {
+        let e = env_over(base_store.clone(), true).await;
+        for i in 0..projects {
+            let s = format!("p{i}");
+            e.resources
+                .create_project(&e.key, &e.ws, name(&s), Some(slug(&s)))
+                .await
+                .expect("project");
+            e.resources
+                .create_version(&e.key, &e.ws, &slug(&s), None)
+                .await
+                .expect("version");
+            for image in ["a", "b"] {
+                e.resources
+                    .add_image(&e.key, &e.ws, &slug(&s), name(image))
+                    .await
+                    .expect("image");
+            }
+            e.trash
+                .trash_project(&e.key, &e.ws, &slug(&s), true)
+                .await
+                .expect("trash");
+            if projects >= 1000 && i % (projects / 10) == 0 {
+                eprint!(".");
+            }
+        }
+        eprintln!();
+    }
+    // A template must have no connections.
+    base_store.close().await;
+    drop(base_store);
+    let (ours, raw) = (db_name("cleanup_trashd"), db_name("cleanup_raw"));
+    create_db(&ours, Some(&base)).await;
+    create_db(&raw, Some(&base)).await;
+
+    // trashd: the cleanup service, batch after batch, as `trashd cleanup --once`.
+    let ours_store = store(&ours).await;
+    let e = env_over(ours_store.clone(), false).await;
+    e.clock.set(start().plus(chrono::Duration::days(400)));
+    let t = Instant::now();
+    let mut purged = 0;
+    loop {
+        let report = e.trash.purge_due(batch).await.expect("cleanup");
+        purged += report.purged;
+        if report.claimed == 0 {
+            break;
+        }
+    }
+    let ours_time = t.elapsed();
+    assert_eq!(purged as usize, projects, "trashd purged every project");
+    drop(e);
+    ours_store.close().await;
+
+    // Raw: the due projects, then 100 per transaction, one statement
+    // deleting from every table (projects and their operations refer to
+    // each other, so the foreign keys are checked at the statement's end).
+    let mut conn = PgConnection::connect(&db_url(&raw)).await.expect("connect");
+    let t = Instant::now();
+    let ids: Vec<String> = sqlx::query(
+        "SELECT project_id FROM trash_operations \
+         WHERE root_kind = 'project' AND scheduled_cleanup_at <= now() + interval '400 days' \
+         ORDER BY scheduled_cleanup_at, id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("due")
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    for chunk in ids.chunks(100) {
+        let mut tx = conn.begin().await.expect("begin");
+        sqlx::query(
+            "WITH t AS (DELETE FROM trainings WHERE project_id = ANY($1)), \
+                  v AS (DELETE FROM versions WHERE project_id = ANY($1)), \
+                  l AS (DELETE FROM project_images WHERE project_id = ANY($1) \
+                        RETURNING image_id), \
+                  i AS (DELETE FROM images WHERE id IN (SELECT image_id FROM l)), \
+                  p AS (DELETE FROM projects WHERE id = ANY($1)) \
+             DELETE FROM trash_operations WHERE project_id = ANY($1)",
+        )
+        .bind(chunk)
+        .execute(&mut *tx)
+        .await
+        .expect("raw delete");
+        tx.commit().await.expect("commit");
+    }
+    let raw_time = t.elapsed();
+    assert_eq!(ids.len(), projects, "the raw purge found every project");
+
+    // Both purges left the same thing behind: nothing of the projects.
+    for db in [&ours, &raw] {
+        let mut c = PgConnection::connect(&db_url(db)).await.expect("connect");
+        let left: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM projects) + (SELECT count(*) FROM versions) \
+                  + (SELECT count(*) FROM images) + (SELECT count(*) FROM trash_operations)",
+        )
+        .fetch_one(&mut c)
+        .await
+        .expect("count");
+        assert_eq!(left, 0, "rows left in {db}");
+    }
+    drop(conn);
+    for db in [&base, &ours, &raw] {
+        drop_db(db).await;
+    }
+    let rate = |d: Duration| projects as f64 / d.as_secs_f64();
+    (rate(ours_time), rate(raw_time))
+}
+
+// ---------------------------------------------------------------------------
+// The listing over HTTP against pgbench on its own logged statements.
+
+/// What the listing row measured.
+pub struct Listing {
+    /// Requests per second of `GET /{ws}/trash?limit=50` over HTTP.
+    pub http: f64,
+    /// pgbench transactions (one request's statements) per second,
+    /// extended protocol: planned on every execution, as unnamed statements.
+    pub pgbench: f64,
+    /// The same with `-M prepared`: each statement planned once per client.
+    pub pgbench_prepared: f64,
+    /// How many statements one request sent.
+    pub statements: usize,
+}
+
+/// The server's log file: `TRASH_BENCH_PG_LOG`, else the logging collector's
+/// current file, else where the postmaster's standard error goes (a local
+/// cluster started by `pg_ctlcluster` writes its log there).
+async fn server_log(conn: &mut PgConnection) -> Result<PathBuf, String> {
+    if let Ok(path) = std::env::var("TRASH_BENCH_PG_LOG") {
+        return Ok(PathBuf::from(path));
+    }
+    let data: String = sqlx::query_scalar("SELECT current_setting('data_directory')")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let current: Option<String> = sqlx::query_scalar("SELECT pg_current_logfile()")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(file) = current {
+        return Ok(Path::new(&data).join(file));
+    }
+    let pid_file: String = sqlx::query_scalar("SELECT pg_read_file('postmaster.pid')")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let pid = pid_file
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    std::fs::read_link(format!("/proc/{pid}/fd/2"))
+        .map_err(|e| format!("the postmaster's stderr (/proc/{pid}/fd/2): {e}"))
+}
+
+/// One statement as PostgreSQL logged it, with its parameters written in
+/// as the literals the log shows.
+fn logged_statements(log: &str, db: &str) -> Vec<String> {
+    let marker = format!("@{db} ");
+    let mut out: Vec<String> = Vec::new();
+    let mut lines = log.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(at) = line.find(&marker) else {
+            continue;
+        };
+        let rest = &line[at + marker.len()..];
+        let Some(message) = rest.strip_prefix("LOG:  ") else {
+            continue;
+        };
+        let sql = if let Some(sql) = message.strip_prefix("statement: ") {
+            sql.to_owned()
+        } else if let Some(exec) = message.strip_prefix("execute ") {
+            match exec.split_once(": ") {
+                Some((_, sql)) => sql.to_owned(),
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        // Continuation lines of a multi-line statement start with a tab.
+        let mut sql = sql;
+        while let Some(next) = lines.peek() {
+            if let Some(more) = next.strip_prefix('\t') {
+                sql.push('\n');
+                sql.push_str(more);
+                lines.next();
+            } else {
+                break;
+            }
+        }
+        if let Some(next) = lines.peek() {
+            if let Some(p) = next.find("DETAIL:  parameters: ") {
+                let params = parse_parameters(&next[p + "DETAIL:  parameters: ".len()..]);
+                lines.next();
+                for (i, value) in params.iter().enumerate().rev() {
+                    sql = sql.replace(&format!("${}", i + 1), value);
+                }
+            }
+        }
+        out.push(sql);
+    }
+    out
+}
+
+/// `$1 = 'a', $2 = NULL, $3 = 'it''s'` → `['a'`, `NULL`, `'it''s'`].
+fn parse_parameters(s: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut rest = s;
+    while let Some(eq) = rest.find(" = ") {
+        rest = &rest[eq + 3..];
+        if let Some(r) = rest.strip_prefix("NULL") {
+            values.push("NULL".to_owned());
+            rest = r;
+        } else if rest.starts_with('\'') {
+            // A quoted literal; '' is an escaped quote.
+            let bytes = rest.as_bytes();
+            let mut i = 1;
+            while i < bytes.len() {
+                if bytes[i] == b'\'' {
+                    if bytes.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            values.push(rest[..=i.min(bytes.len() - 1)].to_owned());
+            rest = &rest[(i + 1).min(rest.len())..];
+        } else {
+            break;
+        }
+        rest = rest.trim_start_matches(", ");
+    }
+    values
+}
+
+/// Reads what PostgreSQL logged after `offset` in the log at `path`.
+fn log_since(path: &Path, offset: u64) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    f.seek(SeekFrom::Start(offset)).expect("seek");
+    let mut s = String::new();
+    f.read_to_string(&mut s).expect("read log");
+    s
+}
+
+fn log_len(path: &Path) -> u64 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .len()
+}
+
+fn write_script(path: &Path, statements: &[String]) {
+    std::fs::write(
+        path,
+        statements
+            .iter()
+            .map(|s| format!("{s};\n"))
+            .collect::<String>(),
+    )
+    .expect("script");
+}
+
+/// Serves `store`'s REST API on a loopback port, in this process.
+async fn serve(store: Arc<PgStore>) -> (String, tokio::task::JoinHandle<()>) {
+    let services = crate::services_over(store, Arc::new(trash_runtime::SystemClock));
+    let app = trash_http_axum::router(trash_http_axum::AppState::new(services));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
+    (format!("http://{addr}"), task)
+}
+
+fn pgbench(url: &str, script: &Path, mode: &str, clients: u32, secs: u64) -> f64 {
+    let out = Command::new("pgbench")
+        .args(["-n", "-M", mode, "-j", &clients.min(2).to_string()])
+        .args(["-c", &clients.to_string(), "-T", &secs.to_string()])
+        .arg("-f")
+        .arg(script)
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("pgbench: {e} (Debian: apt-get install postgresql-client, or scripts/bench-deps.sh)")
+        });
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "pgbench failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no tps in pgbench's output:\n{stdout}"))
+}
+
+/// `GET /{ws}/trash?limit=50` over HTTP with `clients` keep-alive
+/// connections for `secs` seconds, against pgbench running the statements
+/// one such request sent, with as many clients for as long.
+pub async fn listing_vs_pgbench(items: i64, clients: u32, secs: u64, dir: &Path) -> Listing {
+    let db = db_name("http_listing");
+    create_db(&db, None).await;
+    let loaded = store(&db).await;
+    let e = env_over(loaded.clone(), true).await;
+    crate::bulk_load_workflows(&db_url(&db), items).await;
+    let key = e.plaintext.clone();
+    let path = format!("/{}/trash?limit=50&api_key={key}", e.ws.as_str());
+    drop(e);
+    loaded.close().await;
+
+    // One request with every statement logged, on connections opened after
+    // the setting (it applies to new sessions of this database only).
+    let mut admin = admin().await;
+    let log_path = server_log(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot find PostgreSQL's log (set TRASH_BENCH_PG_LOG): {e}"));
+    sqlx::query(&format!("ALTER DATABASE {db} SET log_statement = 'all'"))
+        .execute(&mut admin)
+        .await
+        .expect("log statements");
+    let logged = store(&db).await;
+    let (base, server) = serve(logged.clone()).await;
+    let client = reqwest::Client::new();
+    let get = |client: &reqwest::Client| {
+        let url = format!("{base}{path}");
+        let client = client.clone();
+        async move {
+            let resp = client.get(url).send().await.expect("request");
+            assert!(resp.status().is_success(), "listing: {}", resp.status());
+            resp.bytes().await.expect("body").len()
+        }
+    };
+    get(&client).await; // connects and prepares
+    let offset = log_len(&log_path);
+    get(&client).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = log_since(&log_path, offset);
+    server.abort();
+    logged.close().await;
+    sqlx::query(&format!("ALTER DATABASE {db} RESET log_statement"))
+        .execute(&mut admin)
+        .await
+        .expect("reset");
+    let statements = logged_statements(&log, &db);
+    assert!(
+        !statements.is_empty(),
+        "no statement of {db} in {} (is log_line_prefix showing %d?)",
+        log_path.display()
+    );
+    let script = dir.join("listing.sql");
+    write_script(&script, &statements);
+
+    // trashd over HTTP: a separate process drives the load.
+    let served = store(&db).await;
+    let (base, server) = serve(served.clone()).await;
+    let url = format!("{base}{path}");
+    let http =
+        tokio::task::spawn_blocking(move || crate::load_child("list", &url, clients, secs, &[]))
+            .await
+            .expect("load");
+    server.abort();
+    served.close().await;
+
+    let url = db_url(&db);
+    let pgbench_extended = pgbench(&url, &script, "extended", clients, secs);
+    let pgbench_prepared = pgbench(&url, &script, "prepared", clients, secs);
+    drop(admin);
+    drop_db(&db).await;
+    Listing {
+        http,
+        pgbench: pgbench_extended,
+        pgbench_prepared,
+        statements: statements.len(),
+    }
+}
+
+/// What the trash + restore row measured.
+pub struct Cycles {
+    /// Trash + restore cycles per second over HTTP, all clients together.
+    pub http: f64,
+    /// The same from one pgbench per client, each replaying its project's
+    /// logged cycle, summed.
+    pub pgbench: f64,
+    /// Statements of one logged cycle (without the revision reset).
+    pub statements: usize,
+}
+
+/// `clients` connections, each trashing and restoring its own project of
+/// three versions over HTTP back to back for `secs` seconds, against one
+/// pgbench per client for as long, each replaying the statements one such
+/// cycle of its project sent, as PostgreSQL logged them.
+///
+/// A logged cycle replays exactly only from the state it started in: the
+/// operation id it inserts is deleted again by the restore, but the
+/// project's revision (the guard of every write) moves on. Each script
+/// therefore starts by putting the revision back (one more `UPDATE` than
+/// the request sent, so the ceiling is, if anything, a little low).
+pub async fn cycles_vs_pgbench(clients: u32, secs: u64, dir: &Path) -> Cycles {
+    let db = db_name("http_cycles");
+    create_db(&db, None).await;
+    let loaded = store(&db).await;
+    let e = env_over(loaded.clone(), true).await;
+    let mut projects = Vec::new();
+    for i in 0..clients {
+        let s = format!("c{i}");
+        e.resources
+            .create_project(&e.key, &e.ws, name(&s), Some(slug(&s)))
+            .await
+            .expect("project");
+        for _ in 0..3 {
+            e.resources
+                .create_version(&e.key, &e.ws, &slug(&s), None)
+                .await
+                .expect("version");
+        }
+        let id = match e
+            .resources
+            .get_project(&e.key, &e.ws, &slug(&s), Default::default())
+            .await
+        {
+            Ok(view) => view.project.id.as_str().to_owned(),
+            Err(err) => panic!("project: {err}"),
+        };
+        projects.push((s, id));
+    }
+    let (key, ws) = (e.plaintext.clone(), e.ws.as_str().to_owned());
+    drop(e);
+    loaded.close().await;
+
+    let mut admin = admin().await;
+    let log_path = server_log(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot find PostgreSQL's log (set TRASH_BENCH_PG_LOG): {e}"));
+    sqlx::query(&format!("ALTER DATABASE {db} SET log_statement = 'all'"))
+        .execute(&mut admin)
+        .await
+        .expect("log statements");
+    let logged = store(&db).await;
+    let (base, server) = serve(logged.clone()).await;
+    let client = reqwest::Client::new();
+    let mut db_conn = PgConnection::connect(&db_url(&db)).await.expect("connect");
+    // One cycle each before logging: connections opened, statements prepared.
+    for (s, id) in &projects {
+        cycle(&client, &base, &ws, &key, s, id).await;
+    }
+    let mut scripts = Vec::new();
+    let mut statements = 0;
+    for (i, (s, id)) in projects.iter().enumerate() {
+        let before: i64 = sqlx::query_scalar("SELECT revision FROM projects WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut db_conn)
+            .await
+            .expect("revision");
+        let offset = log_len(&log_path);
+        cycle(&client, &base, &ws, &key, s, id).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let logged = logged_statements(&log_since(&log_path, offset), &db);
+        // The bench's own revision reads run on a connection of this
+        // database too: leave them out.
+        let mut cycle_statements: Vec<String> = logged
+            .into_iter()
+            .filter(|s| !s.starts_with("SELECT revision FROM projects WHERE id ="))
+            .collect();
+        statements = cycle_statements.len();
+        cycle_statements.insert(
+            0,
+            format!("UPDATE projects SET revision = {before} WHERE id = '{id}'"),
+        );
+        let script = dir.join(format!("cycle-{i}.sql"));
+        write_script(&script, &cycle_statements);
+        scripts.push(script);
+    }
+    server.abort();
+    logged.close().await;
+    sqlx::query(&format!("ALTER DATABASE {db} RESET log_statement"))
+        .execute(&mut admin)
+        .await
+        .expect("reset");
+    drop(db_conn);
+
+    let served = store(&db).await;
+    let (base, server) = serve(served.clone()).await;
+    let mut args = vec![ws, key];
+    args.extend(projects.iter().map(|(s, id)| format!("{s}:{id}")));
+    let http = tokio::task::spawn_blocking(move || {
+        crate::load_child("cycle", &base, clients, secs, &args)
+    })
+    .await
+    .expect("load");
+    server.abort();
+    served.close().await;
+
+    // One pgbench per project, all at once; their rates add up.
+    let url = db_url(&db);
+    let runs: Vec<_> = scripts
+        .iter()
+        .map(|script| {
+            let (url, script) = (url.clone(), script.clone());
+            tokio::task::spawn_blocking(move || pgbench(&url, &script, "extended", 1, secs))
+        })
+        .collect();
+    let mut pgbench_total = 0.0;
+    for run in runs {
+        pgbench_total += run.await.expect("pgbench");
+    }
+    drop(admin);
+    drop_db(&db).await;
+    Cycles {
+        http,
+        pgbench: pgbench_total,
+        statements,
+    }
+}
+
+/// One trash + restore of project `slug` (`id`) over HTTP.
+pub async fn cycle(
+    client: &reqwest::Client,
+    base: &str,
+    ws: &str,
+    key: &str,
+    slug: &str,
+    id: &str,
+) {
+    let resp = client
+        .delete(format!("{base}/{ws}/{slug}?api_key={key}"))
+        .send()
+        .await
+        .expect("trash");
+    assert!(resp.status().is_success(), "trash: {}", resp.status());
+    resp.bytes().await.expect("body");
+    let resp = client
+        .post(format!("{base}/{ws}/trash/restore?api_key={key}"))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"type":"project","id":"{id}"}}"#))
+        .send()
+        .await
+        .expect("restore");
+    assert!(resp.status().is_success(), "restore: {}", resp.status());
+    resp.bytes().await.expect("body");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_read_as_literals() {
+        assert_eq!(
+            parse_parameters("$1 = 'bench', $2 = NULL, $3 = 'it''s, $4 = x', $4 = '51'"),
+            vec!["'bench'", "NULL", "'it''s, $4 = x'", "'51'"]
+        );
+    }
+
+    #[test]
+    fn statements_of_one_database_are_read_from_the_log() {
+        let log = "2026-12-02 06:00:00.000 UTC [1] postgres@other LOG:  statement: SELECT 0\n\
+                   2026-12-02 06:00:00.001 UTC [2] postgres@db LOG:  statement: BEGIN\n\
+                   2026-12-02 06:00:00.002 UTC [2] postgres@db LOG:  execute sqlx_s_1: SELECT $1, $2, $10\n\
+                   2026-12-02 06:00:00.003 UTC [2] postgres@db DETAIL:  parameters: $1 = 'a', $2 = NULL, $3 = '3', $4 = '4', $5 = '5', $6 = '6', $7 = '7', $8 = '8', $9 = '9', $10 = 'ten'\n\
+                   2026-12-02 06:00:00.004 UTC [2] postgres@db LOG:  duration: 0.1 ms\n";
+        assert_eq!(
+            logged_statements(log, "db"),
+            vec!["BEGIN", "SELECT 'a', NULL, 'ten'"]
+        );
+    }
+}
