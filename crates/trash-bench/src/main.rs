@@ -39,6 +39,7 @@ struct Sizes {
     backlog_large: usize,
     versions_large: u32,
     http_secs: u64,
+    http_rounds: usize,
     cleanup_projects: usize,
 }
 
@@ -51,7 +52,8 @@ const FULL: Sizes = Sizes {
     backlog_small: 300,
     backlog_large: 3_000,
     versions_large: 10_000,
-    http_secs: 10,
+    http_secs: 5,
+    http_rounds: 3,
     cleanup_projects: 5_000,
 };
 
@@ -65,6 +67,7 @@ const QUICK: Sizes = Sizes {
     backlog_large: 1_000,
     versions_large: 2_000,
     http_secs: 3,
+    http_rounds: 1,
     cleanup_projects: 500,
 };
 
@@ -627,10 +630,16 @@ fn postgres_rows(rt: &tokio::runtime::Runtime, sizes: &Sizes, dir: &Path, rows: 
     });
 
     eprintln!(
-        "listing over HTTP on PostgreSQL: 16 connections for {} s, then pgbench on the logged statements",
-        sizes.http_secs
+        "listing over HTTP on PostgreSQL: 16 connections for {} s, then pgbench on the logged statements, {} round(s)",
+        sizes.http_secs, sizes.http_rounds
     );
-    let listing = rt.block_on(pg::listing_vs_pgbench(1_000, 16, sizes.http_secs, dir));
+    let listing = rt.block_on(pg::listing_vs_pgbench(
+        1_000,
+        16,
+        sizes.http_secs,
+        sizes.http_rounds,
+        dir,
+    ));
     for (mode, tps, target) in [
         ("", listing.pgbench, 0.9),
         (
@@ -654,10 +663,15 @@ fn postgres_rows(rt: &tokio::runtime::Runtime, sizes: &Sizes, dir: &Path, rows: 
     }
 
     eprintln!(
-        "trash + restore over HTTP on PostgreSQL: 16 projects of 3 versions for {} s, then one pgbench per project",
-        sizes.http_secs
+        "trash + restore over HTTP on PostgreSQL: 16 projects of 3 versions for {} s, then one pgbench per project, {} round(s)",
+        sizes.http_secs, sizes.http_rounds
     );
-    let cycles = rt.block_on(pg::cycles_vs_pgbench(16, sizes.http_secs, dir));
+    let cycles = rt.block_on(pg::cycles_vs_pgbench(
+        16,
+        sizes.http_secs,
+        sizes.http_rounds,
+        dir,
+    ));
     rows.push(Row {
         name: "PostgreSQL trash + restore (3 versions), HTTP cycles/s vs pgbench on its statements",
         baseline: format!("{:.0}/s ({} statements)", cycles.pgbench, cycles.statements),

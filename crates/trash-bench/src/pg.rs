@@ -336,6 +336,77 @@ fn parse_parameters(s: &str) -> Vec<String> {
     values
 }
 
+/// CPU seconds spent so far by this process, by its waited-for children
+/// (the load generator, pgbench) and by the whole machine, from `/proc`
+/// (clock ticks of 1/100 s). The machine's rest is PostgreSQL when nothing
+/// else runs (backends that exit, as pgbench's do, are counted too).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu {
+    own: f64,
+    children: f64,
+    machine: f64,
+}
+
+fn stat_fields(pid: &str) -> Option<Vec<f64>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may hold spaces: state is [0].
+    let rest = &stat[stat.rfind(')')? + 2..];
+    Some(
+        rest.split_whitespace()
+            .map(|f| f.parse().unwrap_or(0.0))
+            .collect(),
+    )
+}
+
+/// Busy ticks of every CPU: user, nice, system, irq, softirq, steal.
+fn machine_busy() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0.0;
+    };
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    [0, 1, 2, 5, 6, 7]
+        .iter()
+        .map(|&i| v.get(i).copied().unwrap_or(0.0))
+        .sum()
+}
+
+impl Cpu {
+    /// Now.
+    pub fn now() -> Cpu {
+        const TICK: f64 = 0.01;
+        let own = stat_fields("self").unwrap_or_default();
+        let at = |i: usize| own.get(i).copied().unwrap_or(0.0);
+        Cpu {
+            own: (at(11) + at(12)) * TICK,
+            children: (at(13) + at(14)) * TICK,
+            machine: machine_busy() * TICK,
+        }
+    }
+
+    /// Where the CPU went since `self`, per round of `rounds`, in ms:
+    /// `(this process, children, the rest of the machine)`.
+    pub fn per_round(self, rounds: f64) -> (f64, f64, f64) {
+        let now = Cpu::now();
+        let per = |d: f64| d * 1e3 / rounds.max(1.0);
+        let (own, children) = (now.own - self.own, now.children - self.children);
+        (
+            per(own),
+            per(children),
+            per(now.machine - self.machine - own - children),
+        )
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// Reads what PostgreSQL logged after `offset` in the log at `path`.
 fn log_since(path: &Path, offset: u64) -> String {
     use std::io::{Read, Seek, SeekFrom};
@@ -405,7 +476,13 @@ fn pgbench(url: &str, script: &Path, mode: &str, clients: u32, secs: u64) -> f64
 /// `GET /{ws}/trash?limit=50` over HTTP with `clients` keep-alive
 /// connections for `secs` seconds, against pgbench running the statements
 /// one such request sent, with as many clients for as long.
-pub async fn listing_vs_pgbench(items: i64, clients: u32, secs: u64, dir: &Path) -> Listing {
+pub async fn listing_vs_pgbench(
+    items: i64,
+    clients: u32,
+    secs: u64,
+    rounds: usize,
+    dir: &Path,
+) -> Listing {
     let db = db_name("http_listing");
     create_db(&db, None).await;
     let loaded = store(&db).await;
@@ -458,20 +535,40 @@ pub async fn listing_vs_pgbench(items: i64, clients: u32, secs: u64, dir: &Path)
     let script = dir.join("listing.sql");
     write_script(&script, &statements);
 
-    // trashd over HTTP: a separate process drives the load.
+    // trashd over HTTP (a separate process drives the load), then pgbench
+    // both ways, `rounds` times in turn so that load from elsewhere falls
+    // on all three alike; the medians are reported.
     let served = store(&db).await;
     let (base, server) = serve(served.clone()).await;
     let url = format!("{base}{path}");
-    let http =
-        tokio::task::spawn_blocking(move || crate::load_child("list", &url, clients, secs, &[]))
-            .await
-            .expect("load");
+    let pg = db_url(&db);
+    let (mut http, mut extended, mut prepared) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let cpu = Cpu::now();
+        let u = url.clone();
+        let rate =
+            tokio::task::spawn_blocking(move || crate::load_child("list", &u, clients, secs, &[]))
+                .await
+                .expect("load");
+        let (server_ms, load_ms, pg_ms) = cpu.per_round(rate * secs as f64);
+        eprintln!(
+            "  {rate:.0} rps over HTTP; CPU per request: trashd {server_ms:.3} ms, load generator {load_ms:.3} ms, PostgreSQL and kernel (the rest) {pg_ms:.3} ms"
+        );
+        http.push(rate);
+        for (mode, rates) in [("extended", &mut extended), ("prepared", &mut prepared)] {
+            let cpu = Cpu::now();
+            let tps = pgbench(&pg, &script, mode, clients, secs);
+            let (_, bench_ms, pg_ms) = cpu.per_round(tps * secs as f64);
+            eprintln!(
+                "  {tps:.0} tps, pgbench -M {mode}; CPU per transaction: pgbench {bench_ms:.3} ms, PostgreSQL and kernel (the rest) {pg_ms:.3} ms"
+            );
+            rates.push(tps);
+        }
+    }
     server.abort();
     served.close().await;
-
-    let url = db_url(&db);
-    let pgbench_extended = pgbench(&url, &script, "extended", clients, secs);
-    let pgbench_prepared = pgbench(&url, &script, "prepared", clients, secs);
+    let (http, pgbench_extended, pgbench_prepared) =
+        (median(http), median(extended), median(prepared));
     drop(admin);
     drop_db(&db).await;
     Listing {
@@ -495,7 +592,7 @@ pub struct Cycles {
 
 /// `clients` connections, each trashing and restoring its own project of
 /// three versions over HTTP back to back for `secs` seconds, against one
-/// pgbench per client for as long, each replaying the statements one such
+/// pgbench per client for as long (`-M prepared`), each replaying the statements one such
 /// cycle of its project sent, as PostgreSQL logged them.
 ///
 /// A logged cycle replays exactly only from the state it started in: the
@@ -503,7 +600,7 @@ pub struct Cycles {
 /// project's revision (the guard of every write) moves on. Each script
 /// therefore starts by putting the revision back (one more `UPDATE` than
 /// the request sent, so the ceiling is, if anything, a little low).
-pub async fn cycles_vs_pgbench(clients: u32, secs: u64, dir: &Path) -> Cycles {
+pub async fn cycles_vs_pgbench(clients: u32, secs: u64, rounds: usize, dir: &Path) -> Cycles {
     let db = db_name("http_cycles");
     create_db(&db, None).await;
     let loaded = store(&db).await;
@@ -590,27 +687,42 @@ pub async fn cycles_vs_pgbench(clients: u32, secs: u64, dir: &Path) -> Cycles {
     let (base, server) = serve(served.clone()).await;
     let mut args = vec![ws, key];
     args.extend(projects.iter().map(|(s, id)| format!("{s}:{id}")));
-    let http = tokio::task::spawn_blocking(move || {
-        crate::load_child("cycle", &base, clients, secs, &args)
-    })
-    .await
-    .expect("load");
+    let pg = db_url(&db);
+    let (mut http, mut bench) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let cpu = Cpu::now();
+        let (b, a) = (base.clone(), args.clone());
+        let rate =
+            tokio::task::spawn_blocking(move || crate::load_child("cycle", &b, clients, secs, &a))
+                .await
+                .expect("load");
+        let (server_ms, load_ms, pg_ms) = cpu.per_round(rate * secs as f64);
+        eprintln!(
+            "  {rate:.0} cycles/s over HTTP; CPU per cycle: trashd {server_ms:.3} ms, load generator {load_ms:.3} ms, PostgreSQL and kernel (the rest) {pg_ms:.3} ms"
+        );
+        http.push(rate);
+        // One pgbench per project, all at once; their rates add up.
+        let cpu = Cpu::now();
+        let runs: Vec<_> = scripts
+            .iter()
+            .map(|script| {
+                let (url, script) = (pg.clone(), script.clone());
+                tokio::task::spawn_blocking(move || pgbench(&url, &script, "prepared", 1, secs))
+            })
+            .collect();
+        let mut total = 0.0;
+        for run in runs {
+            total += run.await.expect("pgbench");
+        }
+        let (_, bench_ms, pg_ms) = cpu.per_round(total * secs as f64);
+        eprintln!(
+            "  {total:.0} cycles/s from pgbench -M prepared; CPU per cycle: pgbench {bench_ms:.3} ms, PostgreSQL and kernel (the rest) {pg_ms:.3} ms"
+        );
+        bench.push(total);
+    }
     server.abort();
     served.close().await;
-
-    // One pgbench per project, all at once; their rates add up.
-    let url = db_url(&db);
-    let runs: Vec<_> = scripts
-        .iter()
-        .map(|script| {
-            let (url, script) = (url.clone(), script.clone());
-            tokio::task::spawn_blocking(move || pgbench(&url, &script, "extended", 1, secs))
-        })
-        .collect();
-    let mut pgbench_total = 0.0;
-    for run in runs {
-        pgbench_total += run.await.expect("pgbench");
-    }
+    let (http, pgbench_total) = (median(http), median(bench));
     drop(admin);
     drop_db(&db).await;
     Cycles {
