@@ -39,7 +39,7 @@ struct Sizes {
     backlog_large: usize,
     versions_large: u32,
     http_secs: u64,
-    http_rounds: usize,
+    rounds: usize,
     cleanup_projects: usize,
 }
 
@@ -53,7 +53,7 @@ const FULL: Sizes = Sizes {
     backlog_large: 3_000,
     versions_large: 10_000,
     http_secs: 5,
-    http_rounds: 3,
+    rounds: 3,
     cleanup_projects: 5_000,
 };
 
@@ -67,7 +67,7 @@ const QUICK: Sizes = Sizes {
     backlog_large: 1_000,
     versions_large: 2_000,
     http_secs: 3,
-    http_rounds: 1,
+    rounds: 1,
     cleanup_projects: 500,
 };
 
@@ -631,13 +631,13 @@ fn postgres_rows(rt: &tokio::runtime::Runtime, sizes: &Sizes, dir: &Path, rows: 
 
     eprintln!(
         "listing over HTTP on PostgreSQL: 16 connections for {} s, then pgbench on the logged statements, {} round(s)",
-        sizes.http_secs, sizes.http_rounds
+        sizes.http_secs, sizes.rounds
     );
     let listing = rt.block_on(pg::listing_vs_pgbench(
         1_000,
         16,
         sizes.http_secs,
-        sizes.http_rounds,
+        sizes.rounds,
         dir,
     ));
     for (mode, tps, target) in [
@@ -664,12 +664,12 @@ fn postgres_rows(rt: &tokio::runtime::Runtime, sizes: &Sizes, dir: &Path, rows: 
 
     eprintln!(
         "trash + restore over HTTP on PostgreSQL: 16 projects of 3 versions for {} s, then one pgbench per project, {} round(s)",
-        sizes.http_secs, sizes.http_rounds
+        sizes.http_secs, sizes.rounds
     );
     let cycles = rt.block_on(pg::cycles_vs_pgbench(
         16,
         sizes.http_secs,
-        sizes.http_rounds,
+        sizes.rounds,
         dir,
     ));
     rows.push(Row {
@@ -685,7 +685,17 @@ fn postgres_rows(rt: &tokio::runtime::Runtime, sizes: &Sizes, dir: &Path, rows: 
         "cleanup on PostgreSQL: {} due projects (1 version, 2 images each), trashd vs raw batched DELETE on TEMPLATE copies",
         sizes.cleanup_projects
     );
-    let (ours, raw) = rt.block_on(pg::cleanup_vs_raw(sizes.cleanup_projects, 500));
+    // `trashd`'s default `--cleanup-batch`, unless TRASH_BENCH_CLEANUP_BATCH says.
+    let batch = std::env::var("TRASH_BENCH_CLEANUP_BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(500);
+    eprintln!("  batches of {batch}");
+    let (ours, raw) = rt.block_on(pg::cleanup_vs_raw(
+        sizes.cleanup_projects,
+        batch,
+        sizes.rounds,
+    ));
     rows.push(Row {
         name: "PostgreSQL cleanup, projects/s vs raw DELETE = ANY (100 per transaction)",
         baseline: format!("{raw:.0}/s"),
