@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::check(&tidy::workspace_root()).map_err(|errors| errors.join("\n")),
         _ => {
             eprintln!("usage: cargo xtask <ci|tidy|bench [--quick] [--sqlite|--postgres]>");
-            eprintln!("  ci     fmt check, clippy -D warnings, every test");
+            eprintln!("  ci     fmt check, clippy -D warnings, every test, the bench's smoke run");
             eprintln!("  tidy   architecture checks (trash-core stays pure)");
             eprintln!("  bench  speed and memory targets, as ratios against a same-run baseline");
             return ExitCode::from(2);
@@ -65,6 +65,22 @@ fn ci() -> Result<(), String> {
     run(
         &cargo,
         &["test", "--workspace", "--all-features", "--no-fail-fast"],
+    )?;
+    // The bench's smoke run: every row end to end at its quick sizes, on
+    // the debug build the tests just made (ratios shown, not enforced).
+    let deps = tidy::workspace_root().join("scripts/bench-deps.sh");
+    run("bash", &[deps.to_str().ok_or("non-UTF-8 path")?])?;
+    run(
+        &cargo,
+        &[
+            "run",
+            "--quiet",
+            "-p",
+            "trash-bench",
+            "--",
+            "--quick",
+            "--smoke",
+        ],
     )?;
     Ok(())
 }

@@ -530,7 +530,14 @@ fn main() -> ExitCode {
     if postgres {
         postgres_rows(&rt, &sizes, dir.path(), &mut rows);
     }
-    print_rows(&rows)
+    let status = print_rows(&rows);
+    if args.iter().any(|a| a == "--smoke") {
+        // CI's smoke run: every row ran end to end; its ratios, from
+        // whatever build ran it, are shown but not enforced.
+        eprintln!("smoke run: every row ran; ratios shown, not enforced");
+        return ExitCode::SUCCESS;
+    }
+    status
 }
 
 /// The embedded store's rows (`trashd`'s default).
