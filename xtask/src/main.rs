@@ -88,8 +88,10 @@ fn ci() -> Result<(), String> {
 fn bench(extra: &[String]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // PostgreSQL up and pgbench installed: the PostgreSQL rows need both.
-    let deps = tidy::workspace_root().join("scripts/bench-deps.sh");
-    run("bash", &[deps.to_str().ok_or("non-UTF-8 path")?])?;
+    if !extra.iter().any(|a| a == "--sqlite") {
+        let deps = tidy::workspace_root().join("scripts/bench-deps.sh");
+        run("bash", &[deps.to_str().ok_or("non-UTF-8 path")?])?;
+    }
     let mut args = vec!["run", "--release", "--quiet", "-p", "trash-bench", "--"];
     args.extend(extra.iter().map(String::as_str));
     run(&cargo, &args)

@@ -623,6 +623,7 @@ fn sqlite_rows(rt: &tokio::runtime::Runtime, sizes: &Sizes, dir: &Path, rows: &m
 
 /// PostgreSQL's rows: against the database's own ceilings.
 fn postgres_rows(rt: &tokio::runtime::Runtime, sizes: &Sizes, dir: &Path, rows: &mut Vec<Row>) {
+    rt.block_on(pg::sweep_stale());
     eprintln!(
         "listing on PostgreSQL: first page with 1,000 vs {} items in trash (bulk-loaded, no ANALYZE)",
         sizes.pg_list_large

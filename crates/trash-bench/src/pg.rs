@@ -131,8 +131,9 @@ pub async fn cleanup_vs_raw(projects: usize, batch: u32, rounds: usize) -> (f64,
     drop(base_store);
     // `rounds` pairs of copies, purged in turn; the medians are reported.
     let (mut ours_rates, mut raw_rates) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        let (ours, raw) = purge_copies(&base, projects, batch).await;
+    for round in 0..rounds {
+        // Each side goes first in turn.
+        let (ours, raw) = purge_copies(&base, projects, batch, round % 2 == 1).await;
         ours_rates.push(ours);
         raw_rates.push(raw);
         eprintln!("  trashd {ours:.0}/s, raw DELETE {raw:.0}/s");
@@ -144,13 +145,39 @@ pub async fn cleanup_vs_raw(projects: usize, batch: u32, rounds: usize) -> (f64,
 /// Purges `projects` due projects from two `TEMPLATE` copies of `base`,
 /// once by `trashd`'s cleanup and once by a raw batched `DELETE`; returns
 /// both rates (projects per second).
-async fn purge_copies(base: &str, projects: usize, batch: u32) -> (f64, f64) {
+async fn purge_copies(base: &str, projects: usize, batch: u32, raw_first: bool) -> (f64, f64) {
     let (ours, raw) = (db_name("cleanup_trashd"), db_name("cleanup_raw"));
     create_db(&ours, Some(base)).await;
     create_db(&raw, Some(base)).await;
+    let (ours_time, raw_time) = if raw_first {
+        let raw_time = purge_raw(&raw, projects).await;
+        (purge_with_trashd(&ours, projects, batch).await, raw_time)
+    } else {
+        let ours_time = purge_with_trashd(&ours, projects, batch).await;
+        (ours_time, purge_raw(&raw, projects).await)
+    };
+    // Both purges left the same thing behind: nothing of the projects.
+    for db in [&ours, &raw] {
+        let mut c = PgConnection::connect(&db_url(db)).await.expect("connect");
+        let left: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM projects) + (SELECT count(*) FROM versions) \
+                  + (SELECT count(*) FROM images) + (SELECT count(*) FROM trash_operations)",
+        )
+        .fetch_one(&mut c)
+        .await
+        .expect("count");
+        assert_eq!(left, 0, "rows left in {db}");
+    }
+    for db in [&ours, &raw] {
+        drop_db(db).await;
+    }
+    let rate = |d: Duration| projects as f64 / d.as_secs_f64();
+    (rate(ours_time), rate(raw_time))
+}
 
-    // trashd: the cleanup service, batch after batch, as `trashd cleanup --once`.
-    let ours_store = store(&ours).await;
+/// trashd: the cleanup service, batch after batch, as `trashd cleanup --once`.
+async fn purge_with_trashd(db: &str, projects: usize, batch: u32) -> Duration {
+    let ours_store = store(db).await;
     let e = env_over(ours_store.clone(), false).await;
     e.clock.set(start().plus(chrono::Duration::days(400)));
     let t = Instant::now();
@@ -162,15 +189,18 @@ async fn purge_copies(base: &str, projects: usize, batch: u32) -> (f64, f64) {
             break;
         }
     }
-    let ours_time = t.elapsed();
+    let time = t.elapsed();
     assert_eq!(purged as usize, projects, "trashd purged every project");
     drop(e);
     ours_store.close().await;
+    time
+}
 
-    // Raw: the due projects, then 100 per transaction, one statement
-    // deleting from every table (projects and their operations refer to
-    // each other, so the foreign keys are checked at the statement's end).
-    let mut conn = PgConnection::connect(&db_url(&raw)).await.expect("connect");
+/// Raw: the due projects, then 100 per transaction, one statement deleting
+/// from every table (projects and their operations refer to each other, so
+/// the foreign keys are checked at the statement's end).
+async fn purge_raw(db: &str, projects: usize) -> Duration {
+    let mut conn = PgConnection::connect(&db_url(db)).await.expect("connect");
     let t = Instant::now();
     let ids: Vec<String> = sqlx::query(
         "SELECT project_id FROM trash_operations \
@@ -200,27 +230,9 @@ async fn purge_copies(base: &str, projects: usize, batch: u32) -> (f64, f64) {
         .expect("raw delete");
         tx.commit().await.expect("commit");
     }
-    let raw_time = t.elapsed();
+    let time = t.elapsed();
     assert_eq!(ids.len(), projects, "the raw purge found every project");
-
-    // Both purges left the same thing behind: nothing of the projects.
-    for db in [&ours, &raw] {
-        let mut c = PgConnection::connect(&db_url(db)).await.expect("connect");
-        let left: i64 = sqlx::query_scalar(
-            "SELECT (SELECT count(*) FROM projects) + (SELECT count(*) FROM versions) \
-                  + (SELECT count(*) FROM images) + (SELECT count(*) FROM trash_operations)",
-        )
-        .fetch_one(&mut c)
-        .await
-        .expect("count");
-        assert_eq!(left, 0, "rows left in {db}");
-    }
-    drop(conn);
-    for db in [&ours, &raw] {
-        drop_db(db).await;
-    }
-    let rate = |d: Duration| projects as f64 / d.as_secs_f64();
-    (rate(ours_time), rate(raw_time))
+    time
 }
 
 // ---------------------------------------------------------------------------
@@ -310,12 +322,47 @@ fn logged_statements(log: &str, db: &str) -> Vec<String> {
             if let Some(p) = next.find("DETAIL:  parameters: ") {
                 let params = parse_parameters(&next[p + "DETAIL:  parameters: ".len()..]);
                 lines.next();
-                for (i, value) in params.iter().enumerate().rev() {
-                    sql = sql.replace(&format!("${}", i + 1), value);
-                }
+                sql = substitute(&sql, &params);
             }
         }
         out.push(sql);
+    }
+    out
+}
+
+/// `sql` with each placeholder `$N` outside string literals replaced by
+/// `params[N - 1]`, in one pass (so a value holding `$1` stays as it is,
+/// and `$10` is never read as `$1` followed by `0`).
+fn substitute(sql: &str, params: &[String]) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.char_indices().peekable();
+    let mut quoted = false;
+    while let Some((i, c)) = chars.next() {
+        if c == '\'' {
+            // '' inside a literal toggles twice: out and back in.
+            quoted = !quoted;
+            out.push(c);
+        } else if c == '$' && !quoted {
+            let digits: String = sql[i + 1..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            match digits
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| params.get(n.wrapping_sub(1)))
+            {
+                Some(value) => {
+                    out.push_str(value);
+                    for _ in 0..digits.len() {
+                        chars.next();
+                    }
+                }
+                None => out.push(c),
+            }
+        } else {
+            out.push(c);
+        }
     }
     out
 }
@@ -375,7 +422,8 @@ fn stat_fields(pid: &str) -> Option<Vec<f64>> {
     )
 }
 
-/// Busy ticks of every CPU: user, nice, system, irq, softirq, steal.
+/// Busy ticks of every CPU: user, nice, system, irq, softirq (not steal,
+/// which is time this machine did not get).
 fn machine_busy() -> f64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
@@ -386,7 +434,7 @@ fn machine_busy() -> f64 {
         .skip(1)
         .map(|f| f.parse().unwrap_or(0.0))
         .collect();
-    [0, 1, 2, 5, 6, 7]
+    [0, 1, 2, 5, 6]
         .iter()
         .map(|&i| v.get(i).copied().unwrap_or(0.0))
         .sum()
@@ -424,14 +472,60 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Has new sessions of `db` log every statement with its parameters in
+/// full (`on`), or puts the server's settings back.
+async fn log_statements(admin: &mut PgConnection, db: &str, on: bool) {
+    let settings = if on {
+        [
+            format!("ALTER DATABASE {db} SET log_statement = 'all'"),
+            // Values cut short would replay as other statements.
+            format!("ALTER DATABASE {db} SET log_parameter_max_length = -1"),
+        ]
+    } else {
+        [
+            format!("ALTER DATABASE {db} RESET log_statement"),
+            format!("ALTER DATABASE {db} RESET log_parameter_max_length"),
+        ]
+    };
+    for sql in settings {
+        sqlx::query(&sql)
+            .execute(&mut *admin)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+/// Drops the bench databases that earlier runs left behind (a run that
+/// panicked or was killed): their names end in the process id of a run
+/// that no longer exists.
+pub async fn sweep_stale() {
+    let mut admin = admin().await;
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'trash\\_bench\\_%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .expect("databases");
+    for name in names {
+        let Some(pid) = name.rsplit('_').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            eprintln!("  dropping {name}, left behind by an earlier run");
+            drop_db(&name).await;
+        }
+    }
+}
+
 /// Reads what PostgreSQL logged after `offset` in the log at `path`.
 fn log_since(path: &Path, offset: u64) -> String {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     f.seek(SeekFrom::Start(offset)).expect("seek");
-    let mut s = String::new();
-    f.read_to_string(&mut s).expect("read log");
-    s
+    // Other databases' lines may hold any bytes.
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).expect("read log");
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn log_len(path: &Path) -> u64 {
@@ -465,17 +559,37 @@ async fn serve(store: Arc<PgStore>) -> (String, tokio::task::JoinHandle<()>) {
     (format!("http://{addr}"), task)
 }
 
+/// pgbench's threads: one per CPU, at most one per client.
+fn threads(clients: u32) -> u32 {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+    clients.min(cpus).max(1)
+}
+
+/// One run of `script`, which must succeed.
+fn pgbench_once(url: &str, script: &Path) {
+    let out = Command::new("pgbench")
+        .args(["-n", "-t", "1", "-M", "prepared", "-f"])
+        .arg(script)
+        .arg(url)
+        .output()
+        .expect("pgbench");
+    assert!(
+        out.status.success(),
+        "pgbench -t 1 {}: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn pgbench(url: &str, script: &Path, mode: &str, clients: u32, secs: u64) -> f64 {
     let out = Command::new("pgbench")
-        .args(["-n", "-M", mode, "-j", &clients.min(2).to_string()])
+        .args(["-n", "-M", mode, "-j", &threads(clients).to_string()])
         .args(["-c", &clients.to_string(), "-T", &secs.to_string()])
         .arg("-f")
         .arg(script)
         .arg(url)
         .output()
-        .unwrap_or_else(|e| {
-            panic!("pgbench: {e} (Debian: apt-get install postgresql-client, or scripts/bench-deps.sh)")
-        });
+        .unwrap_or_else(|e| panic!("pgbench: {e} (scripts/bench-deps.sh installs it)"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -516,10 +630,7 @@ pub async fn listing_vs_pgbench(
     let log_path = server_log(&mut admin)
         .await
         .unwrap_or_else(|e| panic!("cannot find PostgreSQL's log (set TRASH_BENCH_PG_LOG): {e}"));
-    sqlx::query(&format!("ALTER DATABASE {db} SET log_statement = 'all'"))
-        .execute(&mut admin)
-        .await
-        .expect("log statements");
+    log_statements(&mut admin, &db, true).await;
     let logged = store(&db).await;
     let (base, server) = serve(logged.clone()).await;
     let client = reqwest::Client::new();
@@ -539,10 +650,7 @@ pub async fn listing_vs_pgbench(
     let log = log_since(&log_path, offset);
     server.abort();
     logged.close().await;
-    sqlx::query(&format!("ALTER DATABASE {db} RESET log_statement"))
-        .execute(&mut admin)
-        .await
-        .expect("reset");
+    log_statements(&mut admin, &db, false).await;
     let statements = logged_statements(&log, &db);
     assert!(
         !statements.is_empty(),
@@ -653,10 +761,7 @@ pub async fn cycles_vs_pgbench(clients: u32, secs: u64, rounds: usize, dir: &Pat
     let log_path = server_log(&mut admin)
         .await
         .unwrap_or_else(|e| panic!("cannot find PostgreSQL's log (set TRASH_BENCH_PG_LOG): {e}"));
-    sqlx::query(&format!("ALTER DATABASE {db} SET log_statement = 'all'"))
-        .execute(&mut admin)
-        .await
-        .expect("log statements");
+    log_statements(&mut admin, &db, true).await;
     let logged = store(&db).await;
     let (base, server) = serve(logged.clone()).await;
     let client = reqwest::Client::new();
@@ -667,6 +772,7 @@ pub async fn cycles_vs_pgbench(clients: u32, secs: u64, rounds: usize, dir: &Pat
     }
     let mut scripts = Vec::new();
     let mut statements = 0;
+    let mut after_cycle = Vec::new();
     for (i, (s, id)) in projects.iter().enumerate() {
         let before: i64 = sqlx::query_scalar("SELECT revision FROM projects WHERE id = $1")
             .bind(id)
@@ -691,13 +797,35 @@ pub async fn cycles_vs_pgbench(clients: u32, secs: u64, rounds: usize, dir: &Pat
         let script = dir.join(format!("cycle-{i}.sql"));
         write_script(&script, &cycle_statements);
         scripts.push(script);
+        let after: i64 = sqlx::query_scalar("SELECT revision FROM projects WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut db_conn)
+            .await
+            .expect("revision");
+        after_cycle.push(after);
     }
     server.abort();
     logged.close().await;
-    sqlx::query(&format!("ALTER DATABASE {db} RESET log_statement"))
-        .execute(&mut admin)
-        .await
-        .expect("reset");
+    log_statements(&mut admin, &db, false).await;
+
+    // A replay must do what the request did: one run of each script leaves
+    // its project where the logged cycle did (active again, at the same
+    // revision); a guard that no longer held would have left it elsewhere.
+    for ((script, (_, id)), after) in scripts.iter().zip(&projects).zip(&after_cycle) {
+        pgbench_once(&db_url(&db), script);
+        let (revision, trashed): (i64, bool) =
+            sqlx::query_as("SELECT revision, trash_op_id IS NOT NULL FROM projects WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut db_conn)
+                .await
+                .expect("project");
+        assert_eq!(
+            (revision, trashed),
+            (*after, false),
+            "replaying {} did not redo the logged cycle",
+            script.display()
+        );
+    }
     drop(db_conn);
 
     let served = store(&db).await;
@@ -779,6 +907,20 @@ pub async fn cycle(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_replaced_once_and_only_outside_literals() {
+        let params: Vec<String> = (1..=10).map(|i| format!("'v{i}'")).collect();
+        assert_eq!(
+            substitute("SELECT $1, $10, '$2', 'it''s $3', $11", &params),
+            "SELECT 'v1', 'v10', '$2', 'it''s $3', $11"
+        );
+        // A value holding a placeholder is not substituted again.
+        assert_eq!(
+            substitute("SELECT $1, $2", &["'$2'".into(), "'b'".into()]),
+            "SELECT '$2', 'b'"
+        );
+    }
 
     #[test]
     fn parameters_are_read_as_literals() {

@@ -208,6 +208,13 @@ async fn listing_reads_an_index_in_order_whatever_the_trash_size() {
 async fn assert_reads_only_its_page(store: &PgStore, query: &TrashQuery) {
     let reads = store.list_trash_reads(query).await.expect("reads");
     assert_eq!(reads.entries, query.limit as usize, "{query:?}");
+    // The counters count (`track_counts` on): the page's rows were fetched.
+    assert!(
+        reads.index_fetches >= reads.entries as i64,
+        "PostgreSQL counted {} fetches for {} entries ({query:?})",
+        reads.index_fetches,
+        reads.entries
+    );
     assert!(
         reads.index_fetches <= i64::from(query.limit) + 1,
         "listing read {} rows for a page of {} ({query:?})",
