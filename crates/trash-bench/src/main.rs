@@ -219,14 +219,7 @@ async fn cascade(e: &Env, s: &str, versions: u32) -> Duration {
                 .expect("training");
         }
     }
-    let id = match e
-        .resources
-        .get_project(&e.key, &e.ws, &slug(s), Default::default())
-        .await
-    {
-        Ok(view) => view.project.id,
-        Err(err) => panic!("project: {err}"),
-    };
+    let id = project_id(e, s).await;
     let mut times = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
@@ -343,23 +336,26 @@ async fn create_version_small_and_large(e: &Env, versions: u32) -> (Duration, Du
     (median(small), median(large))
 }
 
-/// Peak RSS (kB) of a child process that drains the cleanup backlog of `db`.
-fn cleanup_peak_rss(db: &Path) -> u64 {
+/// Runs this program again with `args` and parses what it prints: the
+/// measurements that must not share this process (peak memory, load).
+fn run_child<T: std::str::FromStr>(args: &[&std::ffi::OsStr]) -> T {
     let exe = std::env::current_exe().expect("own path");
-    let out = Command::new(exe)
-        .arg("--cleanup-child")
-        .arg(db)
-        .output()
-        .expect("run child");
+    let out = Command::new(exe).args(args).output().expect("run child");
     assert!(
         out.status.success(),
-        "child failed: {}",
+        "child {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
         .trim()
         .parse()
-        .expect("child prints its peak RSS")
+        .unwrap_or_else(|_| panic!("child {args:?} printed {stdout:?}"))
+}
+
+/// Peak RSS (kB) of a child process that drains the cleanup backlog of `db`.
+fn cleanup_peak_rss(db: &Path) -> u64 {
+    run_child(&["--cleanup-child".as_ref(), db.as_os_str()])
 }
 
 fn vm_hwm_kb() -> u64 {
@@ -401,23 +397,42 @@ async fn seed_backlog(db: &Path, total: usize, due: usize) {
             // Trashed after this, due only after the child's clock.
             e.clock.set(start().plus(chrono::Duration::days(390)));
         }
-        let s = format!("p{i}");
+        seed_trashed_project(&e, &format!("p{i}"), 1).await;
+    }
+}
+
+/// Creates project `s` with one version and `images` images, then trashes
+/// it with its images (a project as cleanup finds it).
+async fn seed_trashed_project(e: &Env, s: &str, images: usize) {
+    e.resources
+        .create_project(&e.key, &e.ws, name(s), Some(slug(s)))
+        .await
+        .expect("project");
+    e.resources
+        .create_version(&e.key, &e.ws, &slug(s), None)
+        .await
+        .expect("version");
+    for image in 0..images {
         e.resources
-            .create_project(&e.key, &e.ws, name(&s), Some(slug(&s)))
-            .await
-            .expect("project");
-        e.resources
-            .create_version(&e.key, &e.ws, &slug(&s), None)
-            .await
-            .expect("version");
-        e.resources
-            .add_image(&e.key, &e.ws, &slug(&s), name("img"))
+            .add_image(&e.key, &e.ws, &slug(s), name(&format!("img{image}")))
             .await
             .expect("image");
-        e.trash
-            .trash_project(&e.key, &e.ws, &slug(&s), true)
-            .await
-            .expect("trash");
+    }
+    e.trash
+        .trash_project(&e.key, &e.ws, &slug(s), true)
+        .await
+        .expect("trash");
+}
+
+/// The id of project `s`.
+async fn project_id(e: &Env, s: &str) -> ProjectId {
+    match e
+        .resources
+        .get_project(&e.key, &e.ws, &slug(s), Default::default())
+        .await
+    {
+        Ok(view) => view.project.id,
+        Err(err) => panic!("project {s}: {err}"),
     }
 }
 
@@ -427,23 +442,13 @@ async fn seed_backlog(db: &Path, total: usize, due: usize) {
 /// (`url` is the listing's whole URL) or `cycle` (`url` is the server;
 /// `extra` holds the workspace, the key and one `slug:id` per client).
 fn load_child(mode: &str, url: &str, clients: u32, secs: u64, extra: &[String]) -> f64 {
-    let exe = std::env::current_exe().expect("own path");
-    let out = Command::new(exe)
-        .args(["--load-child", mode, url])
-        .arg(clients.to_string())
-        .arg(secs.to_string())
-        .args(extra)
-        .output()
-        .expect("run load child");
-    assert!(
-        out.status.success(),
-        "load child failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("the child prints its rate")
+    let (clients, secs) = (clients.to_string(), secs.to_string());
+    let mut args: Vec<&std::ffi::OsStr> = ["--load-child", mode, url, &clients, &secs]
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .collect();
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    run_child(&args)
 }
 
 /// The load: `clients` tasks, each on its own connection, going round

@@ -101,25 +101,7 @@ pub async fn cleanup_vs_raw(projects: usize, batch: u32, rounds: usize) -> (f64,
     {
         let e = env_over(base_store.clone(), true).await;
         for i in 0..projects {
-            let s = format!("p{i}");
-            e.resources
-                .create_project(&e.key, &e.ws, name(&s), Some(slug(&s)))
-                .await
-                .expect("project");
-            e.resources
-                .create_version(&e.key, &e.ws, &slug(&s), None)
-                .await
-                .expect("version");
-            for image in ["a", "b"] {
-                e.resources
-                    .add_image(&e.key, &e.ws, &slug(&s), name(image))
-                    .await
-                    .expect("image");
-            }
-            e.trash
-                .trash_project(&e.key, &e.ws, &slug(&s), true)
-                .await
-                .expect("trash");
+            crate::seed_trashed_project(&e, &format!("p{i}"), 2).await;
             if projects >= 1000 && i % (projects / 10) == 0 {
                 eprint!(".");
             }
@@ -472,6 +454,47 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// A server on `db` whose every statement PostgreSQL logs, and where the
+/// log is. The setting applies to new sessions of that database only, so
+/// the server's store connects after it.
+struct Capture {
+    db: String,
+    admin: PgConnection,
+    log: PathBuf,
+    store: Arc<PgStore>,
+    base: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Capture {
+    async fn start(db: &str) -> Capture {
+        let mut admin = admin().await;
+        let log = server_log(&mut admin).await.unwrap_or_else(|e| {
+            panic!("cannot find PostgreSQL's log (set TRASH_BENCH_PG_LOG): {e}")
+        });
+        log_statements(&mut admin, db, true).await;
+        let store = store(db).await;
+        let (base, server) = serve(store.clone()).await;
+        Capture {
+            db: db.to_owned(),
+            admin,
+            log,
+            store,
+            base,
+            server,
+        }
+    }
+
+    /// Stops the server and puts the logging back; returns the admin
+    /// connection.
+    async fn finish(mut self) -> PgConnection {
+        self.server.abort();
+        self.store.close().await;
+        log_statements(&mut self.admin, &self.db, false).await;
+        self.admin
+    }
+}
+
 /// Has new sessions of `db` log every statement with its parameters in
 /// full (`on`), or puts the server's settings back.
 async fn log_statements(admin: &mut PgConnection, db: &str, on: bool) {
@@ -624,15 +647,9 @@ pub async fn listing_vs_pgbench(
     drop(e);
     loaded.close().await;
 
-    // One request with every statement logged, on connections opened after
-    // the setting (it applies to new sessions of this database only).
-    let mut admin = admin().await;
-    let log_path = server_log(&mut admin)
-        .await
-        .unwrap_or_else(|e| panic!("cannot find PostgreSQL's log (set TRASH_BENCH_PG_LOG): {e}"));
-    log_statements(&mut admin, &db, true).await;
-    let logged = store(&db).await;
-    let (base, server) = serve(logged.clone()).await;
+    // One request with every statement logged.
+    let capture = Capture::start(&db).await;
+    let (base, log_path) = (capture.base.clone(), capture.log.clone());
     let client = reqwest::Client::new();
     let get = |client: &reqwest::Client| {
         let url = format!("{base}{path}");
@@ -648,9 +665,7 @@ pub async fn listing_vs_pgbench(
     get(&client).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let log = log_since(&log_path, offset);
-    server.abort();
-    logged.close().await;
-    log_statements(&mut admin, &db, false).await;
+    let admin = capture.finish().await;
     let statements = logged_statements(&log, &db);
     assert!(
         !statements.is_empty(),
@@ -743,27 +758,15 @@ pub async fn cycles_vs_pgbench(clients: u32, secs: u64, rounds: usize, dir: &Pat
                 .await
                 .expect("version");
         }
-        let id = match e
-            .resources
-            .get_project(&e.key, &e.ws, &slug(&s), Default::default())
-            .await
-        {
-            Ok(view) => view.project.id.as_str().to_owned(),
-            Err(err) => panic!("project: {err}"),
-        };
+        let id = crate::project_id(&e, &s).await.as_str().to_owned();
         projects.push((s, id));
     }
     let (key, ws) = (e.plaintext.clone(), e.ws.as_str().to_owned());
     drop(e);
     loaded.close().await;
 
-    let mut admin = admin().await;
-    let log_path = server_log(&mut admin)
-        .await
-        .unwrap_or_else(|e| panic!("cannot find PostgreSQL's log (set TRASH_BENCH_PG_LOG): {e}"));
-    log_statements(&mut admin, &db, true).await;
-    let logged = store(&db).await;
-    let (base, server) = serve(logged.clone()).await;
+    let capture = Capture::start(&db).await;
+    let (base, log_path) = (capture.base.clone(), capture.log.clone());
     let client = reqwest::Client::new();
     let mut db_conn = PgConnection::connect(&db_url(&db)).await.expect("connect");
     // One cycle each before logging: connections opened, statements prepared.
@@ -774,11 +777,7 @@ pub async fn cycles_vs_pgbench(clients: u32, secs: u64, rounds: usize, dir: &Pat
     let mut statements = 0;
     let mut after_cycle = Vec::new();
     for (i, (s, id)) in projects.iter().enumerate() {
-        let before: i64 = sqlx::query_scalar("SELECT revision FROM projects WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut db_conn)
-            .await
-            .expect("revision");
+        let before = revision(&mut db_conn, id).await;
         let offset = log_len(&log_path);
         cycle(&client, &base, &ws, &key, s, id).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -797,16 +796,10 @@ pub async fn cycles_vs_pgbench(clients: u32, secs: u64, rounds: usize, dir: &Pat
         let script = dir.join(format!("cycle-{i}.sql"));
         write_script(&script, &cycle_statements);
         scripts.push(script);
-        let after: i64 = sqlx::query_scalar("SELECT revision FROM projects WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut db_conn)
-            .await
-            .expect("revision");
+        let after = revision(&mut db_conn, id).await;
         after_cycle.push(after);
     }
-    server.abort();
-    logged.close().await;
-    log_statements(&mut admin, &db, false).await;
+    let admin = capture.finish().await;
 
     // A replay must do what the request did: one run of each script leaves
     // its project where the logged cycle did (active again, at the same
@@ -875,6 +868,15 @@ pub async fn cycles_vs_pgbench(clients: u32, secs: u64, rounds: usize, dir: &Pat
         pgbench: pgbench_total,
         statements,
     }
+}
+
+/// The revision of project `id`.
+async fn revision(conn: &mut PgConnection, id: &str) -> i64 {
+    sqlx::query_scalar("SELECT revision FROM projects WHERE id = $1")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+        .expect("revision")
 }
 
 /// One trash + restore of project `slug` (`id`) over HTTP.

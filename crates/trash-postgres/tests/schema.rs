@@ -266,6 +266,18 @@ async fn listing_without_statistics_reads_only_its_page() {
             ..query.clone()
         };
         assert_reads_only_its_page(&store, &by_kind).await;
+        // Deep in the trash, with and without the kind: the cursor stays
+        // an index bound in both shapes.
+        let deep = store.list_trash(&query).await.expect("page");
+        let after = Some(TrashCursor::after(&deep[deep.len() - 1].operation));
+        for kind in [None, Some(ItemKind::Workflow)] {
+            let next = TrashQuery {
+                kind,
+                after: after.clone(),
+                ..query.clone()
+            };
+            assert_reads_only_its_page(&store, &next).await;
+        }
     }
     let query = TrashQuery {
         workspace: ws.clone(),
