@@ -18,17 +18,8 @@ if [[ -z "${TRASH_BENCH_PG_URL:-}" ]]; then
 fi
 
 if ! pgbench --version >/dev/null 2>&1; then
-    command -v apt-get >/dev/null 2>&1 ||
-        fail "pgbench is missing and there is no apt-get; install PostgreSQL's pgbench"
-    as_root=()
-    if [[ "$(id -u)" != 0 ]]; then
-        sudo -n true 2>/dev/null || fail "installing pgbench needs root (or sudo without a password)"
-        as_root=(sudo -n)
-    fi
-    say "installing Debian's postgresql (pgbench ships with the server package)"
-    "${as_root[@]}" apt-get update -qq >&2 || fail "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq postgresql >&2 ||
-        fail "apt-get install postgresql failed"
+    # pgbench ships with the server package.
+    apt_install pgbench postgresql
 fi
 pgbench --version >/dev/null 2>&1 || fail "pgbench is still missing"
 say "pgbench: $(pgbench --version)"

@@ -28,18 +28,8 @@ find_chromium() {
 
 find_chromium
 if [[ -z "$chromium" || -z "$chromedriver" ]]; then
-    command -v apt-get >/dev/null 2>&1 ||
-        fail "chromium and chromedriver are missing and there is no apt-get; install them, or set CHROMIUM and CHROMEDRIVER"
-    as_root=()
-    if [[ "$(id -u)" != 0 ]]; then
-        sudo -n true 2>/dev/null || fail "installing chromium needs root (or sudo without a password)"
-        as_root=(sudo -n)
-    fi
-    say "installing Debian's chromium and chromium-driver"
-    # The package lists may be missing (fresh container) or stale.
-    "${as_root[@]}" apt-get update -qq >&2 || fail "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends \
-        chromium chromium-driver fonts-dejavu-core >&2 || fail "apt-get install chromium chromium-driver failed"
+    apt_install "chromium and chromedriver (or set CHROMIUM and CHROMEDRIVER)" --no-install-recommends \
+        chromium chromium-driver fonts-dejavu-core
     find_chromium
 fi
 [[ -x "$chromium" ]] || fail "chromium not found"

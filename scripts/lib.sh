@@ -22,6 +22,26 @@ fail() {
     exit 1
 }
 
+# Installs Debian packages with apt-get, as root or through password-less
+# sudo, after refreshing the package lists (missing on a fresh container,
+# or stale). `what` names the need in the messages.
+# Usage: apt_install WHAT [apt-get install options] PACKAGE...
+apt_install() {
+    local what="$1"
+    shift
+    command -v apt-get >/dev/null 2>&1 ||
+        fail "$what is missing and there is no apt-get; install it by hand"
+    local as_root=()
+    if [[ "$(id -u)" != 0 ]]; then
+        sudo -n true 2>/dev/null || fail "installing $what needs root (or sudo without a password)"
+        as_root=(sudo -n)
+    fi
+    say "installing $what: $*"
+    "${as_root[@]}" apt-get update -qq >&2 || fail "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "$@" >&2 ||
+        fail "apt-get install $* failed"
+}
+
 require_python() {
     command -v python3 >/dev/null 2>&1 || fail "python3 is required (with its venv module and pip)"
 }
