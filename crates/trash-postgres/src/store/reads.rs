@@ -101,7 +101,7 @@ fn slug_matches(candidate: &str, base: &str) -> bool {
 /// keys, evaluated only for the rows of the page (a five-way join costs
 /// milliseconds to plan and, without statistics, joins every trash row of
 /// the workspace before sorting). The outer `ORDER BY` sorts the page only.
-fn list_sql() -> String {
+static LIST_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT {OP_COLUMNS}, \
                 (SELECT p.slug FROM projects p WHERE p.id = o.project_id) AS p_slug, \
@@ -114,9 +114,9 @@ fn list_sql() -> String {
          FROM trash_list_page($1, $2, $3, $4, $5) o \
          ORDER BY o.deleted_at DESC, o.id DESC"
     )
-}
+});
 
-/// Binds the parameters of [`list_sql`].
+/// Binds the parameters of [`LIST_SQL`].
 fn list_query<'q>(sql: &'q str, query: &'q TrashQuery) -> Query<'q> {
     let (after_at, after_id) = match &query.after {
         Some(after) => (
@@ -324,7 +324,7 @@ impl PgStore {
                 coalesce(sum(seq_tup_read), 0)::bigint AS seq \
              FROM pg_stat_xact_user_tables \
              WHERE relname = 'trash_operations' AND schemaname = current_schema()";
-        let sql = list_sql();
+        let sql: &str = &LIST_SQL;
         let mut tx = exec::begin(&self.pool, &self.statements).await?;
         let result = async {
             let counters = |row: &PgRow| -> Result<(i64, i64), StoreError> {
@@ -335,7 +335,7 @@ impl PgStore {
                 .await
                 .map_err(store_error)?;
             let page = tx
-                .fetch_all(list_query(&sql, query))
+                .fetch_all(list_query(sql, query))
                 .await
                 .map_err(store_error)?;
             let after = tx
@@ -538,8 +538,7 @@ impl TrashReads for PgStore {
                 return Ok(Vec::new());
             }
         }
-        let sql = list_sql();
-        let rows = self.fetch_all(list_query(&sql, query)).await?;
+        let rows = self.fetch_all(list_query(&LIST_SQL, query)).await?;
         let dangling = || StoreError::Internal("operation refers to a missing item".into());
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -735,7 +734,7 @@ mod tests {
 
     #[test]
     fn listing_takes_its_page_from_the_function_and_joins_nothing() {
-        let sql = list_sql();
+        let sql: &str = &LIST_SQL;
         assert!(sql.contains("FROM trash_list_page($1, $2, $3, $4, $5) o"));
         assert!(!sql.contains("JOIN"), "one page; names by primary key");
         assert!(!sql.contains("$6"));
